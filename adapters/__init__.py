@@ -1,0 +1,1 @@
+"""Platform adapters: Slack, Teams, the console and the web chat."""
