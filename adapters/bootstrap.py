@@ -1,0 +1,58 @@
+"""The composition root: settings → engine → store → core → platforms. Nothing is built at import."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.settings import Settings
+from bot.app import Touchbase
+from bot.clock import Clock, SystemClock
+from bot.commands import default_registry
+from bot.domain import Platform
+from bot.ports import Messenger
+from store.db import create_engine, upgrade
+from store.repositories import SqlStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: AsyncEngine
+    store: SqlStore
+    clock: Clock
+    app: Touchbase
+    messengers: dict[Platform, Messenger] = field(default_factory=dict)
+
+    def add_messenger(self, platform: Platform, messenger: Messenger) -> None:
+        self.messengers[platform] = messenger
+        self.app.messengers[platform] = messenger
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+async def bootstrap(
+    settings: Settings, *, clock: Clock | None = None, migrate: bool = True
+) -> Services:
+    clock = clock or SystemClock()
+    engine = create_engine(settings.database_url)
+    if migrate:
+        await upgrade(engine)
+    store = SqlStore(engine, clock)
+    app = Touchbase(store, clock, settings.core(), default_registry())
+    return Services(settings=settings, engine=engine, store=store, clock=clock, app=app)
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    # bolt logs a failed request's body at INFO, and a body can hold a client note.
+    logging.getLogger("slack_bolt").setLevel(max(logging.WARNING, logging.getLogger().level))

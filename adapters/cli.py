@@ -1,0 +1,182 @@
+"""The `touchbase` command: serve, console, db, import, export, digest, teams-package."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from adapters.bootstrap import Services, bootstrap, configure_logging
+from adapters.settings import Settings
+from bot.domain import Platform, Workspace
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="touchbase", description="Keep your firm in regular touch with its clients."
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    start = sub.add_parser("start", help="start Touchbase: the server, or the local chat")
+    start.add_argument("--host", default=None)
+    start.add_argument("--port", type=int, default=None)
+
+    serve = sub.add_parser("serve", help="run the HTTP server for Slack, Teams and the web chat")
+    serve.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="port (default 3978)")
+
+    console = sub.add_parser("console", help="chat with Touchbase in this terminal")
+    console.add_argument("--user", default=None, help="who you are (default: your login name)")
+    console.add_argument("--tz", default=None, help="your time zone, e.g. Europe/Berlin")
+
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    db_sub.add_parser("upgrade", help="apply database migrations")
+
+    imp = sub.add_parser("import", help="import data")
+    imp_sub = imp.add_subparsers(dest="import_what", metavar="WHAT", required=True)
+    imp_clients = imp_sub.add_parser("clients", help="import clients from a CSV file")
+    imp_clients.add_argument("file", type=Path)
+    imp_clients.add_argument("--workspace", default=None, help=WORKSPACE_HELP)
+
+    exp = sub.add_parser("export", help="export clients and touches")
+    exp.add_argument("--format", choices=("json", "csv"), default="json")
+    exp.add_argument("--output", type=Path, default=None, help="file to write (default: stdout)")
+    exp.add_argument("--workspace", default=None, help=WORKSPACE_HELP)
+    return parser
+
+
+WORKSPACE_HELP = "platform:id, e.g. slack:T0123 (default: the local chat's workspace)"
+
+
+async def _workspace(services: Services, spec: str | None) -> Workspace:
+    if spec is None:
+        return await services.store.workspace(Platform.CONSOLE, "local", "This computer")
+    platform, _, external = spec.partition(":")
+    try:
+        chosen = Platform(platform)
+    except ValueError:
+        raise SystemExit(f"unknown platform {platform!r}: use slack, teams, console or web") from None
+    for ws in await services.store.workspaces():
+        if ws.platform is chosen and ws.external_id == external:
+            return ws
+    raise SystemExit(f"no workspace {spec}: it appears once someone has used Touchbase there")
+
+
+async def cmd_console(settings: Settings, args: argparse.Namespace) -> int:
+    from adapters.console import ConsoleMessenger, run_console
+
+    services = await bootstrap(settings)
+    try:
+        services.add_messenger(Platform.CONSOLE, ConsoleMessenger(sys.stdout))
+        user = args.user or getpass.getuser() or "you"
+        await run_console(services.app, user, args.tz or settings.default_tz)
+    finally:
+        await services.close()
+    return 0
+
+
+async def cmd_db(settings: Settings, args: argparse.Namespace) -> int:
+    services = await bootstrap(settings)  # bootstrap migrates
+    await services.close()
+    print("The database is up to date.")
+    return 0
+
+
+async def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.transfer import import_clients
+
+    try:
+        text = args.file.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        print(f"Cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    services = await bootstrap(settings)
+    try:
+        ws = await _workspace(services, args.workspace)
+        async with services.store.unit(ws.id) as uow:
+            report = await import_clients(uow, text)
+            if not report.ok:
+                for problem in report.errors:
+                    print(f"{args.file}, line {problem.line}: {problem.problem}", file=sys.stderr)
+                print("Nothing was imported. Fix the lines above and run it again.", file=sys.stderr)
+                return 1
+            await uow.commit()
+    finally:
+        await services.close()
+    print(
+        f"Imported {args.file}: {len(report.added)} added, {len(report.updated)} updated, "
+        f"{report.unchanged} unchanged, {report.contacts_added} contacts added."
+    )
+    if report.people_added:
+        print("Owners not seen yet (they are linked when they first use Touchbase): "
+              + ", ".join(report.people_added))
+    return 0
+
+
+async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.transfer import export_data, touches_csv
+
+    services = await bootstrap(settings)
+    try:
+        ws = await _workspace(services, args.workspace)
+        async with services.store.unit(ws.id) as uow:
+            data = await export_data(uow)
+    finally:
+        await services.close()
+    text = touches_csv(data) if args.format == "csv" else json.dumps(data, indent=2) + "\n"
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    from adapters.server import serve
+
+    if args.host:
+        settings.host = args.host
+    if args.port:
+        settings.port = args.port
+    return await serve(settings)
+
+
+async def cmd_start(settings: Settings, args: argparse.Namespace) -> int:
+    """The newcomer's command: the server when a platform is configured, else the local chat."""
+    if settings.slack.configured or settings.teams.configured:
+        return await cmd_serve(settings, args)
+    args.user, args.tz = None, None
+    return await cmd_console(settings, args)
+
+
+COMMANDS = {
+    "console": cmd_console,
+    "db": cmd_db,
+    "import": cmd_import,
+    "export": cmd_export,
+    "serve": cmd_serve,
+    "start": cmd_start,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    settings = Settings()
+    configure_logging(settings.log_level)
+    try:
+        return asyncio.run(COMMANDS[args.command](settings, args))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

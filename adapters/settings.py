@@ -1,0 +1,93 @@
+"""The one settings object, read from the environment and an optional `.env` file.
+
+Only the entry point builds it; everything else receives what it needs from it.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.config import CoreConfig
+
+_ENV = {"env_file": ".env", "env_file_encoding": "utf-8", "extra": "ignore"}
+
+
+class SlackSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SLACK_", **_ENV)  # type: ignore[typeddict-item]
+
+    bot_token: SecretStr | None = None
+    signing_secret: SecretStr | None = None
+    app_token: SecretStr | None = None  # xapp-…: Socket Mode, no public URL needed
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    api_url: str = "https://slack.com/api/"
+
+    @property
+    def http_enabled(self) -> bool:
+        return bool(self.signing_secret and (self.bot_token or self.oauth_enabled))
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self.app_token and self.bot_token)
+
+    @property
+    def oauth_enabled(self) -> bool:
+        return bool(self.client_id and self.client_secret)
+
+    @property
+    def configured(self) -> bool:
+        return self.http_enabled or self.socket_mode
+
+
+class TeamsSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MICROSOFT_APP_", **_ENV)  # type: ignore[typeddict-item]
+
+    id: str = ""
+    password: SecretStr = SecretStr("")
+    tenant_id: str = ""
+    type: Literal["MultiTenant", "SingleTenant", "UserAssignedMSI"] = "MultiTenant"
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.id)
+
+
+class WebSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TOUCHBASE_WEB_", **_ENV)  # type: ignore[typeddict-item]
+
+    password: SecretStr | None = None  # needed when serving beyond localhost
+    session_secret: SecretStr | None = None
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(populate_by_name=True, **_ENV)  # type: ignore[typeddict-item]
+
+    database_url: str = Field(default="sqlite:///touchbase.db")
+    log_level: str = Field(default="INFO", alias="LOG_LEVEL")
+    env: Literal["production", "development"] = Field(
+        default="production", alias="TOUCHBASE_ENV"
+    )
+    host: str = Field(default="127.0.0.1", alias="TOUCHBASE_HOST")
+    port: int = Field(default=3978, alias="TOUCHBASE_PORT")
+    default_tz: str = Field(default="UTC", alias="TOUCHBASE_TIMEZONE")
+    default_cadence_days: int = Field(default=30, ge=1, le=3650, alias="TOUCHBASE_CADENCE_DAYS")
+    followup_business_days: int = Field(default=3, ge=1, le=60, alias="TOUCHBASE_FOLLOWUP_DAYS")
+    digest_hour: int = Field(default=8, ge=0, le=23, alias="TOUCHBASE_DIGEST_HOUR")
+    digest_catch_up_until_hour: int = Field(default=12, ge=0, le=23, alias="TOUCHBASE_CATCH_UP_UNTIL")
+    scheduler_enabled: bool = Field(default=True, alias="TOUCHBASE_SCHEDULER")
+
+    slack: SlackSettings = Field(default_factory=SlackSettings)
+    teams: TeamsSettings = Field(default_factory=TeamsSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
+
+    def core(self) -> CoreConfig:
+        return CoreConfig(
+            default_tz=self.default_tz,
+            default_cadence_days=self.default_cadence_days,
+            followup_business_days=self.followup_business_days,
+            digest_hour=self.digest_hour,
+            digest_catch_up_until_hour=self.digest_catch_up_until_hour,
+        )

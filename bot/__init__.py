@@ -1,0 +1,1 @@
+"""The platform-neutral core of Touchbase: commands, parsing, nudges and workflows."""

@@ -1,0 +1,212 @@
+"""The core's entry point: an identity and a command, action or form in; a reply out.
+
+Adapters call `Touchbase.command`, `.action` and `.submit`. Each call is one unit of work: the
+handler's changes are committed before the reply is returned, so anything a person is told was
+saved has been saved. Messages for other people (a DM to a new owner, a channel post) are sent
+after the commit, through the platform's Messenger.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+
+from bot.clock import Clock, local_today
+from bot.config import CoreConfig
+from bot.domain import Person, Platform, Workspace
+from bot.inbound import ActionIn, CommandIn, FormIn, Identity
+from bot.messages import Form, FormErrors, Message, error
+from bot.ports import Address, Messenger, Store, UnitOfWork
+
+log = logging.getLogger(__name__)
+
+Reply = Message | Form | FormErrors
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    """A message for someone other than the person who asked; sent once the work is committed."""
+
+    address: Address
+    message: Message
+    person_id: int | None = None
+
+
+@dataclass
+class Context:
+    """Everything a handler may use. There is no global bot."""
+
+    uow: UnitOfWork
+    workspace: Workspace
+    person: Person
+    clock: Clock
+    config: CoreConfig
+    identity: Identity
+    channel: Address | None = None
+    mentions: Mapping[str, str] = field(default_factory=dict)
+    source_id: str | None = None
+    outbox: list[Outbound] = field(default_factory=list)
+
+    def today(self) -> date:
+        return local_today(self.clock, self.person.tz or self.config.default_tz)
+
+    def notify(self, address: Address | None, message: Message, person_id: int | None = None) -> None:
+        if address is not None:
+            self.outbox.append(Outbound(address, message, person_id))
+
+
+CommandHandler = Callable[[Context, str], Awaitable[Reply]]
+ActionHandler = Callable[[Context, str], Awaitable[Reply]]
+FormHandler = Callable[[Context, Mapping[str, str], str], Awaitable[Reply]]
+
+
+class Registry:
+    """Commands, button actions and forms by name. Feature modules register into it."""
+
+    def __init__(self) -> None:
+        self.commands: dict[str, CommandHandler] = {}
+        self.actions: dict[str, ActionHandler] = {}
+        self.forms: dict[str, FormHandler] = {}
+
+    def command(self, name: str) -> Callable[[CommandHandler], CommandHandler]:
+        def add(handler: CommandHandler) -> CommandHandler:
+            self.commands[name] = handler
+            return handler
+
+        return add
+
+    def action(self, action_id: str) -> Callable[[ActionHandler], ActionHandler]:
+        def add(handler: ActionHandler) -> ActionHandler:
+            self.actions[action_id] = handler
+            return handler
+
+        return add
+
+    def form(self, form_id: str) -> Callable[[FormHandler], FormHandler]:
+        def add(handler: FormHandler) -> FormHandler:
+            self.forms[form_id] = handler
+            return handler
+
+        return add
+
+
+SORRY = (
+    "Something went wrong on our side and nothing was saved. "
+    "Please try again in a minute; your text is below so you can copy it."
+)
+
+
+class Touchbase:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        config: CoreConfig,
+        registry: Registry,
+        messengers: Mapping[Platform, Messenger] | None = None,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.config = config
+        self.registry = registry
+        self.messengers: dict[Platform, Messenger] = dict(messengers or {})
+
+    async def command(self, who: Identity, cmd: CommandIn) -> Reply:
+        name = cmd.name.lstrip("/").lower()
+        text = cmd.text.strip()
+        first, _, rest = text.partition(" ")
+        handler = self.registry.commands.get(f"{name} {first.lower()}") if first else None
+        if handler is not None:  # a subcommand such as "touchbase role"
+            text = rest.strip()
+        else:
+            handler = self.registry.commands.get(name)
+        if handler is None:
+            return error(
+                f"I don't know the command {cmd.name!r}.", "Type /touchbase help to see them all."
+            )
+        return await self._run(
+            who,
+            lambda ctx: handler(ctx, text),
+            channel=cmd.channel,
+            mentions=cmd.mentions,
+            source_id=cmd.source_id,
+            echo=f"/{cmd.name} {cmd.text}".strip(),
+            label=f"command:{cmd.name}",
+        )
+
+    async def action(self, who: Identity, act: ActionIn) -> Reply:
+        handler = self.registry.actions.get(act.action_id)
+        if handler is None:
+            return error("That button no longer does anything. Type /touchbase help for commands.")
+        return await self._run(
+            who,
+            lambda ctx: handler(ctx, act.value),
+            source_id=act.source_id,
+            label=f"action:{act.action_id}",
+        )
+
+    async def submit(self, who: Identity, form: FormIn) -> Reply:
+        handler = self.registry.forms.get(form.form_id)
+        if handler is None:
+            return error("That form is out of date. Please open it again.")
+        return await self._run(
+            who,
+            lambda ctx: handler(ctx, form.values, form.private_value),
+            source_id=form.source_id,
+            label=f"form:{form.form_id}",
+        )
+
+    async def _run(
+        self,
+        who: Identity,
+        work: Callable[[Context], Awaitable[Reply]],
+        *,
+        label: str,
+        channel: Address | None = None,
+        mentions: Mapping[str, str] | None = None,
+        source_id: str | None = None,
+        echo: str | None = None,
+    ) -> Reply:
+        workspace = await self.store.workspace(who.platform, who.workspace_key, who.workspace_name)
+        try:
+            async with self.store.unit(workspace.id) as uow:
+                person = await uow.people.ensure(
+                    who.user_id,
+                    who.display_name,
+                    tz=who.tz,
+                    email=who.email,
+                    address=who.address,
+                )
+                ctx = Context(
+                    uow=uow,
+                    workspace=workspace,
+                    person=person,
+                    clock=self.clock,
+                    config=self.config,
+                    identity=who,
+                    channel=channel,
+                    mentions=mentions or {},
+                    source_id=source_id,
+                )
+                reply = await work(ctx)
+                await uow.commit()
+        except Exception:
+            log.exception(
+                "handler failed",
+                extra={"platform": who.platform.value, "workspace": workspace.id, "what": label},
+            )
+            return error(SORRY, echo)
+        await self.deliver(workspace.platform, ctx.outbox)
+        return reply
+
+    async def deliver(self, platform: Platform, outbox: list[Outbound]) -> None:
+        messenger = self.messengers.get(platform)
+        if messenger is None:
+            return
+        for item in outbox:
+            try:
+                await messenger.send(item.address, item.message)
+            except Exception:
+                log.exception("could not deliver a notification", extra={"platform": platform.value})

@@ -1,0 +1,16 @@
+"""The commands, buttons and forms, each module registering its own."""
+
+from __future__ import annotations
+
+from bot.app import Registry
+
+from . import client, help, touch
+
+MODULES = (touch, client, help)
+
+
+def default_registry() -> Registry:
+    registry = Registry()
+    for module in MODULES:
+        module.register(registry)
+    return registry

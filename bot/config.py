@@ -1,0 +1,37 @@
+"""The firm's policies, as the core sees them. Built from the settings object at start-up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.domain import Role
+
+
+@dataclass(frozen=True, slots=True)
+class LoadTarget:
+    low: int
+    high: int
+
+    def describe(self) -> str:
+        return f"about {self.low}" if self.low == self.high else f"{self.low} to {self.high}"
+
+
+DEFAULT_TARGETS: dict[Role, LoadTarget] = {
+    Role.STAFF: LoadTarget(4, 6),
+    Role.SENIOR: LoadTarget(10, 20),
+    Role.PRINCIPAL: LoadTarget(8, 12),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CoreConfig:
+    default_tz: str = "UTC"
+    default_cadence_days: int = 30
+    followup_business_days: int = 3
+    digest_hour: int = 8
+    digest_catch_up_until_hour: int = 12
+    digest_max_items: int = 10
+    breathing_days: int = 7
+    forward_days: int = 90
+    care_checkin_days: tuple[int, ...] = (14, 90)
+    load_targets: dict[Role, LoadTarget] = field(default_factory=lambda: dict(DEFAULT_TARGETS))

@@ -1,0 +1,47 @@
+"""What arrives from a platform, translated to plain objects by the adapter."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from bot.domain import Platform
+from bot.ports import Address
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who is speaking, and from which workspace (Slack team, Teams tenant, the local console)."""
+
+    platform: Platform
+    workspace_key: str
+    user_id: str
+    display_name: str = ""
+    workspace_name: str | None = None
+    tz: str | None = None
+    email: str | None = None
+    address: Address | None = None  # how to reach this person directly later, if known
+
+
+@dataclass(frozen=True, slots=True)
+class CommandIn:
+    name: str  # "touch", without the slash
+    text: str = ""
+    source_id: str | None = None  # the platform's id for this request: makes retries idempotent
+    channel: Address | None = None  # where it was typed, for commands that act on a channel
+    mentions: Mapping[str, str] = field(default_factory=dict)  # user id -> display name
+
+
+@dataclass(frozen=True, slots=True)
+class ActionIn:
+    action_id: str
+    value: str = ""
+    source_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FormIn:
+    form_id: str
+    values: Mapping[str, str]
+    private_value: str = ""
+    source_id: str | None = None

@@ -1,0 +1,141 @@
+"""The ports the core depends on: the store, the chat platforms. Implementations live outside bot/."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any, Protocol, Self
+
+from bot.domain import (
+    Client,
+    ClientEvent,
+    Contact,
+    NewTouch,
+    OwnerChange,
+    Person,
+    Platform,
+    Role,
+    Touch,
+    Workspace,
+)
+from bot.messages import Message
+
+Address = dict[str, Any]  # opaque to the core: what a platform needs to reach a person or channel
+
+_UNSET: Any = object()
+
+
+class PeopleRepo(Protocol):
+    async def get(self, person_id: int) -> Person | None: ...
+    async def by_platform_id(self, platform_user_id: str) -> Person | None: ...
+    async def ensure(
+        self,
+        platform_user_id: str,
+        display_name: str,
+        *,
+        tz: str | None = None,
+        email: str | None = None,
+        address: Address | None = None,
+    ) -> Person:
+        """The person, created on first contact; the first person in a workspace is its admin.
+
+        Given values refresh what is stored; None leaves it as it is."""
+        ...
+
+    async def update(self, person_id: int, **changes: Any) -> Person: ...
+    async def list(self) -> list[Person]: ...
+
+
+class ClientRepo(Protocol):
+    async def get(self, client_id: int) -> Client | None: ...
+    async def by_name(self, name: str) -> Client | None:
+        """Exact, case-insensitive match on the canonical name."""
+        ...
+
+    async def list(self, *, owner_id: int | None = None) -> list[Client]: ...
+    async def add(
+        self,
+        name: str,
+        *,
+        aliases: Sequence[str] = (),
+        owner_id: int | None = None,
+        cadence_days: int | None = None,
+        segment: str | None = None,
+    ) -> Client: ...
+    async def update(self, client_id: int, **changes: Any) -> Client: ...
+    async def last_touch_on(self, client_ids: Sequence[int]) -> dict[int, date]: ...
+
+
+class ContactRepo(Protocol):
+    async def for_client(self, client_id: int) -> list[Contact]: ...
+    async def add(self, client_id: int, name: str, *, title: str | None = None) -> Contact: ...
+
+
+class TouchRepo(Protocol):
+    async def add(self, touch: NewTouch) -> tuple[Touch, bool]:
+        """Store a touch. Idempotent on source_id: a repeat returns the first one and False."""
+        ...
+
+    async def get(self, touch_id: int) -> Touch | None: ...
+    async def delete(self, touch_id: int) -> bool: ...
+    async def for_client(self, client_id: int, *, limit: int = 10) -> list[Touch]: ...
+    async def mark_replied(self, touch_id: int, at: datetime) -> Touch | None: ...
+    async def all(self) -> list[Touch]: ...
+
+
+class HistoryRepo(Protocol):
+    async def add_event(
+        self, client_id: int, person_id: int | None, kind: str, summary: str, *, private: bool = False
+    ) -> ClientEvent: ...
+    async def events(self, client_id: int, *, limit: int = 10) -> list[ClientEvent]: ...
+    async def add_owner_change(
+        self, client_id: int, from_id: int | None, to_id: int | None, by_id: int | None
+    ) -> OwnerChange: ...
+    async def owner_changes(self, client_id: int) -> list[OwnerChange]: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction, scoped to one workspace: no repository in it can see another workspace."""
+
+    workspace_id: int
+    people: PeopleRepo
+    clients: ClientRepo
+    contacts: ContactRepo
+    touches: TouchRepo
+    history: HistoryRepo
+
+    async def __aenter__(self) -> Self: ...
+    async def __aexit__(self, *exc: object) -> None: ...
+    async def commit(self) -> None: ...
+
+
+class Store(Protocol):
+    async def workspace(
+        self, platform: Platform, external_id: str, name: str | None = None
+    ) -> Workspace:
+        """The workspace for a team or tenant, created on first contact."""
+        ...
+
+    async def update_workspace(self, workspace_id: int, **changes: Any) -> Workspace: ...
+    async def workspaces(self) -> list[Workspace]: ...
+    def unit(self, workspace_id: int) -> UnitOfWork: ...
+
+
+class Messenger(Protocol):
+    """Sends a message to a person or channel on one platform."""
+
+    async def send(self, address: Address, message: Message) -> None: ...
+
+
+__all__ = [
+    "Address",
+    "ClientRepo",
+    "ContactRepo",
+    "HistoryRepo",
+    "Messenger",
+    "PeopleRepo",
+    "Role",
+    "Store",
+    "TouchRepo",
+    "UnitOfWork",
+]

@@ -1,0 +1,67 @@
+"""Small wording helpers shared by the cards: dates, counts, names."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+from typing import Any
+
+from bot.domain import Person
+
+
+def when(day: date | None, today: date) -> str:
+    if day is None:
+        return "never"
+    delta = (today - day).days
+    if delta == 0:
+        return "today"
+    if delta == 1:
+        return "yesterday"
+    if delta == -1:
+        return "tomorrow"
+    if 1 < delta < 7:
+        return f"{day:%A} ({delta} days ago)"
+    if -7 < delta < -1:
+        return f"{day:%A} (in {-delta} days)"
+    if day.year == today.year:
+        return f"{day:%a} {day.day} {day:%b}"
+    return f"{day.day} {day:%b %Y}"
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
+def name_of(person: Person | None, fallback: str = "nobody") -> str:
+    return person.display_name if person else fallback
+
+
+def pack(**values: Any) -> str:
+    """An action value: compact JSON, kept under Slack's 2,000-character limit."""
+    text = json.dumps(values, separators=(",", ":"), default=str)
+    if len(text) > 1900:
+        raise ValueError("action value too long")
+    return text
+
+
+def unpack(value: str) -> dict[str, Any]:
+    try:
+        loaded = json.loads(value)
+    except (TypeError, ValueError):
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def clip(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+_MENTION = re.compile(r"<@([A-Za-z0-9:._\-]+)(?:\|([^>]*))?>")
+
+
+def find_mentions(text: str) -> tuple[list[tuple[str, str]], str]:
+    """Mentions in the neutral form `<@ID>` or `<@ID|name>`, and the text without them."""
+    found = [(m.group(1), m.group(2) or "") for m in _MENTION.finditer(text)]
+    return found, " ".join(_MENTION.sub(" ", text).split())

@@ -1,0 +1,548 @@
+"""Repositories over SQLAlchemy. Each unit of work is bound to one workspace at construction, and
+every query it makes filters on that workspace: no code path can cross into another firm's data."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any, Self
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.clock import Clock
+from bot.domain import (
+    Client,
+    ClientEvent,
+    ClientStatus,
+    Contact,
+    NewTouch,
+    OwnerChange,
+    Person,
+    Platform,
+    Role,
+    Touch,
+    TouchKind,
+    Workspace,
+)
+from bot.ports import Address
+from store.models import (
+    ClientEventRow,
+    ClientRow,
+    ContactRow,
+    OwnerChangeRow,
+    PersonRow,
+    TouchRow,
+    WorkspaceRow,
+)
+
+
+def name_key(name: str) -> str:
+    return " ".join(name.casefold().split())
+
+
+# --- row -> core object -------------------------------------------------------------------------
+
+
+def to_workspace(row: WorkspaceRow) -> Workspace:
+    return Workspace(
+        id=row.id,
+        platform=Platform(row.platform),
+        external_id=row.external_id,
+        name=row.name,
+        channel=row.channel,
+    )
+
+
+def to_person(row: PersonRow) -> Person:
+    return Person(
+        id=row.id,
+        workspace_id=row.workspace_id,
+        platform_user_id=row.platform_user_id,
+        display_name=row.display_name,
+        role=Role(row.role),
+        email=row.email,
+        tz=row.tz,
+        workdays=tuple(int(d) for d in row.workdays.split(",") if d.strip()),
+        address=row.address,
+        interests=tuple(row.interests or ()),
+        practice_areas=tuple(row.practice_areas or ()),
+        profile_refreshed_at=row.profile_refreshed_at,
+        unreachable_since=row.unreachable_since,
+    )
+
+
+def to_client(row: ClientRow) -> Client:
+    return Client(
+        id=row.id,
+        workspace_id=row.workspace_id,
+        name=row.name,
+        aliases=tuple(row.aliases or ()),
+        owner_id=row.owner_id,
+        cadence_days=row.cadence_days,
+        segment=row.segment,
+        status=ClientStatus(row.status),
+        update_rhythm_days=row.update_rhythm_days,
+        preferences=row.preferences,
+        created_at=row.created_at,
+    )
+
+
+def to_contact(row: ContactRow) -> Contact:
+    return Contact(
+        id=row.id,
+        workspace_id=row.workspace_id,
+        client_id=row.client_id,
+        name=row.name,
+        title=row.title,
+        influence=row.influence,
+        seniority=row.seniority,
+        notes=row.notes,
+        holder_id=row.holder_id,
+    )
+
+
+def to_touch(row: TouchRow) -> Touch:
+    return Touch(
+        id=row.id,
+        workspace_id=row.workspace_id,
+        client_id=row.client_id,
+        person_id=row.person_id,
+        kind=TouchKind(row.kind),
+        occurred_on=row.occurred_on,
+        note=row.note,
+        contact=row.contact,
+        awaiting_reply=row.awaiting_reply,
+        replied_at=row.replied_at,
+        source_id=row.source_id,
+        created_at=row.created_at,
+        matter_id=row.matter_id,
+        estimate_on=row.estimate_on,
+    )
+
+
+# --- repositories -------------------------------------------------------------------------------
+
+
+class _Repo:
+    def __init__(self, session: AsyncSession, workspace_id: int, clock: Clock) -> None:
+        self.s = session
+        self.ws = workspace_id
+        self.clock = clock
+
+
+class SqlPeople(_Repo):
+    async def _row(self, person_id: int) -> PersonRow | None:
+        return await self.s.scalar(
+            select(PersonRow).where(PersonRow.workspace_id == self.ws, PersonRow.id == person_id)
+        )
+
+    async def get(self, person_id: int) -> Person | None:
+        row = await self._row(person_id)
+        return to_person(row) if row else None
+
+    async def by_platform_id(self, platform_user_id: str) -> Person | None:
+        row = await self.s.scalar(
+            select(PersonRow).where(
+                PersonRow.workspace_id == self.ws, PersonRow.platform_user_id == platform_user_id
+            )
+        )
+        return to_person(row) if row else None
+
+    async def ensure(
+        self,
+        platform_user_id: str,
+        display_name: str,
+        *,
+        tz: str | None = None,
+        email: str | None = None,
+        address: Address | None = None,
+    ) -> Person:
+        row = await self.s.scalar(
+            select(PersonRow).where(
+                PersonRow.workspace_id == self.ws, PersonRow.platform_user_id == platform_user_id
+            )
+        )
+        if row is None:
+            has_anyone = await self.s.scalar(
+                select(func.count()).select_from(PersonRow).where(PersonRow.workspace_id == self.ws)
+            )
+            row = PersonRow(
+                workspace_id=self.ws,
+                platform_user_id=platform_user_id,
+                display_name=display_name or platform_user_id,
+                role=Role.STAFF.value if has_anyone else Role.ADMIN.value,
+                tz=tz or "UTC",
+                email=email,
+                address=address,
+                interests=[],
+                practice_areas=[],
+                created_at=self.clock.now(),
+            )
+            self.s.add(row)
+            await self.s.flush()
+            return to_person(row)
+        if display_name and display_name != row.display_name:
+            row.display_name = display_name
+        if tz and tz != row.tz:
+            row.tz = tz
+        if email and email != row.email:
+            row.email = email
+        if address is not None and address != row.address:
+            row.address = address
+        await self.s.flush()
+        return to_person(row)
+
+    async def update(self, person_id: int, **changes: Any) -> Person:
+        row = await self._row(person_id)
+        if row is None:
+            raise LookupError(f"no person {person_id} in this workspace")
+        for key, value in changes.items():
+            if key == "role" and isinstance(value, Role):
+                value = value.value
+            elif key == "workdays" and not isinstance(value, str):
+                value = ",".join(str(d) for d in value)
+            elif key in ("interests", "practice_areas"):
+                value = list(value)
+            setattr(row, key, value)
+        await self.s.flush()
+        return to_person(row)
+
+    async def list(self) -> list[Person]:
+        rows = await self.s.scalars(
+            select(PersonRow).where(PersonRow.workspace_id == self.ws).order_by(PersonRow.id)
+        )
+        return [to_person(r) for r in rows]
+
+
+class SqlClients(_Repo):
+    async def _row(self, client_id: int) -> ClientRow | None:
+        return await self.s.scalar(
+            select(ClientRow).where(ClientRow.workspace_id == self.ws, ClientRow.id == client_id)
+        )
+
+    async def get(self, client_id: int) -> Client | None:
+        row = await self._row(client_id)
+        return to_client(row) if row else None
+
+    async def by_name(self, name: str) -> Client | None:
+        row = await self.s.scalar(
+            select(ClientRow).where(
+                ClientRow.workspace_id == self.ws, ClientRow.name_key == name_key(name)
+            )
+        )
+        return to_client(row) if row else None
+
+    async def list(self, *, owner_id: int | None = None) -> list[Client]:
+        query = select(ClientRow).where(ClientRow.workspace_id == self.ws)
+        if owner_id is not None:
+            query = query.where(ClientRow.owner_id == owner_id)
+        rows = await self.s.scalars(query.order_by(ClientRow.name_key))
+        return [to_client(r) for r in rows]
+
+    async def add(
+        self,
+        name: str,
+        *,
+        aliases: Sequence[str] = (),
+        owner_id: int | None = None,
+        cadence_days: int | None = None,
+        segment: str | None = None,
+    ) -> Client:
+        row = ClientRow(
+            workspace_id=self.ws,
+            name=name.strip(),
+            name_key=name_key(name),
+            aliases=[a.strip() for a in aliases if a.strip()],
+            owner_id=owner_id,
+            cadence_days=cadence_days,
+            segment=segment,
+            status=ClientStatus.ACTIVE.value,
+            created_at=self.clock.now(),
+        )
+        self.s.add(row)
+        await self.s.flush()
+        return to_client(row)
+
+    async def update(self, client_id: int, **changes: Any) -> Client:
+        row = await self._row(client_id)
+        if row is None:
+            raise LookupError(f"no client {client_id} in this workspace")
+        for key, value in changes.items():
+            if key == "aliases":
+                value = list(value)
+            elif key == "status" and isinstance(value, ClientStatus):
+                value = value.value
+            elif key == "name":
+                row.name_key = name_key(value)
+            setattr(row, key, value)
+        await self.s.flush()
+        return to_client(row)
+
+    async def last_touch_on(self, client_ids: Sequence[int]) -> dict[int, date]:
+        if not client_ids:
+            return {}
+        rows = await self.s.execute(
+            select(TouchRow.client_id, func.max(TouchRow.occurred_on))
+            .where(TouchRow.workspace_id == self.ws, TouchRow.client_id.in_(list(client_ids)))
+            .group_by(TouchRow.client_id)
+        )
+        return {client_id: last for client_id, last in rows if last is not None}
+
+
+class SqlContacts(_Repo):
+    async def for_client(self, client_id: int) -> list[Contact]:
+        rows = await self.s.scalars(
+            select(ContactRow)
+            .where(ContactRow.workspace_id == self.ws, ContactRow.client_id == client_id)
+            .order_by(ContactRow.id)
+        )
+        return [to_contact(r) for r in rows]
+
+    async def add(self, client_id: int, name: str, *, title: str | None = None) -> Contact:
+        row = ContactRow(
+            workspace_id=self.ws,
+            client_id=client_id,
+            name=name,
+            title=title,
+            created_at=self.clock.now(),
+        )
+        self.s.add(row)
+        await self.s.flush()
+        return to_contact(row)
+
+
+class SqlTouches(_Repo):
+    async def add(self, touch: NewTouch) -> tuple[Touch, bool]:
+        if touch.source_id:
+            existing = await self._by_source(touch.source_id)
+            if existing is not None:
+                return to_touch(existing), False
+        row = TouchRow(
+            workspace_id=self.ws,
+            client_id=touch.client_id,
+            person_id=touch.person_id,
+            kind=touch.kind.value,
+            contact=touch.contact,
+            note=touch.note,
+            occurred_on=touch.occurred_on,
+            awaiting_reply=touch.awaiting_reply,
+            source_id=touch.source_id,
+            matter_id=touch.matter_id,
+            estimate_on=touch.estimate_on,
+            created_at=self.clock.now(),
+        )
+        try:
+            async with self.s.begin_nested():
+                self.s.add(row)
+                await self.s.flush()
+        except IntegrityError:
+            # A concurrent delivery of the same source message won the race: return its touch.
+            if touch.source_id and (existing := await self._by_source(touch.source_id)):
+                return to_touch(existing), False
+            raise
+        return to_touch(row), True
+
+    async def _by_source(self, source_id: str) -> TouchRow | None:
+        return await self.s.scalar(
+            select(TouchRow).where(TouchRow.workspace_id == self.ws, TouchRow.source_id == source_id)
+        )
+
+    async def get(self, touch_id: int) -> Touch | None:
+        row = await self.s.scalar(
+            select(TouchRow).where(TouchRow.workspace_id == self.ws, TouchRow.id == touch_id)
+        )
+        return to_touch(row) if row else None
+
+    async def delete(self, touch_id: int) -> bool:
+        result = await self.s.execute(
+            delete(TouchRow).where(TouchRow.workspace_id == self.ws, TouchRow.id == touch_id)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def for_client(self, client_id: int, *, limit: int = 10) -> list[Touch]:
+        rows = await self.s.scalars(
+            select(TouchRow)
+            .where(TouchRow.workspace_id == self.ws, TouchRow.client_id == client_id)
+            .order_by(TouchRow.occurred_on.desc(), TouchRow.id.desc())
+            .limit(limit)
+        )
+        return [to_touch(r) for r in rows]
+
+    async def mark_replied(self, touch_id: int, at: datetime) -> Touch | None:
+        row = await self.s.scalar(
+            select(TouchRow).where(TouchRow.workspace_id == self.ws, TouchRow.id == touch_id)
+        )
+        if row is None:
+            return None
+        row.replied_at = at
+        await self.s.flush()
+        return to_touch(row)
+
+    async def all(self) -> list[Touch]:
+        rows = await self.s.scalars(
+            select(TouchRow)
+            .where(TouchRow.workspace_id == self.ws)
+            .order_by(TouchRow.occurred_on, TouchRow.id)
+        )
+        return [to_touch(r) for r in rows]
+
+
+class SqlHistory(_Repo):
+    async def add_event(
+        self, client_id: int, person_id: int | None, kind: str, summary: str, *, private: bool = False
+    ) -> ClientEvent:
+        row = ClientEventRow(
+            workspace_id=self.ws,
+            client_id=client_id,
+            person_id=person_id,
+            kind=kind,
+            summary=summary,
+            private=private,
+            at=self.clock.now(),
+        )
+        self.s.add(row)
+        await self.s.flush()
+        return _to_event(row)
+
+    async def events(self, client_id: int, *, limit: int = 10) -> list[ClientEvent]:
+        rows = await self.s.scalars(
+            select(ClientEventRow)
+            .where(ClientEventRow.workspace_id == self.ws, ClientEventRow.client_id == client_id)
+            .order_by(ClientEventRow.at.desc(), ClientEventRow.id.desc())
+            .limit(limit)
+        )
+        return [_to_event(r) for r in rows]
+
+    async def add_owner_change(
+        self, client_id: int, from_id: int | None, to_id: int | None, by_id: int | None
+    ) -> OwnerChange:
+        row = OwnerChangeRow(
+            workspace_id=self.ws,
+            client_id=client_id,
+            from_person_id=from_id,
+            to_person_id=to_id,
+            changed_by_id=by_id,
+            changed_at=self.clock.now(),
+        )
+        self.s.add(row)
+        await self.s.flush()
+        return _to_owner_change(row)
+
+    async def owner_changes(self, client_id: int) -> list[OwnerChange]:
+        rows = await self.s.scalars(
+            select(OwnerChangeRow)
+            .where(OwnerChangeRow.workspace_id == self.ws, OwnerChangeRow.client_id == client_id)
+            .order_by(OwnerChangeRow.changed_at, OwnerChangeRow.id)
+        )
+        return [_to_owner_change(r) for r in rows]
+
+
+def _to_event(row: ClientEventRow) -> ClientEvent:
+    return ClientEvent(
+        id=row.id,
+        client_id=row.client_id,
+        person_id=row.person_id,
+        kind=row.kind,
+        summary=row.summary,
+        at=row.at,
+        private=row.private,
+    )
+
+
+def _to_owner_change(row: OwnerChangeRow) -> OwnerChange:
+    return OwnerChange(
+        id=row.id,
+        client_id=row.client_id,
+        from_person_id=row.from_person_id,
+        to_person_id=row.to_person_id,
+        changed_by_id=row.changed_by_id,
+        changed_at=row.changed_at,
+    )
+
+
+# --- unit of work and store ---------------------------------------------------------------------
+
+
+class SqlUnitOfWork:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], workspace_id: int, clock: Clock):
+        self._sessions = sessions
+        self.workspace_id = workspace_id
+        self._clock = clock
+        self.session: AsyncSession | None = None
+
+    async def __aenter__(self) -> Self:
+        self.session = self._sessions()
+        s, ws, clock = self.session, self.workspace_id, self._clock
+        self.people = SqlPeople(s, ws, clock)
+        self.clients = SqlClients(s, ws, clock)
+        self.contacts = SqlContacts(s, ws, clock)
+        self.touches = SqlTouches(s, ws, clock)
+        self.history = SqlHistory(s, ws, clock)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.session is not None
+        try:
+            await self.session.rollback()  # anything not committed is discarded
+        finally:
+            await self.session.close()
+
+    async def commit(self) -> None:
+        assert self.session is not None
+        await self.session.commit()
+
+
+class SqlStore:
+    def __init__(self, engine: AsyncEngine, clock: Clock) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    def unit(self, workspace_id: int) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.sessions, workspace_id, self.clock)
+
+    async def workspace(
+        self, platform: Platform, external_id: str, name: str | None = None
+    ) -> Workspace:
+        query = select(WorkspaceRow).where(
+            WorkspaceRow.platform == platform.value, WorkspaceRow.external_id == external_id
+        )
+        async with self.sessions() as s:
+            row = await s.scalar(query)
+            if row is not None:
+                if name and name != row.name:
+                    row.name = name
+                    await s.commit()
+                return to_workspace(row)
+            s.add(
+                WorkspaceRow(
+                    platform=platform.value,
+                    external_id=external_id,
+                    name=name or external_id,
+                    created_at=self.clock.now(),
+                )
+            )
+            try:
+                await s.commit()
+            except IntegrityError:  # created meanwhile by another request
+                await s.rollback()
+            row = await s.scalar(query)
+            assert row is not None
+            return to_workspace(row)
+
+    async def update_workspace(self, workspace_id: int, **changes: Any) -> Workspace:
+        async with self.sessions() as s:
+            row = await s.get(WorkspaceRow, workspace_id)
+            if row is None:
+                raise LookupError(f"no workspace {workspace_id}")
+            for key, value in changes.items():
+                setattr(row, key, value)
+            await s.commit()
+            return to_workspace(row)
+
+    async def workspaces(self) -> list[Workspace]:
+        async with self.sessions() as s:
+            rows = await s.scalars(select(WorkspaceRow).where(WorkspaceRow.active.is_(True)))
+            return [to_workspace(r) for r in rows]

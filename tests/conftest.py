@@ -1,0 +1,132 @@
+"""Shared fixtures. Store-backed tests run on SQLite, and on PostgreSQL when TEST_DATABASE_URL
+names one (`.ci/run` sets it); without it the PostgreSQL runs are skipped with a reason."""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.console import ConsoleChat, ConsoleMessenger
+from bot.app import Touchbase
+from bot.clock import FixedClock
+from bot.commands import default_registry
+from bot.config import CoreConfig
+from bot.domain import Platform
+from store.db import create_engine, upgrade
+from store.models import Base
+from store.repositories import SqlStore
+
+PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+# Monday 23 November 2026, 15:00 UTC: a workday afternoon almost everywhere.
+T0 = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
+
+_pg_reset = False
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec and callspec.params.get("db_url") == "postgres":
+            item.add_marker(pytest.mark.postgres)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'touchbase.db'}"
+    if not PG_URL:
+        pytest.skip("PostgreSQL tests need TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1/test)")
+    return PG_URL
+
+
+async def _reset_postgres(engine: AsyncEngine) -> None:
+    """Once per run: an empty schema, so migrations are applied from nothing."""
+    global _pg_reset
+    if not _pg_reset:
+        async with engine.begin() as conn:
+            await conn.execute(text("DROP SCHEMA public CASCADE"))
+            await conn.execute(text("CREATE SCHEMA public"))
+        _pg_reset = True
+
+
+async def _truncate(engine: AsyncEngine) -> None:
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    async with engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
+    eng = create_engine(db_url)
+    if eng.dialect.name == "postgresql":
+        await _reset_postgres(eng)
+        await upgrade(eng)
+        await _truncate(eng)
+    else:
+        await upgrade(eng)
+    yield eng
+    await eng.dispose()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(T0)
+
+
+@pytest.fixture
+def store(engine: AsyncEngine, clock: FixedClock) -> SqlStore:
+    return SqlStore(engine, clock)
+
+
+@pytest.fixture
+def config() -> CoreConfig:
+    return CoreConfig()
+
+
+@pytest.fixture
+def outbox() -> io.StringIO:
+    return io.StringIO()
+
+
+@pytest.fixture
+def app(store: SqlStore, clock: FixedClock, config: CoreConfig, outbox: io.StringIO) -> Touchbase:
+    return Touchbase(
+        store, clock, config, default_registry(), {Platform.CONSOLE: ConsoleMessenger(outbox)}
+    )
+
+
+class Chat:
+    """The console platform with an in-memory transcript: the fake platform for core tests."""
+
+    def __init__(self, app: Touchbase, user: str = "jane", tz: str | None = "UTC") -> None:
+        self.out = io.StringIO()
+        self._lines: Iterator[str] = iter(())
+        self.console = ConsoleChat(app, user, tz, self._next_line, self.out)
+
+    def _next_line(self) -> str:
+        return next(self._lines, "")
+
+    async def say(self, *lines: str) -> str:
+        """Type the lines (later ones answer form questions); return what was printed."""
+        start = self.out.tell()
+        self._lines = iter([line + "\n" for line in lines[1:]])
+        await self.console.handle(lines[0])
+        self.out.seek(start)
+        printed = self.out.read()
+        return printed
+
+    def as_user(self, user: str, tz: str | None = "UTC") -> Chat:
+        other = Chat(self.console.app, user, tz)
+        return other
+
+
+@pytest.fixture
+def chat(app: Touchbase) -> Chat:
+    return Chat(app)
