@@ -22,9 +22,6 @@ from bot.messages import Message
 
 Address = dict[str, Any]  # opaque to the core: what a platform needs to reach a person or channel
 
-_UNSET: Any = object()
-
-
 class PeopleRepo(Protocol):
     async def get(self, person_id: int) -> Person | None: ...
     async def by_platform_id(self, platform_user_id: str) -> Person | None: ...
@@ -121,8 +118,25 @@ class Store(Protocol):
     def unit(self, workspace_id: int) -> UnitOfWork: ...
 
 
+class DeliveryError(Exception):
+    """A platform could not deliver a message.
+
+    `permanent` means retrying cannot help (the person left, the bot was blocked or removed);
+    `retry_after` is the platform's own advice, in seconds, when it gave one."""
+
+    def __init__(
+        self, detail: str, *, permanent: bool = False, retry_after: float | None = None
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.permanent = permanent
+        self.retry_after = retry_after
+
+
 class Messenger(Protocol):
-    """Sends a message to a person or channel on one platform."""
+    """Sends a message to a person or channel on one platform.
+
+    Raises DeliveryError when the platform refuses; the caller decides whether to retry."""
 
     async def send(self, address: Address, message: Message) -> None: ...
 
@@ -131,6 +145,7 @@ __all__ = [
     "Address",
     "ClientRepo",
     "ContactRepo",
+    "DeliveryError",
     "HistoryRepo",
     "Messenger",
     "PeopleRepo",

@@ -1,0 +1,100 @@
+"""`touchbase serve`: one aiohttp server for every configured platform, plus /healthz.
+
+Each platform adapter exposes `mount(app, services)` and is imported only when configured,
+so a Teams-only firm never pays for importing slack_bolt, and the other way round.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from adapters.bootstrap import Services, bootstrap
+from adapters.settings import Settings
+from store.db import ping
+
+log = logging.getLogger(__name__)
+
+SERVICES: web.AppKey[Services] = web.AppKey("services", Services)
+
+# Start-up hooks other parts register (the scheduler, Socket Mode): each gets the app and
+# returns an async cleanup function.
+StartHook = Callable[[web.Application, Services], Awaitable[Callable[[], Awaitable[None]] | None]]
+
+
+async def healthz(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    ok = await ping(services.engine)
+    return web.json_response(
+        {"ok": ok, "database": "ok" if ok else "unreachable"}, status=200 if ok else 503
+    )
+
+
+def create_app(services: Services, *, hooks: list[StartHook] | None = None) -> web.Application:
+    """The aiohttp application, with every configured platform mounted."""
+    app = web.Application(client_max_size=1024 * 1024)
+    app[SERVICES] = services
+    app.router.add_get("/healthz", healthz)
+    settings = services.settings
+    if settings.slack.configured:
+        from adapters.slack import mount as mount_slack
+
+        mount_slack(app, services)
+    if settings.teams.configured or settings.env == "development":
+        from adapters.teams import mount as mount_teams
+
+        mount_teams(app, services)
+    cleanups: list[Callable[[], Awaitable[None]]] = []
+
+    async def on_startup(app: web.Application) -> None:
+        for hook in hooks or ():
+            cleanup = await hook(app, services)
+            if cleanup is not None:
+                cleanups.append(cleanup)
+
+    async def on_cleanup(app: web.Application) -> None:
+        for cleanup in reversed(cleanups):
+            try:
+                await cleanup()
+            except Exception:
+                log.exception("shutdown step failed")
+
+    app.on_startup.append(on_startup)
+    app.on_cleanup.append(on_cleanup)
+    return app
+
+
+def default_hooks(settings: Settings) -> list[StartHook]:
+    hooks: list[StartHook] = []
+    if settings.slack.socket_mode:
+        from adapters.slack import start_socket_mode
+
+        hooks.append(start_socket_mode)
+    if settings.scheduler_enabled:
+        from scheduler import start_scheduler
+
+        hooks.append(start_scheduler)
+    return hooks
+
+
+async def serve(settings: Settings) -> int:
+    services = await bootstrap(settings)
+    app = create_app(services, hooks=default_hooks(settings))
+    runner = web.AppRunner(app, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port)
+    await site.start()
+    log.info("Touchbase is listening on http://%s:%s", settings.host, settings.port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("Shutting down: finishing requests in flight")
+    await runner.cleanup()  # stops accepting, drains in-flight requests, runs on_cleanup
+    await services.close()
+    return 0
