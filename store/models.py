@@ -151,6 +151,14 @@ class TouchRow(Base):
     __table_args__ = (
         UniqueConstraint("workspace_id", "source_id"),
         Index("ix_touch_client_occurred", "client_id", "occurred_on"),
+        # The few touches still waiting for a reply, for the follow-up rule.
+        Index(
+            "ix_touch_awaiting",
+            "workspace_id",
+            "client_id",
+            sqlite_where=text("awaiting_reply AND replied_at IS NULL"),
+            postgresql_where=text("awaiting_reply AND replied_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -233,9 +241,12 @@ class DigestRow(Base):
     local_date: Mapped[date] = mapped_column(Date)
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     claimed_by: Mapped[str] = mapped_column(String(120), default="")
-    status: Mapped[str] = mapped_column(String(16), default="claimed")  # claimed|sent|failed|empty
+    # claimed | sent | empty | retry | failed
+    status: Mapped[str] = mapped_column(String(16), default="claimed")
     item_count: Mapped[int] = mapped_column(Integer, default=0)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
 
 class DeliveryRow(Base):

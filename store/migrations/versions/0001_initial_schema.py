@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 11:15:02.466401
+Create Date: 2026-11-23 11:24:12.538752
 """
 
 from collections.abc import Sequence
@@ -138,6 +138,8 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('item_count', sa.Integer(), nullable=False),
     sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('retry_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['person_id'], ['person.id'], name=op.f('fk_digest_person_id_person'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], name=op.f('fk_digest_workspace_id_workspace'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_digest')),
@@ -346,6 +348,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('workspace_id', 'source_id', name=op.f('uq_touch_workspace_id_source_id'))
     )
     with op.batch_alter_table('touch', schema=None) as batch_op:
+        batch_op.create_index('ix_touch_awaiting', ['workspace_id', 'client_id'], unique=False, sqlite_where=sa.text('awaiting_reply AND replied_at IS NULL'), postgresql_where=sa.text('awaiting_reply AND replied_at IS NULL'))
         batch_op.create_index('ix_touch_client_occurred', ['client_id', 'occurred_on'], unique=False)
         batch_op.create_index(batch_op.f('ix_touch_person_id'), ['person_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_touch_workspace_id'), ['workspace_id'], unique=False)
@@ -359,6 +362,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_touch_workspace_id'))
         batch_op.drop_index(batch_op.f('ix_touch_person_id'))
         batch_op.drop_index('ix_touch_client_occurred')
+        batch_op.drop_index('ix_touch_awaiting', sqlite_where=sa.text('awaiting_reply AND replied_at IS NULL'), postgresql_where=sa.text('awaiting_reply AND replied_at IS NULL'))
 
     op.drop_table('touch')
     with op.batch_alter_table('snooze', schema=None) as batch_op:
