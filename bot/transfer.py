@@ -25,7 +25,7 @@ HEADERS: dict[str, tuple[str, ...]] = {
     "segment": ("segment", "industry", "type", "account type", "tier"),
     "first_name": ("first name", "first_name", "given name"),
     "last_name": ("last name", "last_name", "surname", "family name"),
-    "title": ("job title", "title"),
+    "title": ("job title", "position"),
 }
 
 
@@ -62,12 +62,14 @@ class ClientRecord:
 
 
 def _columns(header: Sequence[str]) -> dict[str, int]:
+    """Column index by meaning; the earlier spelling wins (Outlook has "Title" and "Job Title")."""
+    keys = [raw.strip().lstrip("\ufeff").casefold() for raw in header]
     found: dict[str, int] = {}
-    for index, raw in enumerate(header):
-        key = raw.strip().lstrip("\ufeff").casefold()
-        for meaning, spellings in HEADERS.items():
-            if key in spellings and meaning not in found:
-                found[meaning] = index
+    for meaning, spellings in HEADERS.items():
+        for spelling in spellings:
+            if spelling in keys:
+                found[meaning] = keys.index(spelling)
+                break
     return found
 
 

@@ -165,6 +165,10 @@ class SqlPeople(_Repo):
             )
         )
         if row is None:
+            row = await self._placeholder(platform_user_id, display_name, email)
+            if row is not None:  # an owner named in an import, now using Touchbase: adopt
+                row.platform_user_id = platform_user_id
+        if row is None:
             has_anyone = await self.s.scalar(
                 select(func.count()).select_from(PersonRow).where(PersonRow.workspace_id == self.ws)
             )
@@ -193,6 +197,23 @@ class SqlPeople(_Repo):
             row.address = address
         await self.s.flush()
         return to_person(row)
+
+    async def _placeholder(
+        self, platform_user_id: str, display_name: str, email: str | None
+    ) -> PersonRow | None:
+        keys = {k.casefold() for k in (platform_user_id, display_name, email) if k}
+        rows = await self.s.scalars(
+            select(PersonRow).where(
+                PersonRow.workspace_id == self.ws, PersonRow.platform_user_id.startswith("import:")
+            )
+        )
+        for row in rows:
+            own = {row.platform_user_id.removeprefix("import:"), row.display_name.casefold()}
+            if row.email:
+                own.add(row.email.casefold())
+            if keys & own:
+                return row
+        return None
 
     async def update(self, person_id: int, **changes: Any) -> Person:
         row = await self._row(person_id)
