@@ -60,7 +60,9 @@ async def _workspace(services: Services, spec: str | None) -> Workspace:
     try:
         chosen = Platform(platform)
     except ValueError:
-        raise SystemExit(f"unknown platform {platform!r}: use slack, teams, console or web") from None
+        raise SystemExit(
+            f"unknown platform {platform!r}: use slack, teams, console or web"
+        ) from None
     for ws in await services.store.workspaces():
         if ws.platform is chosen and ws.external_id == external:
             return ws
@@ -103,7 +105,9 @@ async def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
             if not report.ok:
                 for problem in report.errors:
                     print(f"{args.file}, line {problem.line}: {problem.problem}", file=sys.stderr)
-                print("Nothing was imported. Fix the lines above and run it again.", file=sys.stderr)
+                print(
+                    "Nothing was imported. Fix the lines above and run it again.", file=sys.stderr
+                )
                 return 1
             await uow.commit()
     finally:
@@ -113,8 +117,10 @@ async def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
         f"{report.unchanged} unchanged, {report.contacts_added} contacts added."
     )
     if report.people_added:
-        print("Owners not seen yet (they are linked when they first use Touchbase): "
-              + ", ".join(report.people_added))
+        print(
+            "Owners not seen yet (they are linked when they first use Touchbase): "
+            + ", ".join(report.people_added)
+        )
     return 0
 
 

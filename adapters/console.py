@@ -46,12 +46,18 @@ def render(message: Message, *, numbered_from: int = 1) -> str:
         if section.context:
             lines.append(f"    ({clean(section.context)})")
         if section.actions:
-            lines.append("    " + "  ".join(f"[{number + i}] {clean(a.label)}"
-                                           for i, a in enumerate(section.actions)))
+            lines.append(
+                "    "
+                + "  ".join(
+                    f"[{number + i}] {clean(a.label)}" for i, a in enumerate(section.actions)
+                )
+            )
             number += len(section.actions)
     if message.actions:
-        lines.append("  " + "  ".join(f"[{number + i}] {clean(a.label)}"
-                                      for i, a in enumerate(message.actions)))
+        lines.append(
+            "  "
+            + "  ".join(f"[{number + i}] {clean(a.label)}" for i, a in enumerate(message.actions))
+        )
     return "\n".join(lines)
 
 
@@ -133,12 +139,14 @@ class ConsoleChat:
             return
         name, _, text = line.lstrip("/").partition(" ")
         if not line.startswith("/") and name.lower() not in COMMAND_NAMES:
-            self.say("• Commands start with a slash, like /touch Acme lunch with the CFO. "
-                     "Type /touchbase help to see them all.")
+            self.say(
+                "• Commands start with a slash, like /touch Acme lunch with the CFO. "
+                "Type /touchbase help to see them all."
+            )
             return
         reply = await self.app.command(
-            self.identity(), CommandIn(name.lower(), text, source_id=self._source(),
-                                       channel={"channel": "console"})
+            self.identity(),
+            CommandIn(name.lower(), text, source_id=self._source(), channel={"channel": "console"}),
         )
         await self.show(reply)
 
@@ -187,7 +195,10 @@ class ConsoleChat:
 
 
 async def run_console(
-    app: Touchbase, user: str, tz: str | None, stdin: TextIO | None = None,
+    app: Touchbase,
+    user: str,
+    tz: str | None,
+    stdin: TextIO | None = None,
     stdout: TextIO | None = None,
 ) -> ConsoleChat:
     stdin = stdin or sys.stdin

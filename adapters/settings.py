@@ -67,16 +67,16 @@ class Settings(BaseSettings):
 
     database_url: str = Field(default="sqlite:///touchbase.db")
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
-    env: Literal["production", "development"] = Field(
-        default="production", alias="TOUCHBASE_ENV"
-    )
+    env: Literal["production", "development"] = Field(default="production", alias="TOUCHBASE_ENV")
     host: str = Field(default="127.0.0.1", alias="TOUCHBASE_HOST")
     port: int = Field(default=3978, alias="TOUCHBASE_PORT")
     default_tz: str = Field(default="UTC", alias="TOUCHBASE_TIMEZONE")
     default_cadence_days: int = Field(default=30, ge=1, le=3650, alias="TOUCHBASE_CADENCE_DAYS")
     followup_business_days: int = Field(default=3, ge=1, le=60, alias="TOUCHBASE_FOLLOWUP_DAYS")
     digest_hour: int = Field(default=8, ge=0, le=23, alias="TOUCHBASE_DIGEST_HOUR")
-    digest_catch_up_until_hour: int = Field(default=12, ge=0, le=23, alias="TOUCHBASE_CATCH_UP_UNTIL")
+    digest_catch_up_until_hour: int = Field(
+        default=12, ge=0, le=23, alias="TOUCHBASE_CATCH_UP_UNTIL"
+    )
     scheduler_enabled: bool = Field(default=True, alias="TOUCHBASE_SCHEDULER")
 
     slack: SlackSettings = Field(default_factory=SlackSettings)

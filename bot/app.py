@@ -52,7 +52,9 @@ class Context:
     def today(self) -> date:
         return local_today(self.clock, self.person.tz or self.config.default_tz)
 
-    def notify(self, address: Address | None, message: Message, person_id: int | None = None) -> None:
+    def notify(
+        self, address: Address | None, message: Message, person_id: int | None = None
+    ) -> None:
         if address is not None:
             self.outbox.append(Outbound(address, message, person_id))
 
@@ -209,4 +211,6 @@ class Touchbase:
             try:
                 await messenger.send(item.address, item.message)
             except Exception:
-                log.exception("could not deliver a notification", extra={"platform": platform.value})
+                log.exception(
+                    "could not deliver a notification", extra={"platform": platform.value}
+                )

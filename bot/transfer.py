@@ -17,8 +17,17 @@ from bot.ports import UnitOfWork
 
 # Header spellings we recognise, by what they mean. Compared casefolded and trimmed.
 HEADERS: dict[str, tuple[str, ...]] = {
-    "name": ("name", "client", "client name", "company", "company name", "account name",
-             "account", "organization", "organisation"),
+    "name": (
+        "name",
+        "client",
+        "client name",
+        "company",
+        "company name",
+        "account name",
+        "account",
+        "organization",
+        "organisation",
+    ),
     "aliases": ("aliases", "alias", "also known as", "aka"),
     "owner": ("owner", "account owner", "relationship owner", "owner email", "account owner email"),
     "cadence_days": ("cadence_days", "cadence", "cadence (days)"),
@@ -82,7 +91,9 @@ def read_clients(text: str) -> tuple[list[ClientRecord], list[RowError]]:
         return [], [RowError(1, "the file is empty")]
     cols = _columns(header)
     if "name" not in cols:
-        return [], [RowError(1, "no client name column: expected one of name, Company, Account Name")]
+        return [], [
+            RowError(1, "no client name column: expected one of name, Company, Account Name")
+        ]
     records: list[ClientRecord] = []
     errors: list[RowError] = []
 
@@ -201,18 +212,27 @@ async def import_clients(uow: UnitOfWork, text: str) -> ImportReport:
                 report.unchanged += 1
             touched.add(client.name)
         if record.contact_name:
-            key = (client.id, record.contact_name.casefold())
-            if key not in seen_contacts:
-                seen_contacts.add(key)
+            contact_key = (client.id, record.contact_name.casefold())
+            if contact_key not in seen_contacts:
+                seen_contacts.add(contact_key)
                 known = {c.name.casefold() for c in await uow.contacts.for_client(client.id)}
                 if record.contact_name.casefold() not in known:
-                    await uow.contacts.add(client.id, record.contact_name, title=record.contact_title)
+                    await uow.contacts.add(
+                        client.id, record.contact_name, title=record.contact_title
+                    )
                     report.contacts_added += 1
     return report
 
 
-EXPORT_TOUCH_FIELDS = ("client", "kind", "contact", "occurred_on", "awaiting_reply", "note",
-                       "logged_by")
+EXPORT_TOUCH_FIELDS = (
+    "client",
+    "kind",
+    "contact",
+    "occurred_on",
+    "awaiting_reply",
+    "note",
+    "logged_by",
+)
 
 
 async def export_data(uow: UnitOfWork) -> dict[str, list[dict[str, Any]]]:

@@ -33,7 +33,11 @@ def is_sqlite(url: str) -> bool:
 def sqlite_path(url: str) -> Path | None:
     """The file a SQLite URL names, or None for in-memory databases and other engines."""
     parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+    if (
+        parsed.get_backend_name() != "sqlite"
+        or not parsed.database
+        or parsed.database == ":memory:"
+    ):
         return None
     return Path(parsed.database)
 
@@ -46,9 +50,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             path.parent.mkdir(parents=True, exist_ok=True)
         # One connection: SQLite has one writer, so commands queue here rather than meeting
         # "database is locked". WAL lets other processes (the console, an export) read meanwhile.
-        engine = create_async_engine(
-            url, echo=echo, pool_size=1, max_overflow=0, pool_timeout=60
-        )
+        engine = create_async_engine(url, echo=echo, pool_size=1, max_overflow=0, pool_timeout=60)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)

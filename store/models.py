@@ -23,6 +23,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware datetimes in, aware UTC datetimes out, on SQLite (which keeps no zone) too."""
 
@@ -53,7 +54,6 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON}
 
 
 def _ws() -> Mapped[int]:
@@ -90,12 +90,8 @@ class PersonRow(Base):
     seniority: Mapped[str | None] = mapped_column(String(64), default=None)
     interests: Mapped[list[str]] = mapped_column(JSON, default=list)
     practice_areas: Mapped[list[str]] = mapped_column(JSON, default=list)
-    profile_refreshed_at: Mapped[datetime | None] = mapped_column(
-        UTCDateTime(), default=None
-    )
-    unreachable_since: Mapped[datetime | None] = mapped_column(
-        UTCDateTime(), default=None
-    )
+    profile_refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    unreachable_since: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

@@ -3,6 +3,7 @@ every query it makes filters on that workspace: no code path can cross into anot
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, Self
@@ -230,7 +231,7 @@ class SqlPeople(_Repo):
         await self.s.flush()
         return to_person(row)
 
-    async def list(self) -> list[Person]:
+    async def list(self) -> builtins.list[Person]:
         rows = await self.s.scalars(
             select(PersonRow).where(PersonRow.workspace_id == self.ws).order_by(PersonRow.id)
         )
@@ -255,7 +256,7 @@ class SqlClients(_Repo):
         )
         return to_client(row) if row else None
 
-    async def list(self, *, owner_id: int | None = None) -> list[Client]:
+    async def list(self, *, owner_id: int | None = None) -> builtins.list[Client]:
         query = select(ClientRow).where(ClientRow.workspace_id == self.ws)
         if owner_id is not None:
             query = query.where(ClientRow.owner_id == owner_id)
@@ -313,7 +314,7 @@ class SqlClients(_Repo):
 
 
 class SqlContacts(_Repo):
-    async def for_client(self, client_id: int) -> list[Contact]:
+    async def for_client(self, client_id: int) -> builtins.list[Contact]:
         rows = await self.s.scalars(
             select(ContactRow)
             .where(ContactRow.workspace_id == self.ws, ContactRow.client_id == client_id)
@@ -367,7 +368,9 @@ class SqlTouches(_Repo):
 
     async def _by_source(self, source_id: str) -> TouchRow | None:
         return await self.s.scalar(
-            select(TouchRow).where(TouchRow.workspace_id == self.ws, TouchRow.source_id == source_id)
+            select(TouchRow).where(
+                TouchRow.workspace_id == self.ws, TouchRow.source_id == source_id
+            )
         )
 
     async def get(self, touch_id: int) -> Touch | None:
@@ -382,7 +385,7 @@ class SqlTouches(_Repo):
         )
         return bool(getattr(result, "rowcount", 0))
 
-    async def for_client(self, client_id: int, *, limit: int = 10) -> list[Touch]:
+    async def for_client(self, client_id: int, *, limit: int = 10) -> builtins.list[Touch]:
         rows = await self.s.scalars(
             select(TouchRow)
             .where(TouchRow.workspace_id == self.ws, TouchRow.client_id == client_id)
@@ -401,7 +404,7 @@ class SqlTouches(_Repo):
         await self.s.flush()
         return to_touch(row)
 
-    async def all(self) -> list[Touch]:
+    async def all(self) -> builtins.list[Touch]:
         rows = await self.s.scalars(
             select(TouchRow)
             .where(TouchRow.workspace_id == self.ws)
@@ -412,7 +415,13 @@ class SqlTouches(_Repo):
 
 class SqlHistory(_Repo):
     async def add_event(
-        self, client_id: int, person_id: int | None, kind: str, summary: str, *, private: bool = False
+        self,
+        client_id: int,
+        person_id: int | None,
+        kind: str,
+        summary: str,
+        *,
+        private: bool = False,
     ) -> ClientEvent:
         row = ClientEventRow(
             workspace_id=self.ws,
@@ -427,7 +436,7 @@ class SqlHistory(_Repo):
         await self.s.flush()
         return _to_event(row)
 
-    async def events(self, client_id: int, *, limit: int = 10) -> list[ClientEvent]:
+    async def events(self, client_id: int, *, limit: int = 10) -> builtins.list[ClientEvent]:
         rows = await self.s.scalars(
             select(ClientEventRow)
             .where(ClientEventRow.workspace_id == self.ws, ClientEventRow.client_id == client_id)
@@ -451,7 +460,7 @@ class SqlHistory(_Repo):
         await self.s.flush()
         return _to_owner_change(row)
 
-    async def owner_changes(self, client_id: int) -> list[OwnerChange]:
+    async def owner_changes(self, client_id: int) -> builtins.list[OwnerChange]:
         rows = await self.s.scalars(
             select(OwnerChangeRow)
             .where(OwnerChangeRow.workspace_id == self.ws, OwnerChangeRow.client_id == client_id)
@@ -563,7 +572,7 @@ class SqlStore:
             await s.commit()
             return to_workspace(row)
 
-    async def workspaces(self) -> list[Workspace]:
+    async def workspaces(self) -> builtins.list[Workspace]:
         async with self.sessions() as s:
             rows = await s.scalars(select(WorkspaceRow).where(WorkspaceRow.active.is_(True)))
             return [to_workspace(r) for r in rows]

@@ -23,13 +23,23 @@ def _env(tmp_path: Path) -> dict[str, str]:
 def touchbase(tmp_path: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "adapters.cli", *args],
-        input=stdin, capture_output=True, text=True, cwd=tmp_path, env=_env(tmp_path), timeout=60,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=_env(tmp_path),
+        timeout=60,
     )
 
 
 def test_piped_console_then_export(tmp_path: Path) -> None:
-    run = touchbase(tmp_path, "console", "--user", "jane",
-                    stdin="/client add Acme Corp\n/touch Acme lunch with CFO\n")
+    run = touchbase(
+        tmp_path,
+        "console",
+        "--user",
+        "jane",
+        stdin="/client add Acme Corp\n/touch Acme lunch with CFO\n",
+    )
     assert run.returncode == 0, run.stderr
     assert "Logged lunch with CFO at Acme Corp" in run.stdout
     exported = touchbase(tmp_path, "export", "--format", "json")
@@ -56,8 +66,13 @@ def test_import_reports_bad_lines_and_exits_nonzero(tmp_path: Path) -> None:
 
 
 def test_export_csv_to_a_file(tmp_path: Path) -> None:
-    touchbase(tmp_path, "console", "--user", "jane",
-              stdin="/client add Acme\n/touch Acme call with Dana yesterday\n")
+    touchbase(
+        tmp_path,
+        "console",
+        "--user",
+        "jane",
+        stdin="/client add Acme\n/touch Acme call with Dana yesterday\n",
+    )
     run = touchbase(tmp_path, "export", "--format", "csv", "--output", "out.csv")
     assert run.returncode == 0, run.stderr
     lines = (tmp_path / "out.csv").read_text().splitlines()
@@ -69,8 +84,12 @@ def confirmed_then_killed(tmp_path: Path, note: str) -> None:
     """Start the console, log a touch, and SIGKILL it the moment the confirmation shows."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "adapters.cli", "console", "--user", "jane"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-        cwd=tmp_path, env=_env(tmp_path),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=tmp_path,
+        env=_env(tmp_path),
     )
     assert proc.stdin and proc.stdout
     proc.stdin.write(f"/touch Acme call with Dana {note}\n")

@@ -14,8 +14,10 @@ async def _touches(store: SqlStore) -> list[tuple[str, str | None, date, bool]]:
     ws = await store.workspace(Platform.CONSOLE, "local")
     async with store.unit(ws.id) as uow:
         clients = {c.id: c.name for c in await uow.clients.list()}
-        return [(clients[t.client_id], t.contact, t.occurred_on, t.awaiting_reply)
-                for t in await uow.touches.all()]
+        return [
+            (clients[t.client_id], t.contact, t.occurred_on, t.awaiting_reply)
+            for t in await uow.touches.all()
+        ]
 
 
 async def test_touch_is_stored_then_confirmed(chat: Chat, store: SqlStore) -> None:

@@ -155,7 +155,9 @@ async def test_sqlite_concurrent_writers_never_see_locked(tmp_path: Path) -> Non
 
     async def write(i: int) -> None:
         async with store.unit(ws.id) as uow:
-            await uow.touches.add(NewTouch(c.id, p.id, TouchKind.CALL, date(2026, 1, 1), note=str(i)))
+            await uow.touches.add(
+                NewTouch(c.id, p.id, TouchKind.CALL, date(2026, 1, 1), note=str(i))
+            )
             await uow.commit()
 
     await asyncio.gather(*(write(i) for i in range(100)))

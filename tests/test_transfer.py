@@ -122,11 +122,20 @@ async def test_export_json_and_csv(chat: Chat, store: SqlStore) -> None:
         data = await export_data(uow)
     assert data["clients"][0]["name"] == "Acme Corp"
     touch = data["touches"][0]
-    assert set(touch) == {"client", "kind", "contact", "occurred_on", "awaiting_reply", "note",
-                          "logged_by"}
+    assert set(touch) == {
+        "client",
+        "kind",
+        "contact",
+        "occurred_on",
+        "awaiting_reply",
+        "note",
+        "logged_by",
+    }
     assert touch["client"] == "Acme Corp" and touch["kind"] == "email"
     assert touch["contact"] == "CFO" and touch["awaiting_reply"] is True
     assert touch["occurred_on"] == "2026-11-23" and touch["logged_by"] == "jane"
     csv_text = touches_csv(data)
-    assert csv_text.splitlines()[0] == "client,kind,contact,occurred_on,awaiting_reply,note,logged_by"
+    assert (
+        csv_text.splitlines()[0] == "client,kind,contact,occurred_on,awaiting_reply,note,logged_by"
+    )
     assert csv_text.splitlines()[1].startswith("Acme Corp,email,CFO,2026-11-23,True,")

@@ -8,8 +8,10 @@ from bot.messages import Field, Message, Section
 
 
 def help_message() -> Message:
-    fields = tuple(Field(f"/{c.name} {c.usage}".strip(), f"{c.description}. e.g. {c.example}")
-                   for c in COMMANDS)
+    fields = tuple(
+        Field(f"/{c.name} {c.usage}".strip(), f"{c.description}. e.g. {c.example}")
+        for c in COMMANDS
+    )
     return Message(
         text="Touchbase keeps you in regular touch with your clients.",
         title="Touchbase",

@@ -50,7 +50,9 @@ def problem_reply(problem: ParseProblem, text: str) -> Message:
     if problem.code == "unknown_client" and match is not None:
         name = match.matched_text.strip("\"'“”‘’ ") or text.split()[0]
         actions.append(
-            Action("touch_add_client", f"Add {clip(name, 40)} and log it", pack(name=name, text=text))
+            Action(
+                "touch_add_client", f"Add {clip(name, 40)} and log it", pack(name=name, text=text)
+            )
         )
         for candidate in match.candidates[:3]:
             actions.append(_pick(candidate, match.matched_text, text))
@@ -141,7 +143,9 @@ async def _log_for(ctx: Context, client: Client, typed: str, text: str) -> Reply
     if isinstance(result, ParseProblem):
         return problem_reply(result, text)
     # Keyed on what was typed, so a double click on the button logs it once.
-    digest = hashlib.sha256(f"{ctx.person.id}:{client.id}:{ctx.today()}:{text}".encode()).hexdigest()
+    digest = hashlib.sha256(
+        f"{ctx.person.id}:{client.id}:{ctx.today()}:{text}".encode()
+    ).hexdigest()
     ctx.source_id = f"pick:{digest[:32]}"
     return await store_and_confirm(ctx, replace(result, client=ClientName(client.id, client.name)))
 
@@ -170,14 +174,29 @@ def touch_form(
         submit_label="Log it",
         inputs=(
             FormInput(
-                "client", "Client", InputKind.CLIENT, required=True,
-                initial=client.name if client else None, placeholder="Start typing a client",
+                "client",
+                "Client",
+                InputKind.CLIENT,
+                required=True,
+                initial=client.name if client else None,
+                placeholder="Start typing a client",
             ),
-            FormInput("kind", "Kind", InputKind.SELECT, required=True, initial="call",
-                      options=KIND_OPTIONS),
+            FormInput(
+                "kind",
+                "Kind",
+                InputKind.SELECT,
+                required=True,
+                initial="call",
+                options=KIND_OPTIONS,
+            ),
             FormInput("contact", "With whom", placeholder="e.g. the CFO, Dana"),
-            FormInput("date", "When", InputKind.DATE, required=True,
-                      initial=today.isoformat() if today else None),
+            FormInput(
+                "date",
+                "When",
+                InputKind.DATE,
+                required=True,
+                initial=today.isoformat() if today else None,
+            ),
             FormInput("note", "Note", InputKind.MULTILINE, initial=note),
             FormInput("awaiting", "Waiting for their reply", InputKind.CHECKBOX),
         ),
@@ -196,7 +215,8 @@ async def submit_form(ctx: Context, values: Mapping[str, str], _private: str) ->
         typed = values.get("client", "").strip()
         errors["client"] = (
             f"No client called {typed!r}. Add it first with /client add {typed}."
-            if typed else "Choose a client."
+            if typed
+            else "Choose a client."
         )
     kind_text = values.get("kind", "").strip() or TouchKind.OTHER.value
     try:

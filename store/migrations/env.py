@@ -3,12 +3,14 @@ handing this script a live connection; nothing here reads configuration on its o
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from alembic import context
 
 from store.models import Base, UTCDateTime
 
 
-def render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
+def render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
     # Migrations must not depend on model code that may change later: plain SQLAlchemy types.
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
