@@ -15,9 +15,9 @@ from datetime import date
 
 from bot.clock import Clock, local_today
 from bot.config import CoreConfig
-from bot.domain import Person, Platform, Workspace
+from bot.domain import Client, Person, Platform, Touch, Workspace
 from bot.inbound import ActionIn, CommandIn, FormIn, Identity
-from bot.messages import Form, FormErrors, Message, error
+from bot.messages import Action, Form, FormErrors, Message, Section, error
 from bot.ports import Address, Messenger, Store, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,7 @@ class Context:
     mentions: Mapping[str, str] = field(default_factory=dict)
     source_id: str | None = None
     outbox: list[Outbound] = field(default_factory=list)
+    registry: Registry | None = None
 
     def today(self) -> date:
         return local_today(self.clock, self.person.tz or self.config.default_tz)
@@ -62,6 +63,10 @@ class Context:
 CommandHandler = Callable[[Context, str], Awaitable[Reply]]
 ActionHandler = Callable[[Context, str], Awaitable[Reply]]
 FormHandler = Callable[[Context, Mapping[str, str], str], Awaitable[Reply]]
+# Extra sections and buttons features add to a client's card (a repair under way, a handoff).
+CardExtension = Callable[["Context", Client], Awaitable[tuple[Section, ...]]]
+# Extra buttons features offer under a touch confirmation (e.g. "Start a repair" after trouble).
+TouchExtension = Callable[["Context", Touch], Awaitable[tuple[Action, ...]]]
 
 
 class Registry:
@@ -71,6 +76,8 @@ class Registry:
         self.commands: dict[str, CommandHandler] = {}
         self.actions: dict[str, ActionHandler] = {}
         self.forms: dict[str, FormHandler] = {}
+        self.card_extensions: list[CardExtension] = []
+        self.touch_extensions: list[TouchExtension] = []
 
     def command(self, name: str) -> Callable[[CommandHandler], CommandHandler]:
         def add(handler: CommandHandler) -> CommandHandler:
@@ -191,6 +198,7 @@ class Touchbase:
                     channel=channel,
                     mentions=mentions or {},
                     source_id=source_id,
+                    registry=self.registry,
                 )
                 reply = await work(ctx)
                 await uow.commit()

@@ -133,10 +133,17 @@ async def client_card(ctx: Context, client: Client) -> Message:
         lines.append((e.at.date(), f"{when(e.at.date(), today)}: {summary}"))
     lines.sort(key=lambda item: item[0], reverse=True)
     history = "\n".join(line for _, line in lines[:8]) or "Nothing logged yet."
+    extra: tuple[Section, ...] = ()
+    for extend in ctx.registry.card_extensions if ctx.registry else ():
+        extra += await extend(ctx, client)
     return Message(
         text=f"{client.name}: {status}, last touch {when(last, today)}.",
         title=client.name,
-        sections=(Section(fields=tuple(fields)), Section(heading="Recent history", text=history)),
+        sections=(
+            Section(fields=tuple(fields)),
+            *extra,
+            Section(heading="Recent history", text=history),
+        ),
         actions=(Action("log_touch_open", "Log touch", str(client.id), Style.PRIMARY),),
         tone=Tone.WARNING if due < today else Tone.INFO,
     )

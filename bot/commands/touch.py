@@ -87,7 +87,16 @@ async def store_and_confirm(ctx: Context, parsed: ParsedTouch) -> Reply:
             source_id=ctx.source_id,
         )
     )
-    return confirmation(touch, parsed.client.name, ctx.today())
+    return await confirm(ctx, touch, parsed.client.name)
+
+
+async def confirm(ctx: Context, touch: Touch, client_name: str) -> Message:
+    """The confirmation, with any buttons features add (e.g. a repair after trouble)."""
+    message = confirmation(touch, client_name, ctx.today())
+    extra: tuple[Action, ...] = ()
+    for extend in ctx.registry.touch_extensions if ctx.registry else ():
+        extra += await extend(ctx, touch)
+    return replace(message, actions=message.actions + extra) if extra else message
 
 
 def confirmation(touch: Touch, client_name: str, today: date) -> Message:
@@ -244,7 +253,7 @@ async def submit_form(ctx: Context, values: Mapping[str, str], _private: str) ->
             source_id=ctx.source_id,
         )
     )
-    return confirmation(touch, client.name, ctx.today())
+    return await confirm(ctx, touch, client.name)
 
 
 async def _client_from_input(ctx: Context, raw: str) -> Client | None:
