@@ -37,6 +37,7 @@ from store.models import (
     TouchRow,
     WorkspaceRow,
 )
+from store.nudges import SqlNudges, SqlSweepQueries
 
 
 def name_key(name: str) -> str:
@@ -510,6 +511,7 @@ class SqlUnitOfWork:
         self.contacts = SqlContacts(s, ws, clock)
         self.touches = SqlTouches(s, ws, clock)
         self.history = SqlHistory(s, ws, clock)
+        self.nudges = SqlNudges(s, ws)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -532,6 +534,9 @@ class SqlStore:
 
     def unit(self, workspace_id: int) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.sessions, workspace_id, self.clock)
+
+    def sweep_queries(self) -> SqlSweepQueries:
+        return SqlSweepQueries(self.sessions)
 
     async def workspace(
         self, platform: Platform, external_id: str, name: str | None = None

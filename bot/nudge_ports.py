@@ -1,0 +1,145 @@
+"""The store ports the nudge rules and the morning digest need, and the plain rows they return.
+
+`NudgeRepo` is bound to one workspace, like every repository in a unit of work (`uow.nudges`).
+`SweepQueries` is the one cross-workspace read: who may be due for a digest right now.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Protocol
+
+from bot.domain import Person, Platform
+
+
+@dataclass(frozen=True, slots=True)
+class ClientDue:
+    """A client the regularity rule should look at, with what it needs to decide."""
+
+    client_id: int
+    name: str
+    owner_id: int
+    cadence_days: int  # the client's own, else its segment's, else the firm default
+    last_touch_on: date | None  # the firm's latest touch, by anyone
+    since: date  # when the client was added (UTC date): the start when never touched
+
+
+@dataclass(frozen=True, slots=True)
+class AwaitingReply:
+    """A touch still waiting for the client's answer, with no later touch for that client."""
+
+    touch_id: int
+    client_id: int
+    client_name: str
+    person_id: int  # who logged it, and so who should follow up
+    kind: str
+    occurred_on: date
+    contact: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Snooze:
+    """Keeps nudges out of a person's digest until `until`.
+
+    With `nudge_key` it matches that nudge only; with only `client_id`, every nudge about the client.
+    """
+
+    person_id: int
+    until: datetime
+    client_id: int | None = None
+    nudge_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DigestClaim:
+    id: int
+    attempts: int  # delivery attempts already made under this claim (retries)
+
+
+@dataclass(frozen=True, slots=True)
+class DigestCandidate:
+    """A person whose digest for `local_date` is neither sent nor held by a live claim."""
+
+    person: Person
+    platform: Platform
+    local_date: date
+
+
+class NudgeRepo(Protocol):
+    async def due_clients(
+        self,
+        owner_ids: Sequence[int] | None,
+        by: date,
+        default_cadence: int,
+        *,
+        include: Sequence[int] = (),
+    ) -> list[ClientDue]:
+        """Owned, not inactive clients whose next contact date is on or before `by`, plus the
+        clients in `include` whatever their dates (those with a temporary cadence change).
+        Computed in the database: one aggregate over touches, not a load of them."""
+        ...
+
+    async def awaiting_replies(self, person_ids: Sequence[int] | None) -> list[AwaitingReply]: ...
+    async def owned_counts(self, person_ids: Sequence[int] | None) -> dict[int, int]:
+        """Clients (not inactive) owned by each person."""
+        ...
+
+    async def snoozes(self, person_ids: Sequence[int] | None, now: datetime) -> list[Snooze]:
+        """Snoozes still in force at `now`."""
+        ...
+
+    async def snooze(
+        self,
+        person_id: int,
+        until: datetime,
+        *,
+        client_id: int | None = None,
+        nudge_key: str | None = None,
+    ) -> None: ...
+
+    async def claim_digest(
+        self, person_id: int, local_date: date, worker: str, now: datetime, lease: timedelta
+    ) -> DigestClaim | None:
+        """Claim one person's digest for one local date; None when another worker has it, it
+        was already delivered (or found empty), or it is failed. A claim older than `lease`
+        whose worker never finished, and a retry whose time has come, can be claimed again."""
+        ...
+
+    async def finish_digest(
+        self,
+        digest_id: int,
+        status: str,
+        *,
+        item_count: int = 0,
+        attempts: int = 0,
+        sent_at: datetime | None = None,
+        retry_at: datetime | None = None,
+    ) -> None: ...
+
+    async def record_delivery(
+        self,
+        *,
+        person_id: int | None,
+        digest_id: int | None,
+        kind: str,
+        attempt: int,
+        outcome: str,
+        detail: str,
+        at: datetime,
+    ) -> None: ...
+
+
+class SweepQueries(Protocol):
+    async def person_zones(self) -> list[str]:
+        """The distinct time zone names of reachable people in active workspaces."""
+        ...
+
+    async def digest_candidates(
+        self, local_dates: Mapping[str, date], now: datetime, lease: timedelta
+    ) -> list[DigestCandidate]:
+        """Reachable people, in any active workspace, whose zone name is a key of `local_dates`
+        and whose digest for that local date is unclaimed, or claimable again (see
+        `NudgeRepo.claim_digest`). Work days are not checked here."""
+        ...

@@ -1,0 +1,399 @@
+"""The SQL behind nudges and the morning digest: due lists, snoozes, digest claims, deliveries.
+
+The regularity due list is computed in the database (one aggregate of the latest touch per
+client, joined to the cadence), so a sweep never loads the touch history into memory.
+Digest claims are rows unique per (person, local date), inserted with ON CONFLICT DO NOTHING:
+however many processes sweep at once, one of them wins each person's morning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    and_,
+    cast,
+    distinct,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
+
+from bot.domain import Platform
+from bot.nudge_ports import AwaitingReply, ClientDue, DigestCandidate, DigestClaim, Snooze
+from store.models import (
+    ClientRow,
+    DeliveryRow,
+    DigestRow,
+    PersonRow,
+    SegmentRow,
+    SnoozeRow,
+    TouchRow,
+    WorkspaceRow,
+)
+
+# Above this many people, filter owners in Python rather than send a huge IN list.
+_IN_LIMIT = 500
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+def created_date(dialect: str) -> ColumnElement[Any]:
+    """The UTC calendar date a client was added."""
+    if dialect == "postgresql":
+        return cast(func.timezone("UTC", ClientRow.created_at), Date)
+    return func.date(ClientRow.created_at)
+
+
+def due_condition(
+    dialect: str, start: ColumnElement[Any], cadence: ColumnElement[Any], by: date
+) -> ColumnElement[bool]:
+    """start + cadence days <= by, in each dialect's date arithmetic."""
+    if dialect == "postgresql":
+        return (start + cadence) <= by
+    return (func.julianday(start) + cadence) <= func.julianday(literal(by.isoformat()))
+
+
+def due_clients_query(
+    dialect: str,
+    workspace_id: int,
+    by: date,
+    default_cadence: int,
+    *,
+    owner_ids: Sequence[int] | None = None,
+    include: Sequence[int] = (),
+) -> Any:
+    last = (
+        select(TouchRow.client_id.label("client_id"), func.max(TouchRow.occurred_on).label("last"))
+        .where(TouchRow.workspace_id == workspace_id)
+        .group_by(TouchRow.client_id)
+        .subquery("last_touch")
+    )
+    cadence = func.coalesce(ClientRow.cadence_days, SegmentRow.cadence_days, default_cadence)
+    since = created_date(dialect)
+    start = func.coalesce(last.c.last, since)
+    due = due_condition(dialect, start, cadence, by)
+    query = (
+        select(
+            ClientRow.id,
+            ClientRow.name,
+            ClientRow.owner_id,
+            cadence.label("cadence"),
+            last.c.last,
+            since.label("since"),
+        )
+        .select_from(ClientRow)
+        .outerjoin(last, last.c.client_id == ClientRow.id)
+        .outerjoin(
+            SegmentRow,
+            and_(
+                SegmentRow.workspace_id == ClientRow.workspace_id,
+                SegmentRow.name == ClientRow.segment,
+            ),
+        )
+        .where(
+            ClientRow.workspace_id == workspace_id,
+            ClientRow.owner_id.is_not(None),
+            ClientRow.status != "inactive",
+            or_(due, ClientRow.id.in_(list(include))) if include else due,
+        )
+    )
+    if owner_ids is not None:
+        query = query.where(ClientRow.owner_id.in_(list(owner_ids)))
+    return query
+
+
+def _as_date(value: Any) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+class SqlNudges:
+    """The nudge repository of one unit of work: every query filters on its workspace."""
+
+    def __init__(self, session: AsyncSession, workspace_id: int) -> None:
+        self.s = session
+        self.ws = workspace_id
+
+    async def due_clients(
+        self,
+        owner_ids: Sequence[int] | None,
+        by: date,
+        default_cadence: int,
+        *,
+        include: Sequence[int] = (),
+    ) -> list[ClientDue]:
+        wanted = set(owner_ids) if owner_ids is not None else None
+        in_sql = owner_ids if owner_ids is not None and len(owner_ids) <= _IN_LIMIT else None
+        query = due_clients_query(
+            _dialect(self.s), self.ws, by, default_cadence, owner_ids=in_sql, include=include
+        )
+        result = await self.s.execute(query)
+        out: list[ClientDue] = []
+        for client_id, name, owner_id, cadence, last, since in result:
+            if wanted is not None and owner_id not in wanted:
+                continue
+            out.append(
+                ClientDue(
+                    client_id=client_id,
+                    name=name,
+                    owner_id=owner_id,
+                    cadence_days=int(cadence),
+                    last_touch_on=_as_date(last),
+                    since=_as_date(since) or by,
+                )
+            )
+        return out
+
+    async def awaiting_replies(self, person_ids: Sequence[int] | None) -> list[AwaitingReply]:
+        later = aliased(TouchRow)
+        query = (
+            select(
+                TouchRow.id,
+                TouchRow.client_id,
+                ClientRow.name,
+                TouchRow.person_id,
+                TouchRow.kind,
+                TouchRow.occurred_on,
+                TouchRow.contact,
+            )
+            .join(ClientRow, ClientRow.id == TouchRow.client_id)
+            .where(
+                TouchRow.workspace_id == self.ws,
+                TouchRow.awaiting_reply.is_(True),
+                TouchRow.replied_at.is_(None),
+                ~exists().where(
+                    later.workspace_id == self.ws,
+                    later.client_id == TouchRow.client_id,
+                    or_(
+                        later.occurred_on > TouchRow.occurred_on,
+                        and_(later.occurred_on == TouchRow.occurred_on, later.id > TouchRow.id),
+                    ),
+                ),
+            )
+            .order_by(TouchRow.id)
+        )
+        if person_ids is not None and len(person_ids) <= _IN_LIMIT:
+            query = query.where(TouchRow.person_id.in_(list(person_ids)))
+        wanted = set(person_ids) if person_ids is not None else None
+        rows = await self.s.execute(query)
+        return [
+            AwaitingReply(
+                touch_id=r[0],
+                client_id=r[1],
+                client_name=r[2],
+                person_id=r[3],
+                kind=r[4],
+                occurred_on=r[5],
+                contact=r[6],
+            )
+            for r in rows
+            if wanted is None or r[3] in wanted
+        ]
+
+    async def owned_counts(self, person_ids: Sequence[int] | None) -> dict[int, int]:
+        query = (
+            select(ClientRow.owner_id, func.count())
+            .where(
+                ClientRow.workspace_id == self.ws,
+                ClientRow.owner_id.is_not(None),
+                ClientRow.status != "inactive",
+            )
+            .group_by(ClientRow.owner_id)
+        )
+        counts = {owner: n for owner, n in await self.s.execute(query) if owner is not None}
+        if person_ids is None:
+            return counts
+        return {p: counts.get(p, 0) for p in person_ids}
+
+    async def snoozes(self, person_ids: Sequence[int] | None, now: datetime) -> list[Snooze]:
+        query = select(SnoozeRow).where(SnoozeRow.workspace_id == self.ws, SnoozeRow.until > now)
+        if person_ids is not None and len(person_ids) <= _IN_LIMIT:
+            query = query.where(SnoozeRow.person_id.in_(list(person_ids)))
+        rows = await self.s.scalars(query)
+        return [
+            Snooze(
+                person_id=r.person_id, until=r.until, client_id=r.client_id, nudge_key=r.nudge_key
+            )
+            for r in rows
+        ]
+
+    async def snooze(
+        self,
+        person_id: int,
+        until: datetime,
+        *,
+        client_id: int | None = None,
+        nudge_key: str | None = None,
+    ) -> None:
+        self.s.add(
+            SnoozeRow(
+                workspace_id=self.ws,
+                person_id=person_id,
+                client_id=client_id,
+                nudge_key=nudge_key,
+                until=until,
+                created_at=datetime.now(until.tzinfo),
+            )
+        )
+        await self.s.flush()
+
+    async def claim_digest(
+        self, person_id: int, local_date: date, worker: str, now: datetime, lease: timedelta
+    ) -> DigestClaim | None:
+        dialect = _dialect(self.s)
+        values = {
+            "workspace_id": self.ws,
+            "person_id": person_id,
+            "local_date": local_date,
+            "claimed_at": now,
+            "claimed_by": worker,
+            "status": "claimed",
+            "item_count": 0,
+            "attempts": 0,
+        }
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        stmt = (
+            insert(DigestRow)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["person_id", "local_date"])
+            .returning(DigestRow.id)
+        )
+        new_id = await self.s.scalar(stmt)
+        if new_id is not None:
+            return DigestClaim(new_id, 0)
+        # Taken already: take it over only if its worker died (stale lease) or a retry is due.
+        again = (
+            update(DigestRow)
+            .where(
+                DigestRow.workspace_id == self.ws,
+                DigestRow.person_id == person_id,
+                DigestRow.local_date == local_date,
+                reclaimable(now, lease),
+            )
+            .values(claimed_at=now, claimed_by=worker, status="claimed")
+            .returning(DigestRow.id, DigestRow.attempts)
+        )
+        row = (await self.s.execute(again)).first()
+        return DigestClaim(row[0], row[1]) if row else None
+
+    async def finish_digest(
+        self,
+        digest_id: int,
+        status: str,
+        *,
+        item_count: int = 0,
+        attempts: int = 0,
+        sent_at: datetime | None = None,
+        retry_at: datetime | None = None,
+    ) -> None:
+        await self.s.execute(
+            update(DigestRow)
+            .where(DigestRow.workspace_id == self.ws, DigestRow.id == digest_id)
+            .values(
+                status=status,
+                item_count=item_count,
+                attempts=attempts,
+                sent_at=sent_at,
+                retry_at=retry_at,
+            )
+        )
+
+    async def record_delivery(
+        self,
+        *,
+        person_id: int | None,
+        digest_id: int | None,
+        kind: str,
+        attempt: int,
+        outcome: str,
+        detail: str,
+        at: datetime,
+    ) -> None:
+        self.s.add(
+            DeliveryRow(
+                workspace_id=self.ws,
+                person_id=person_id,
+                digest_id=digest_id,
+                kind=kind,
+                attempt=attempt,
+                outcome=outcome,
+                detail=detail[:300],
+                at=at,
+            )
+        )
+        await self.s.flush()
+
+
+def reclaimable(now: datetime, lease: timedelta) -> ColumnElement[bool]:
+    return or_(
+        and_(DigestRow.status == "claimed", DigestRow.claimed_at < now - lease),
+        and_(DigestRow.status == "retry", DigestRow.retry_at <= now),
+    )
+
+
+class SqlSweepQueries:
+    """The sweep's cross-workspace reads: which people may be due for their digest now."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+
+    def _reachable(self) -> list[ColumnElement[bool]]:
+        return [WorkspaceRow.active.is_(True), PersonRow.unreachable_since.is_(None)]
+
+    async def person_zones(self) -> list[str]:
+        query = (
+            select(distinct(PersonRow.tz))
+            .join(WorkspaceRow, WorkspaceRow.id == PersonRow.workspace_id)
+            .where(*self._reachable())
+        )
+        async with self.sessions() as s:
+            return [tz for tz in await s.scalars(query) if tz is not None]
+
+    async def digest_candidates(
+        self, local_dates: Mapping[str, date], now: datetime, lease: timedelta
+    ) -> list[DigestCandidate]:
+        from store.repositories import to_person
+
+        if not local_dates:
+            return []
+        dates = sorted(set(local_dates.values()))
+        query = (
+            select(PersonRow, WorkspaceRow.platform)
+            .join(WorkspaceRow, WorkspaceRow.id == PersonRow.workspace_id)
+            .where(*self._reachable(), PersonRow.tz.in_(list(local_dates)))
+            .order_by(PersonRow.workspace_id, PersonRow.id)
+        )
+        # Each person's claims on any of tonight's candidate dates, unless they may be re-taken.
+        blocked_query = (
+            select(DigestRow.person_id, DigestRow.local_date)
+            .join(PersonRow, PersonRow.id == DigestRow.person_id)
+            .where(
+                PersonRow.tz.in_(list(local_dates)),
+                DigestRow.local_date.in_(dates),
+                ~reclaimable(now, lease),
+            )
+        )
+        async with self.sessions() as s:
+            blocked = {(p, d) for p, d in await s.execute(blocked_query)}
+            rows = (await s.execute(query)).all()
+        out: list[DigestCandidate] = []
+        for person_row, platform in rows:
+            day = local_dates[person_row.tz]
+            if (person_row.id, day) in blocked:
+                continue
+            out.append(DigestCandidate(to_person(person_row), Platform(platform), day))
+        return out
