@@ -1,0 +1,116 @@
+"""Bot Framework authentication for the Teams endpoint.
+
+Two rules:
+
+* An empty Microsoft App ID switches botbuilder's inbound token check off (the Bot Framework
+  Emulator's mode). That is allowed only with ``TOUCHBASE_ENV=development``; anywhere else
+  :func:`check_settings` refuses to start.
+* Every authentication failure is a 401. botbuilder 4.17's ``CloudAdapter.process`` answers only
+  ``PermissionError`` with 401 and lets an expired token, a bad signature, an unknown key or a
+  malformed header escape as a 500, so :func:`authenticate` runs the check on its own and turns
+  any exception it raises into :class:`Unauthorized`. Nothing from the token or the request is
+  logged, only the kind of failure.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from botbuilder.integration.aiohttp import ConfigurationBotFrameworkAuthentication
+from botbuilder.schema import Activity
+from botframework.connector.auth import (
+    AuthenticateRequestResult,
+    BotFrameworkAuthentication,
+    ServiceClientCredentialsFactory,
+)
+
+from adapters.settings import Settings, TeamsSettings
+
+log = logging.getLogger(__name__)
+
+
+class TeamsConfigurationError(RuntimeError):
+    """The Teams settings are unsafe or incomplete; raised at start-up, never per request."""
+
+
+class Unauthorized(Exception):
+    """The request did not carry a valid Bot Framework token."""
+
+
+@dataclass(frozen=True)
+class BotConfig:
+    """The attribute names ``ConfigurationBotFrameworkAuthentication`` reads."""
+
+    APP_ID: str
+    APP_PASSWORD: str
+    APP_TYPE: str
+    APP_TENANTID: str
+
+    def __repr__(self) -> str:  # never print the password
+        return f"BotConfig(APP_ID={self.APP_ID!r}, APP_TYPE={self.APP_TYPE!r})"
+
+
+def check_settings(settings: Settings) -> None:
+    """Refuse to serve Teams with settings that would be unsafe or could never work."""
+    teams = settings.teams
+    if not teams.id:
+        if settings.env != "development":
+            raise TeamsConfigurationError(
+                "Teams needs MICROSOFT_APP_ID (and MICROSOFT_APP_PASSWORD): without an app id "
+                "the Bot Framework switches off the check that requests really come from "
+                "Microsoft. For the Bot Framework Emulator on your own machine, set "
+                "TOUCHBASE_ENV=development."
+            )
+        return
+    if teams.type != "UserAssignedMSI" and not teams.password.get_secret_value():
+        raise TeamsConfigurationError(
+            "MICROSOFT_APP_ID is set but MICROSOFT_APP_PASSWORD is empty: Touchbase could not "
+            "reply. Set the client secret of the bot's app registration."
+        )
+    if teams.type == "SingleTenant" and not teams.tenant_id:
+        raise TeamsConfigurationError(
+            "MICROSOFT_APP_TYPE=SingleTenant needs MICROSOFT_APP_TENANTID, the directory "
+            "(tenant) id of the bot's app registration."
+        )
+
+
+def bot_config(teams: TeamsSettings) -> BotConfig:
+    return BotConfig(
+        APP_ID=teams.id,
+        APP_PASSWORD=teams.password.get_secret_value(),
+        APP_TYPE=teams.type,
+        APP_TENANTID=teams.tenant_id,
+    )
+
+
+def build_authentication(
+    settings: Settings,
+    *,
+    credentials_factory: ServiceClientCredentialsFactory | None = None,
+) -> BotFrameworkAuthentication:
+    """The SDK's authentication for these settings (after :func:`check_settings`).
+
+    ``credentials_factory`` replaces how outbound tokens are obtained (tests use a local one).
+    """
+    check_settings(settings)
+    return ConfigurationBotFrameworkAuthentication(
+        bot_config(settings.teams), credentials_factory=credentials_factory
+    )
+
+
+async def authenticate(
+    authentication: BotFrameworkAuthentication, activity: Activity, header: str
+) -> AuthenticateRequestResult:
+    """Validate the request's token; raise :class:`Unauthorized` for any failure."""
+    try:
+        result: AuthenticateRequestResult = await authentication.authenticate_request(
+            activity, header
+        )
+    except Exception as error:  # expired, bad signature, unknown key, malformed, missing...
+        log.warning("rejected a Teams request: %s", type(error).__name__)
+        raise Unauthorized(type(error).__name__) from None
+    if result is None or result.claims_identity is None:
+        log.warning("rejected a Teams request: no identity")
+        raise Unauthorized("no identity")
+    return result
