@@ -28,13 +28,16 @@ snooze on every item, "they replied" on ``kind == "follow_up"``); put only extra
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Protocol
 
-from bot.config import CoreConfig
+from bot.clock import zone
+from bot.config import CoreConfig, LoadTarget
+from bot.domain import Person, Role
 from bot.messages import Action
+from bot.nudge_ports import AwaitingReply, ClientDue, Snooze
 from bot.ports import UnitOfWork
 
 
@@ -102,7 +105,8 @@ def nudge_sources() -> tuple[NudgeSource, ...]:
     """Every source of digest items. Add your feature's source here (one line)."""
     # Import feature modules inside this function, so they may import this module freely.
     return (
-        # the built-in regularity and follow-up sources come first;
+        RegularitySource(),
+        FollowUpSource(),
         # RepairSource(), HandoffSource(), CareCheckinSource(), MatterSource() join here.
     )
 
@@ -112,3 +116,245 @@ def adjustment_sources() -> tuple[AdjustmentSource, ...]:
     return (
         # RepairSource() joins here: breathing (mute) and go-forward (cadence_factor=0.5).
     )
+
+
+# --- the rules: pure functions of data and a date --------------------------------------------------
+
+OVERDUE = "overdue"
+FOLLOW_UP = "follow_up"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def adjusted_cadence(
+    cadence_days: int, client_id: int, today: date, adjustments: Iterable[ClientAdjustment]
+) -> int | None:
+    """The cadence in force today, or None when routine nudges are muted for the client."""
+    factor = 1.0
+    for adj in adjustments:
+        if adj.client_id != client_id or not adj.applies_on(today):
+            continue
+        if adj.mute:
+            return None
+        factor = min(factor, adj.cadence_factor)
+    return max(1, round(cadence_days * factor))
+
+
+def regularity_nudge(
+    due: ClientDue, today: date, adjustments: Iterable[ClientAdjustment] = ()
+) -> Nudge | None:
+    """An "overdue" nudge for the client's owner once the firm's last touch (or, never touched,
+    the day the client was added) is a full cadence ago. Lateness raises urgency."""
+    cadence = adjusted_cadence(due.cadence_days, due.client_id, today, adjustments)
+    if cadence is None:
+        return None
+    start = due.last_touch_on or due.since
+    late = (today - (start + timedelta(days=cadence))).days
+    if late < 0:
+        return None
+    title = f"{due.name}: due today" if late == 0 else f"{due.name}: {_plural(late, 'day')} overdue"
+    if due.last_touch_on is None:
+        detail = f"No touch logged yet. Every {_plural(cadence, 'day')} is the plan."
+    else:
+        ago = (today - due.last_touch_on).days
+        detail = (
+            f"Last touch {_plural(ago, 'day')} ago; the plan is every {_plural(cadence, 'day')}."
+        )
+    return Nudge(
+        key=f"due:client:{due.client_id}",
+        person_id=due.owner_id,
+        kind=OVERDUE,
+        urgency=1.0 + late / cadence,
+        title=title,
+        detail=detail,
+        client_id=due.client_id,
+    )
+
+
+def add_business_days(start: date, days: int) -> date:
+    """The date `days` business days (Monday to Friday) after `start`."""
+    current = start
+    left = days
+    while left > 0:
+        current += timedelta(days=1)
+        if current.weekday() < 5:
+            left -= 1
+    return current
+
+
+def business_days_between(start: date, end: date) -> int:
+    """Business days after `start`, up to and including `end` (0 when end <= start)."""
+    if end <= start:
+        return 0
+    weeks, extra = divmod((end - start).days, 7)
+    count = weeks * 5
+    for i in range(1, extra + 1):
+        if (start + timedelta(days=weeks * 7 + i)).weekday() < 5:
+            count += 1
+    return count
+
+
+def follow_up_nudge(item: AwaitingReply, today: date, business_days: int) -> Nudge | None:
+    """A "follow up" nudge for whoever logged a touch still unanswered after `business_days`
+    business days, with nothing logged for the client since (the query guarantees that)."""
+    waited = business_days_between(item.occurred_on, today)
+    if waited < business_days:
+        return None
+    what = item.kind + (f" to {item.contact}" if item.contact else "")
+    return Nudge(
+        key=f"followup:touch:{item.touch_id}",
+        person_id=item.person_id,
+        kind=FOLLOW_UP,
+        urgency=2.0 + (waited - business_days) / 2,
+        title=f"{item.client_name}: no reply for {_plural(waited, 'business day')}",
+        detail=f"Your {what} on {item.occurred_on:%a %d %b} is still waiting. Call them back?",
+        client_id=item.client_id,
+        actions=(),
+    )
+
+
+def load_note(role: Role, owned: int, targets: Mapping[Role, LoadTarget]) -> str | None:
+    """A line for the digest when someone holds fewer or more relationships than their role's
+    target; None when they are within it, or their role has none (admins)."""
+    target = targets.get(role)
+    if target is None:
+        return None
+    clients = _plural(owned, "client")
+    if owned < target.low:
+        return (
+            f"You own {clients}; for your role the target is {target.describe()}. "
+            "Room for another relationship?"
+        )
+    if owned > target.high:
+        return (
+            f"You own {clients}; for your role the target is {target.describe()}. "
+            "Consider handing one on with /owner."
+        )
+    return None
+
+
+def is_snoozed(nudge: Nudge, snoozes: Iterable[Snooze], now: datetime) -> bool:
+    for s in snoozes:
+        if s.person_id != nudge.person_id or s.until <= now:
+            continue
+        if s.nudge_key is not None:
+            if s.nudge_key == nudge.key:
+                return True
+        elif s.client_id is not None and s.client_id == nudge.client_id:
+            return True
+    return False
+
+
+def rank(nudges: Iterable[Nudge]) -> list[Nudge]:
+    """One nudge per key (the most urgent), most urgent first; ties in a stable order."""
+    best: dict[str, Nudge] = {}
+    for n in nudges:
+        if n.key not in best or n.urgency > best[n.key].urgency:
+            best[n.key] = n
+    return sorted(best.values(), key=lambda n: (-n.urgency, n.title, n.key))
+
+
+def local_day(person: Person, now: datetime, default_tz: str) -> date:
+    return now.astimezone(zone(person.tz, default_tz)).date()
+
+
+# --- the built-in sources ----------------------------------------------------------------------
+
+
+async def people_by_id(uow: UnitOfWork, person_ids: Sequence[int] | None) -> dict[int, Person]:
+    if person_ids is not None and len(person_ids) <= 20:
+        found = [await uow.people.get(p) for p in person_ids]
+        return {p.id: p for p in found if p is not None}
+    wanted = set(person_ids) if person_ids is not None else None
+    return {p.id: p for p in await uow.people.list() if wanted is None or p.id in wanted}
+
+
+async def active_adjustments(
+    uow: UnitOfWork, now: datetime, config: CoreConfig
+) -> list[ClientAdjustment]:
+    out: list[ClientAdjustment] = []
+    for source in adjustment_sources():
+        out.extend(await source.adjustments(uow, now, config))
+    return out
+
+
+class RegularitySource:
+    """Clients whose contact schedule has lapsed, for their owners. Unowned clients are left to
+    the weekly summary rather than anyone's personal digest."""
+
+    async def nudges(
+        self,
+        uow: UnitOfWork,
+        person_ids: Sequence[int] | None,
+        now: datetime,
+        config: CoreConfig,
+    ) -> list[Nudge]:
+        people = await people_by_id(uow, person_ids)
+        if not people:
+            return []
+        today = {pid: local_day(p, now, config.default_tz) for pid, p in people.items()}
+        adjustments = await active_adjustments(uow, now, config)
+        by = max(today.values())
+        rows = await uow.nudges.due_clients(
+            list(people) if person_ids is not None else None,
+            by,
+            config.default_cadence_days,
+            include=sorted({a.client_id for a in adjustments}),
+        )
+        out: list[Nudge] = []
+        for row in rows:
+            day = today.get(row.owner_id)
+            if day is None:
+                continue
+            nudge = regularity_nudge(row, day, adjustments)
+            if nudge is not None:
+                out.append(nudge)
+        return out
+
+
+class FollowUpSource:
+    """Touches still waiting for a reply after the firm's number of business days."""
+
+    async def nudges(
+        self,
+        uow: UnitOfWork,
+        person_ids: Sequence[int] | None,
+        now: datetime,
+        config: CoreConfig,
+    ) -> list[Nudge]:
+        people = await people_by_id(uow, person_ids)
+        out: list[Nudge] = []
+        for item in await uow.nudges.awaiting_replies(person_ids):
+            person = people.get(item.person_id)
+            if person is None:
+                continue
+            today = local_day(person, now, config.default_tz)
+            nudge = follow_up_nudge(item, today, config.followup_business_days)
+            if nudge is not None:
+                out.append(nudge)
+        return out
+
+
+async def collect_nudges(
+    uow: UnitOfWork,
+    person_ids: Sequence[int] | None,
+    now: datetime,
+    config: CoreConfig,
+    sources: Sequence[NudgeSource] | None = None,
+) -> dict[int, list[Nudge]]:
+    """Every source's nudges for these people, snoozed ones removed, ranked per person."""
+    found: list[Nudge] = []
+    for source in nudge_sources() if sources is None else sources:
+        found.extend(await source.nudges(uow, person_ids, now, config))
+    wanted = set(person_ids) if person_ids is not None else None
+    snoozes = await uow.nudges.snoozes(person_ids, now)
+    by_person: dict[int, list[Nudge]] = {}
+    for n in found:
+        if wanted is not None and n.person_id not in wanted:
+            continue
+        if is_snoozed(n, snoozes, now):
+            continue
+        by_person.setdefault(n.person_id, []).append(n)
+    return {pid: rank(items) for pid, items in by_person.items()}

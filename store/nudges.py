@@ -17,7 +17,6 @@ from sqlalchemy import (
     Date,
     and_,
     cast,
-    distinct,
     exists,
     func,
     literal,
@@ -29,6 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
+from bot.clock import Clock
 from bot.domain import Platform
 from bot.nudge_ports import AwaitingReply, ClientDue, DigestCandidate, DigestClaim, Snooze
 from store.models import (
@@ -124,9 +124,10 @@ def _as_date(value: Any) -> date | None:
 class SqlNudges:
     """The nudge repository of one unit of work: every query filters on its workspace."""
 
-    def __init__(self, session: AsyncSession, workspace_id: int) -> None:
+    def __init__(self, session: AsyncSession, workspace_id: int, clock: Clock) -> None:
         self.s = session
         self.ws = workspace_id
+        self.clock = clock
 
     async def due_clients(
         self,
@@ -246,7 +247,7 @@ class SqlNudges:
                 client_id=client_id,
                 nudge_key=nudge_key,
                 until=until,
-                created_at=datetime.now(until.tzinfo),
+                created_at=self.clock.now(),
             )
         )
         await self.s.flush()
@@ -356,7 +357,8 @@ class SqlSweepQueries:
 
     async def person_zones(self) -> list[str]:
         query = (
-            select(distinct(PersonRow.tz))
+            select(PersonRow.tz)
+            .distinct()
             .join(WorkspaceRow, WorkspaceRow.id == PersonRow.workspace_id)
             .where(*self._reachable())
         )

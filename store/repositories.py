@@ -511,7 +511,7 @@ class SqlUnitOfWork:
         self.contacts = SqlContacts(s, ws, clock)
         self.touches = SqlTouches(s, ws, clock)
         self.history = SqlHistory(s, ws, clock)
-        self.nudges = SqlNudges(s, ws)
+        self.nudges = SqlNudges(s, ws, clock)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

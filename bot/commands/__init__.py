@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from bot.app import Registry
 
-from . import client, help, touch
+from . import client, due, help, touch
 
-MODULES = (touch, client, help)
+MODULES = (touch, client, due, help)
 
 
 def default_registry() -> Registry:

@@ -1,0 +1,275 @@
+"""The morning digest: one message a person on their workdays, composed from every nudge source,
+claimed in the database before it is sent so no two processes ever send the same one.
+
+`run_sweep` is the whole use case; the scheduler calls it every minute and `touchbase digest`
+calls it once. It is safe to run from any number of processes at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from bot.clock import Clock, zone
+from bot.config import CoreConfig
+from bot.domain import Person, Platform
+from bot.messages import Action, Message, Section, Style
+from bot.nudge_ports import DigestCandidate
+from bot.nudges import FOLLOW_UP, Nudge, NudgeSource, collect_nudges, load_note
+from bot.ports import DeliveryError, Messenger, Store
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=5)  # a claim not finished within this was left by a dead worker
+MAX_ATTEMPTS = 5
+BACKOFF = (60, 120, 300, 600)  # seconds before attempt 2, 3, 4, 5 (the platform may ask longer)
+
+
+# --- composing -----------------------------------------------------------------------------------
+
+
+def item_actions(nudge: Nudge) -> tuple[Action, ...]:
+    """The routine buttons of a digest item, then the source's own."""
+    buttons: list[Action] = []
+    if nudge.client_id is not None:
+        buttons.append(Action("log_touch_open", "Log touch", str(nudge.client_id), Style.PRIMARY))
+    if nudge.kind == FOLLOW_UP and nudge.key.startswith("followup:touch:"):
+        buttons.append(Action("nudge_replied", "They replied", nudge.key.rsplit(":", 1)[1]))
+    buttons.append(Action("nudge_snooze", "Snooze", nudge.key))
+    if nudge.client_id is not None:
+        buttons.append(Action("client_open", "Open client", str(nudge.client_id)))
+    return tuple(buttons) + nudge.actions
+
+
+def _summary(nudges: Sequence[Nudge]) -> str:
+    overdue = sum(1 for n in nudges if n.kind == "overdue")
+    follow = sum(1 for n in nudges if n.kind == FOLLOW_UP)
+    other = len(nudges) - overdue - follow
+    parts = []
+    if overdue:
+        parts.append(f"{overdue} client{'s' if overdue != 1 else ''} due for contact")
+    if follow:
+        parts.append(f"{follow} message{'s' if follow != 1 else ''} still waiting for a reply")
+    if other:
+        parts.append(f"{other} other thing{'s' if other != 1 else ''} to do")
+    if len(parts) > 1:
+        return ", ".join(parts[:-1]) + " and " + parts[-1]
+    return parts[0] if parts else "nothing due"
+
+
+def compose_digest(
+    nudges: Sequence[Nudge],
+    today: date,
+    *,
+    max_items: int = 10,
+    load: str | None = None,
+    greeting: str = "Good morning",
+) -> Message | None:
+    """The digest message, most urgent first; None when there is nothing to say."""
+    if not nudges:
+        return None
+    shown = nudges[:max_items]
+    sections = [
+        Section(text=n.title, context=n.detail or None, actions=item_actions(n)) for n in shown
+    ]
+    more = len(nudges) - len(shown)
+    footer = []
+    if more:
+        footer.append(f"And {more} more. Type /due to see the next ones as you clear these.")
+    if load:
+        footer.append(load)
+    if footer:
+        sections.append(Section(text="\n".join(footer)))
+    return Message(
+        text=f"{greeting}: {_summary(nudges)}.",
+        title=f"Your clients today, {today:%A %d %B}",
+        sections=tuple(sections),
+        private=True,
+    )
+
+
+# --- when -----------------------------------------------------------------------------------------
+
+
+def digest_local_date(now: datetime, tz: str, config: CoreConfig) -> date | None:
+    """The local date whose digest may go out at `now` in zone `tz`, or None.
+
+    A digest is due from `digest_hour` local time and may still go out (after downtime, or a
+    retry) until `digest_catch_up_until_hour`; outside that window there is nothing to send."""
+    local = now.astimezone(zone(tz, config.default_tz))
+    end = max(config.digest_catch_up_until_hour, config.digest_hour + 1)
+    if config.digest_hour <= local.hour < end:
+        return local.date()
+    return None
+
+
+def is_workday(person: Person, day: date) -> bool:
+    return day.weekday() in person.workdays
+
+
+# --- the sweep ------------------------------------------------------------------------------------
+
+
+@dataclass
+class SweepReport:
+    """What one sweep did, for logs, the CLI and tests."""
+
+    sent: list[int] = field(default_factory=list)  # person ids
+    empty: list[int] = field(default_factory=list)
+    retrying: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    skipped: list[int] = field(default_factory=list)  # claimed elsewhere meanwhile
+    planned: list[tuple[Person, Message | None]] = field(default_factory=list)  # dry runs
+
+
+def _backoff(attempt: int, error: DeliveryError | None) -> timedelta:
+    base = BACKOFF[min(attempt - 1, len(BACKOFF) - 1)]
+    advised = error.retry_after if error is not None and error.retry_after else 0
+    return timedelta(seconds=max(base, advised))
+
+
+async def due_candidates(store: Store, now: datetime, config: CoreConfig) -> list[DigestCandidate]:
+    """People whose digest may go out now: morning window, workday, not yet sent or held."""
+    queries = store.sweep_queries()
+    local_dates: dict[str, date] = {}
+    for tz in await queries.person_zones():
+        day = digest_local_date(now, tz, config)
+        if day is not None:
+            local_dates[tz] = day
+    found = await queries.digest_candidates(local_dates, now, LEASE)
+    return [c for c in found if is_workday(c.person, c.local_date) and c.person.address]
+
+
+async def build_digests(
+    store: Store,
+    workspace_id: int,
+    people: Sequence[Person],
+    now: datetime,
+    config: CoreConfig,
+    sources: Sequence[NudgeSource] | None = None,
+) -> dict[int, Message | None]:
+    """Each person's digest message (None: nothing due), computed for them all in one go."""
+    ids = [p.id for p in people]
+    async with store.unit(workspace_id) as uow:
+        nudges = await collect_nudges(uow, ids, now, config, sources)
+        owned = await uow.nudges.owned_counts(ids)
+    out: dict[int, Message | None] = {}
+    for p in people:
+        today = now.astimezone(zone(p.tz, config.default_tz)).date()
+        load = load_note(p.role, owned.get(p.id, 0), config.load_targets)
+        out[p.id] = compose_digest(
+            nudges.get(p.id, []), today, max_items=config.digest_max_items, load=load
+        )
+    return out
+
+
+async def run_sweep(
+    store: Store,
+    messengers: Mapping[Platform, Messenger],
+    clock: Clock,
+    config: CoreConfig,
+    worker_id: str,
+    *,
+    dry_run: bool = False,
+    sources: Sequence[NudgeSource] | None = None,
+) -> SweepReport:
+    """Send every digest that is due now and not yet sent by anyone. Safe to run concurrently."""
+    now = clock.now()
+    report = SweepReport()
+    candidates = await due_candidates(store, now, config)
+    by_workspace: dict[int, list[DigestCandidate]] = defaultdict(list)
+    for c in candidates:
+        if dry_run or c.platform in messengers:
+            by_workspace[c.person.workspace_id].append(c)
+    for workspace_id, group in by_workspace.items():
+        messages = await build_digests(
+            store, workspace_id, [c.person for c in group], now, config, sources
+        )
+        for c in group:
+            message = messages.get(c.person.id)
+            if dry_run:
+                report.planned.append((c.person, message))
+                continue
+            await _deliver_one(store, messengers[c.platform], c, message, clock, worker_id, report)
+    if not dry_run and (report.sent or report.failed or report.retrying):
+        log.info(
+            "digest sweep: %d sent, %d empty, %d to retry, %d failed",
+            len(report.sent),
+            len(report.empty),
+            len(report.retrying),
+            len(report.failed),
+            extra={"worker": worker_id},
+        )
+    return report
+
+
+async def _deliver_one(
+    store: Store,
+    messenger: Messenger,
+    c: DigestCandidate,
+    message: Message | None,
+    clock: Clock,
+    worker_id: str,
+    report: SweepReport,
+) -> None:
+    person = c.person
+    async with store.unit(person.workspace_id) as uow:
+        claim = await uow.nudges.claim_digest(
+            person.id, c.local_date, worker_id, clock.now(), LEASE
+        )
+        if claim is not None and message is None:
+            await uow.nudges.finish_digest(claim.id, "empty")
+        await uow.commit()
+    if claim is None:
+        report.skipped.append(person.id)
+        return
+    if message is None:
+        report.empty.append(person.id)
+        return
+    items = sum(1 for s in message.sections if s.actions)
+    attempt = claim.attempts + 1
+    problem: DeliveryError | None = None
+    try:
+        assert person.address is not None
+        await messenger.send(person.address, message)
+    except DeliveryError as exc:
+        problem = exc
+    except Exception as exc:  # a network error or a bug in an adapter: try again later
+        log.warning("digest delivery raised", exc_info=True, extra={"person": person.id})
+        problem = DeliveryError(type(exc).__name__)
+    at = clock.now()
+    async with store.unit(person.workspace_id) as uow:
+        if problem is None:
+            outcome, status, retry_at = "sent", "sent", None
+            report.sent.append(person.id)
+        elif problem.permanent:
+            outcome, status, retry_at = "permanent", "failed", None
+            await uow.people.update(person.id, unreachable_since=at)
+            report.failed.append(person.id)
+        elif attempt >= MAX_ATTEMPTS:
+            outcome, status, retry_at = "failed", "failed", None
+            report.failed.append(person.id)
+        else:
+            outcome, status, retry_at = "retry", "retry", at + _backoff(attempt, problem)
+            report.retrying.append(person.id)
+        await uow.nudges.record_delivery(
+            person_id=person.id,
+            digest_id=claim.id,
+            kind="digest",
+            attempt=attempt,
+            outcome=outcome,
+            detail="" if problem is None else problem.detail,
+            at=at,
+        )
+        await uow.nudges.finish_digest(
+            claim.id,
+            status,
+            item_count=items,
+            attempts=attempt,
+            sent_at=at if problem is None else None,
+            retry_at=retry_at,
+        )
+        await uow.commit()

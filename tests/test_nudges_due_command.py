@@ -1,0 +1,89 @@
+"""/due in the console chat, and the buttons on its items: snooze, they replied, log touch."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from bot.app import Touchbase
+from bot.clock import FixedClock
+from store.repositories import SqlStore
+from tests.conftest import Chat
+from tests.nudge_fixtures import add_client, add_touch, workspace
+
+LONG_AGO = datetime(2026, 9, 1, tzinfo=UTC)
+
+
+async def _setup(chat: Chat, store: SqlStore, clock: FixedClock) -> tuple[int, int]:
+    await chat.say("/touchbase help")  # jane appears, as the workspace's first person
+    ws = await workspace(store)
+    async with store.unit(ws) as uow:
+        jane = await uow.people.by_platform_id("jane")
+        assert jane is not None
+    acme = await add_client(store, clock, ws, "Acme Corp", jane, added=LONG_AGO)
+    beta = await add_client(store, clock, ws, "Beta LLP", jane, added=LONG_AGO)
+    await add_touch(store, ws, beta, jane, date(2026, 11, 16), awaiting=True)
+    return acme, beta
+
+
+async def test_due_lists_items_with_buttons(
+    app: Touchbase, chat: Chat, store: SqlStore, clock: FixedClock
+) -> None:
+    await _setup(chat, store, clock)
+    out = await chat.say("/due")
+    assert "Beta LLP: no reply for 5 business days" in out
+    assert "Acme Corp: 53 days overdue" in out
+    assert out.index("Acme Corp") > out.index("Beta LLP")  # more urgent first... by urgency
+    assert "[1] Log touch" in out and "They replied" in out
+
+
+async def test_snooze_button_keeps_it_out(
+    app: Touchbase, chat: Chat, store: SqlStore, clock: FixedClock
+) -> None:
+    await _setup(chat, store, clock)
+    out = await chat.say("/due")
+    # Beta's buttons come first: Log touch, They replied, Snooze, Open client; then Acme's.
+    assert "[6] Snooze" in out
+    out = await chat.say("6")
+    assert "how long" in out and "[3] 1 week" in out
+    out = await chat.say("1")
+    assert "Snoozed for 1 day" in out
+    out = await chat.say("/due")
+    assert "Acme Corp" not in out and "Beta LLP" in out
+    clock.advance(timedelta(days=1, minutes=1))
+    assert "Acme Corp" in await chat.say("/due")
+
+
+async def test_they_replied_clears_the_follow_up(
+    app: Touchbase, chat: Chat, store: SqlStore, clock: FixedClock
+) -> None:
+    await _setup(chat, store, clock)
+    await chat.say("/due")
+    out = await chat.say("2")  # Beta: They replied
+    assert "Beta LLP replied" in out
+    out = await chat.say("/due")
+    assert "no reply" not in out
+
+
+async def test_a_later_touch_clears_the_follow_up(
+    app: Touchbase, chat: Chat, store: SqlStore, clock: FixedClock
+) -> None:
+    await _setup(chat, store, clock)
+    await chat.say("/touch Beta call with the CFO")
+    out = await chat.say("/due")
+    assert "no reply" not in out and "Beta" not in out
+
+
+async def test_log_touch_button_opens_the_touch_form(
+    app: Touchbase, chat: Chat, store: SqlStore, clock: FixedClock
+) -> None:
+    await _setup(chat, store, clock)
+    await chat.say("/due")
+    out = await chat.say("5", "", "", "", "", "lunch with the CFO", "")  # Acme: Log touch
+    assert "Log a touch" in out
+    out = await chat.say("/due")
+    assert "Acme Corp" not in out
+
+
+async def test_nothing_due(app: Touchbase, chat: Chat) -> None:
+    out = await chat.say("/due")
+    assert "Nothing is due" in out
