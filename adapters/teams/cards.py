@@ -55,6 +55,7 @@ _STYLE = {Style.DEFAULT: "default", Style.PRIMARY: "positive", Style.DANGER: "de
 _INLINE_SPECIALS = re.compile(r"([\\`*_{}\[\]()<>#|!~&])")
 # At the start of a line: list items and quotes ("- x", "+ x", "1. x", "> x").
 _LINE_START = re.compile(r"^(\s*)([-+=]|\d+(?=[.)]))", re.MULTILINE)
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -179,8 +180,8 @@ def _input(item: FormInput, value: str | None, problem: str | None) -> Card:
         return card
     if kind is InputKind.DATE:
         card = {"type": "Input.Date", **common}
-        if value:
-            card["value"] = plain(value)
+        if value and _ISO_DATE.fullmatch(value.strip()):  # the date picker takes nothing else
+            card["value"] = value.strip()
         return card
     if kind is InputKind.SELECT:
         card = {
@@ -194,6 +195,7 @@ def _input(item: FormInput, value: str | None, problem: str | None) -> Card:
         return card
     if kind is InputKind.CHECKBOX:
         on = (value or "").strip().lower() in ("1", "true", "yes", "on")
+        common.pop("label")  # the toggle's title is its label; both would show it twice
         return {
             "type": "Input.Toggle",
             **common,
