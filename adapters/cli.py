@@ -47,6 +47,14 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--format", choices=("json", "csv"), default="json")
     exp.add_argument("--output", type=Path, default=None, help="file to write (default: stdout)")
     exp.add_argument("--workspace", default=None, help=WORKSPACE_HELP)
+
+    dig = sub.add_parser("digest", help="send the morning digests that are due now, once")
+    dig.add_argument(
+        "--now", default=None, help="act as if it were this time, e.g. 2026-11-23T08:30:00+00:00"
+    )
+    dig.add_argument(
+        "--dry-run", action="store_true", help="print who would get what; send and claim nothing"
+    )
     return parser
 
 
@@ -160,7 +168,63 @@ async def cmd_start(settings: Settings, args: argparse.Namespace) -> int:
     return await cmd_console(settings, args)
 
 
+async def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
+    """One digest sweep, as the scheduler runs it each minute. Without Slack or Teams configured
+    the digests are printed here (the console messenger)."""
+    from datetime import UTC, datetime
+
+    from aiohttp import web
+
+    from adapters.console import ConsoleMessenger, render
+    from adapters.server import create_app
+    from bot.clock import FixedClock
+    from bot.digest import run_sweep
+    from scheduler import worker_id
+
+    clock = None
+    if args.now:
+        try:
+            at = datetime.fromisoformat(args.now)
+        except ValueError:
+            print(f"--now: not a date and time: {args.now!r}", file=sys.stderr)
+            return 2
+        clock = FixedClock(at if at.tzinfo else at.replace(tzinfo=UTC))
+    services = await bootstrap(settings, clock=clock)
+    runner: web.AppRunner | None = None
+    try:
+        if settings.slack.configured or settings.teams.configured:
+            # The same mounting as `serve`, so the platforms register their messengers.
+            runner = web.AppRunner(create_app(services))
+            await runner.setup()
+        console = ConsoleMessenger(sys.stdout)
+        messengers = {p: services.messengers.get(p, console) for p in Platform}
+        report = await run_sweep(
+            services.store,
+            messengers,
+            services.clock,
+            services.app.config,
+            f"cli:{worker_id()}",
+            dry_run=args.dry_run,
+        )
+    finally:
+        if runner is not None:
+            await runner.cleanup()
+        await services.close()
+    if args.dry_run:
+        for person, message in report.planned:
+            print(f"--- {person.display_name} ({person.tz}) ---")
+            print(render(message) if message else "(nothing due: no message)")
+        print(f"{sum(1 for _, m in report.planned if m)} digests would be sent.")
+        return 0
+    print(
+        f"Digests: {len(report.sent)} sent, {len(report.empty)} with nothing due, "
+        f"{len(report.retrying)} to retry, {len(report.failed)} failed."
+    )
+    return 0 if not report.failed else 1
+
+
 COMMANDS = {
+    "digest": cmd_digest,
     "console": cmd_console,
     "db": cmd_db,
     "import": cmd_import,

@@ -1,0 +1,78 @@
+"""The in-process scheduler: APScheduler 3 on the server's event loop, one tick a minute.
+
+Schedules come from code and the database, never from a persistent job store: the tick asks the
+database who is due and claims each digest there, so any number of replicas on one PostgreSQL
+can run it and each digest still goes out once. SQLite has one writer process, so a second
+`serve` on the same file declines to schedule (see `scheduler.lock`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from scheduler.jobs import digest_tick
+from scheduler.lock import SchedulerLock, acquire_for
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from adapters.bootstrap import Services
+
+log = logging.getLogger(__name__)
+
+TICK_SECONDS = 60
+MISFIRE_GRACE_SECONDS = 50  # a tick late by more than this is skipped; the next one catches up
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+async def start_scheduler(
+    app: web.Application, services: Services
+) -> Callable[[], Awaitable[None]] | None:
+    """Start-up hook for `adapters.server`: start the minute tick; return the function that
+    stops it. Returns None (and serves without a scheduler) when another process holds it."""
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    lock: SchedulerLock | None = acquire_for(services.settings.database_url)
+    if lock is not None and not lock.held:
+        log.warning(
+            "Another Touchbase process is already running the scheduler for the SQLite file %s "
+            "(lock %s). Serving WITHOUT the scheduler: no morning digests from this process. "
+            "SQLite allows one writing process; to run several replicas use PostgreSQL.",
+            lock.database,
+            lock.path,
+        )
+        lock.release()
+        return None
+    me = worker_id()
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    scheduler.add_job(
+        digest_tick,
+        "interval",
+        seconds=TICK_SECONDS,
+        args=(services, me),
+        id="digest-sweep",
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=MISFIRE_GRACE_SECONDS,
+        next_run_time=datetime.now(UTC),  # catch up at once after a restart
+    )
+    scheduler.start()
+    log.info("scheduler started", extra={"worker": me})
+
+    async def stop() -> None:
+        scheduler.shutdown(wait=False)
+        if lock is not None:
+            lock.release()
+
+    return stop
+
+
+__all__ = ["MISFIRE_GRACE_SECONDS", "TICK_SECONDS", "start_scheduler", "worker_id"]
