@@ -1,0 +1,727 @@
+"""The Slack adapter: a slack-bolt AsyncApp whose listeners translate Slack ↔ the core.
+
+Built by `build_slack(services)`; nothing here runs at import. Listeners only translate: a
+payload becomes an Identity and a CommandIn/ActionIn/FormIn, the core's reply becomes Block
+Kit. Every listener acks within Slack's 3 seconds: the core call gets a budget (`ack_budget`)
+and when it overruns, the ack says "Saving…" and the outcome follows through `response_url`
+(or a DM). Work that continues after an ack runs in a tracked task that never raises, because
+an exception after `ack()` would make bolt discard the ack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from adapters.bootstrap import Services
+from adapters.manifests import declared_bot_scopes, slack_manifest
+from adapters.settings import SlackSettings
+from adapters.slack.blocks import (
+    CLIENT_SEARCH_ACTION,
+    ModalState,
+    client_option,
+    clip,
+    decode_action_id,
+    form_view,
+    from_slack_text,
+    home_view,
+    message_payload,
+    view_values,
+)
+from adapters.slack.installation_store import (
+    DbInstallationStore,
+    DbOAuthStateStore,
+    split_workspace_key,
+    workspace_key,
+)
+from adapters.slack.people import SlackPeople
+from bot.app import SORRY, Reply
+from bot.catalog import COMMAND_NAMES, COMMANDS
+from bot.clock import local_today
+from bot.commands.touch import client_names, touch_form
+from bot.domain import Client, Platform
+from bot.inbound import ActionIn, CommandIn, FormIn, Identity
+from bot.messages import Form, FormErrors, Message, Tone, error
+from bot.parsing import lookup_client
+from store import inbound_events
+from store import slack_installations as installations
+
+log = logging.getLogger(__name__)
+
+ACK_BUDGET = 2.5  # seconds: Slack wants an answer within 3
+SAVING = "Saving… I'll confirm here in a moment."
+LOG_AS_TOUCH = "log_as_touch"
+
+#: What the app listens to. The manifest must declare exactly these (tests check both ways).
+SLASH_COMMANDS: tuple[str, ...] = tuple(f"/{c.name}" for c in COMMANDS)
+MESSAGE_SHORTCUTS: tuple[str, ...] = (LOG_AS_TOUCH,)
+BOT_EVENTS: dict[str, str] = {  # manifest event name -> Events API type
+    "app_home_opened": "app_home_opened",
+    "app_mention": "app_mention",
+    "message.im": "message",
+    "app_uninstalled": "app_uninstalled",
+    "tokens_revoked": "tokens_revoked",
+}
+
+_LEADING_MENTION = re.compile(r"^\s*<@[A-Z0-9]+(?:\|[^>]*)?>[\s:,]*")
+
+
+def quiet_logger(name: str, floor: int) -> logging.Logger:
+    """A logger that never goes below `floor`: bolt logs request bodies at INFO and slack_sdk
+    logs request payloads at DEBUG, and both can hold tokens, response URLs and client notes."""
+    logger = logging.getLogger(name)
+    logger.setLevel(max(floor, logging.getLogger().getEffectiveLevel()))
+    return logger
+
+
+def make_client(settings: SlackSettings, token: str | None = None) -> AsyncWebClient:
+    """A Web API client aimed at `api_url`, retrying rate limits, 5xx and dropped connections."""
+    client = AsyncWebClient(
+        token=token,
+        base_url=settings.api_url,
+        logger=quiet_logger("adapters.slack.web", logging.INFO),
+    )
+    client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=2))
+    client.retry_handlers.append(AsyncServerErrorRetryHandler(max_retry_count=2))
+    return client
+
+
+def _secret(value: Any) -> str | None:
+    return value.get_secret_value() if value is not None else None
+
+
+def search_clients(query: str, clients: list[Client], limit: int = 100) -> list[Client]:
+    """Clients for a type-ahead: prefix matches, then substring matches, then fuzzy ones."""
+    q = " ".join(query.casefold().split())
+    ordered = sorted(clients, key=lambda c: c.name.casefold())
+    if not q:
+        return ordered[:limit]
+    names = {c.id: [c.name.casefold(), *(a.casefold() for a in c.aliases)] for c in clients}
+    prefix = [c for c in ordered if any(n.startswith(q) for n in names[c.id])]
+    contains = [c for c in ordered if c not in prefix and any(q in n for n in names[c.id])]
+    found = prefix + contains
+    by_id = {c.id: c for c in clients}
+    match = lookup_client(query, client_names(clients))
+    for candidate in ([match.client] if match.client else []) + list(match.candidates):
+        chosen = by_id.get(candidate.id)
+        if chosen is not None and chosen not in found:
+            found.append(chosen)
+    return found[:limit]
+
+
+@dataclass
+class SlackAdapter:
+    services: Services
+    bolt: AsyncApp
+    people: SlackPeople
+    installation_store: DbInstallationStore | None = None
+    ack_budget: float = ACK_BUDGET
+    registered: dict[str, set[str]] = field(default_factory=dict)
+    _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    # --- plumbing -------------------------------------------------------------------------------
+
+    @property
+    def settings(self) -> SlackSettings:
+        return self.services.settings.slack
+
+    async def handle_http(self, request: web.Request) -> web.Response:
+        """POST /slack/events: commands, events, interactivity and options, signature-checked."""
+        bolt_request = await to_bolt_request(request)
+        bolt_response = await self.bolt.async_dispatch(bolt_request)
+        return await to_aiohttp_response(bolt_response)
+
+    async def handle_install(self, request: web.Request) -> web.Response:
+        flow = self.bolt.oauth_flow
+        if flow is None:
+            raise web.HTTPNotFound()
+        return await to_aiohttp_response(
+            await flow.handle_installation(await to_bolt_request(request))
+        )
+
+    async def handle_oauth_redirect(self, request: web.Request) -> web.Response:
+        flow = self.bolt.oauth_flow
+        if flow is None:
+            raise web.HTTPNotFound()
+        return await to_aiohttp_response(await flow.handle_callback(await to_bolt_request(request)))
+
+    def spawn(self, work: Coroutine[Any, Any, Any], what: str) -> asyncio.Task[Any]:
+        """Run work after an ack; it is kept referenced and its failure logged, never raised."""
+
+        async def guarded() -> Any:
+            try:
+                return await work
+            except Exception:
+                log.exception("Slack follow-up failed", extra={"platform": "slack", "what": what})
+                return None
+
+        task = asyncio.ensure_future(guarded())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def drain(self) -> None:
+        """Wait for every follow-up in flight (tests, and a clean shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def close(self, _app: web.Application | None = None) -> None:
+        await self.drain()
+
+    async def client_for(self, key: str | None) -> AsyncWebClient | None:
+        """The client holding the bot token for a workspace (OAuth) or the one bot token."""
+        if self.installation_store is None:
+            return self.bolt.client
+        if not key:
+            return None
+        enterprise_id, team_id = split_workspace_key(key)
+        bot = await self.installation_store.async_find_bot(
+            enterprise_id=enterprise_id, team_id=team_id, is_enterprise_install=team_id is None
+        )
+        if bot is None:
+            return None
+        return make_client(self.settings, bot.bot_token)
+
+    async def identity(
+        self,
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+        *,
+        fallback_name: str = "",
+        workspace_name: str | None = None,
+    ) -> Identity:
+        key = workspace_key(context.enterprise_id, context.team_id)
+        return await self.people.identity(
+            client,
+            key,
+            str(context.user_id),
+            workspace_name=workspace_name,
+            fallback_name=fallback_name,
+        )
+
+    async def _safely(self, work: Awaitable[Reply], echo: str | None) -> Reply:
+        try:
+            return await work
+        except Exception:
+            log.exception("Slack request failed", extra={"platform": "slack"})
+            return error(SORRY, echo)
+
+    async def within_budget(
+        self, work: Awaitable[Reply], echo: str | None = None
+    ) -> tuple[Reply | None, asyncio.Task[Any]]:
+        """The reply if the work finishes within the ack budget, else None; the work goes on."""
+        task = self.spawn(self._safely(work, echo), "core call")
+        try:
+            reply = await asyncio.wait_for(asyncio.shield(task), self.ack_budget)
+        except TimeoutError:
+            return None, task
+        return reply, task
+
+    # --- replies --------------------------------------------------------------------------------
+
+    async def post_response_url(self, url: str | None, body: dict[str, Any]) -> bool:
+        if not url:
+            return False
+        try:
+            response = await AsyncWebhookClient(
+                url, logger=quiet_logger("adapters.slack.webhook", logging.INFO)
+            ).send_dict(body)
+        except Exception as exc:
+            log.warning(
+                "response_url unreachable", extra={"platform": "slack", "error": type(exc).__name__}
+            )
+            return False
+        if response.status_code != 200:
+            log.warning(
+                "response_url refused", extra={"platform": "slack", "status": response.status_code}
+            )
+            return False
+        return True
+
+    async def send_dm(self, client: AsyncWebClient, user_id: str, message: Message) -> None:
+        await client.chat_postMessage(channel=user_id, **message_payload(message))
+
+    async def reply_later(
+        self,
+        client: AsyncWebClient,
+        user_id: str,
+        message: Message,
+        response_url: str | None,
+        *,
+        replace: bool,
+    ) -> None:
+        """Post a reply after the ack: through response_url, else as a DM. Never dropped."""
+        body = {
+            "response_type": "ephemeral" if message.private else "in_channel",
+            "replace_original": replace,
+            **message_payload(message),
+        }
+        if not await self.post_response_url(response_url, body):
+            await self.send_dm(client, user_id, message)
+
+    async def open_form(
+        self, client: AsyncWebClient, trigger_id: str, form: Form, state: ModalState
+    ) -> bool:
+        try:
+            await client.views_open(trigger_id=trigger_id, view=form_view(form, state))
+        except SlackApiError as exc:
+            log.warning(
+                "views.open failed", extra={"platform": "slack", "error": exc.response.get("error")}
+            )
+            return False
+        return True
+
+    # --- slash commands -------------------------------------------------------------------------
+
+    async def on_command(
+        self,
+        ack: AsyncAck,
+        command: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+    ) -> None:
+        name = str(command.get("command", "")).lstrip("/").lower()
+        text, mentions = from_slack_text(str(command.get("text", "")))
+        channel_id = command.get("channel_id")
+        key = workspace_key(context.enterprise_id, context.team_id)
+        trigger_id = command.get("trigger_id")
+        response_url = command.get("response_url")
+
+        async def work() -> Reply:
+            who = await self.identity(
+                client,
+                context,
+                fallback_name=str(command.get("user_name", "")),
+                workspace_name=command.get("team_domain"),
+            )
+            return await self.services.app.command(
+                who,
+                CommandIn(
+                    name,
+                    text,
+                    source_id=f"slack:{trigger_id}" if trigger_id else None,
+                    channel={"channel": channel_id, "team": key} if channel_id else None,
+                    mentions=mentions,
+                ),
+            )
+
+        reply, task = await self.within_budget(work(), f"/{name} {text}".strip())
+        user_id = str(context.user_id)
+        state = ModalState(response_url=response_url, channel_id=channel_id)
+        if reply is None:
+            await ack(response_type="ephemeral", text=SAVING)
+            self.spawn(self._finish_command(task, client, user_id, trigger_id, state), "command")
+            return
+        if isinstance(reply, Form):
+            if trigger_id and await self.open_form(
+                client, trigger_id, reply, ModalState(reply.private_value, response_url, channel_id)
+            ):
+                await ack()
+                return
+            reply = error("I couldn't open the form. Please try again.")
+        if isinstance(reply, FormErrors):
+            reply = error(" ".join(reply.errors.values()) or "That didn't work.")
+        await ack(
+            response_type="ephemeral" if reply.private else "in_channel", **message_payload(reply)
+        )
+
+    async def _finish_command(
+        self,
+        task: asyncio.Task[Any],
+        client: AsyncWebClient,
+        user_id: str,
+        trigger_id: str | None,
+        state: ModalState,
+    ) -> None:
+        reply = await task
+        if isinstance(reply, Form):
+            if trigger_id and await self.open_form(
+                client, trigger_id, reply, ModalState(reply.private_value, *_where(state))
+            ):
+                reply = Message(text="Opened the form.", tone=Tone.INFO)
+            else:
+                reply = error("That took too long to open the form. Please run the command again.")
+        if isinstance(reply, FormErrors) or reply is None:
+            reply = error(SORRY)
+        await self.reply_later(client, user_id, reply, state.response_url, replace=True)
+
+    # --- buttons --------------------------------------------------------------------------------
+
+    async def on_action(
+        self,
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+    ) -> None:
+        await ack()
+        self.spawn(self._run_action(body, action, client, context), "action")
+
+    async def _run_action(
+        self,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+    ) -> None:
+        trigger_id = body.get("trigger_id")
+        who = await self.identity(
+            client, context, fallback_name=str(body.get("user", {}).get("username", ""))
+        )
+        reply = await self._safely(
+            self.services.app.action(
+                who,
+                ActionIn(
+                    decode_action_id(str(action.get("action_id", ""))),
+                    str(action.get("value") or ""),
+                    source_id=f"slack:{trigger_id}" if trigger_id else None,
+                ),
+            ),
+            None,
+        )
+        response_url = body.get("response_url")
+        channel_id = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
+            "channel_id"
+        )
+        if isinstance(reply, Form):
+            if trigger_id and await self.open_form(
+                client, trigger_id, reply, ModalState(reply.private_value, response_url, channel_id)
+            ):
+                return
+            reply = error("I couldn't open the form in time. Please click again.")
+        if isinstance(reply, FormErrors):
+            reply = error(" ".join(reply.errors.values()) or "That didn't work.")
+        await self.reply_later(client, who.user_id, reply, response_url, replace=False)
+
+    # --- modals ---------------------------------------------------------------------------------
+
+    async def on_submit(
+        self,
+        ack: AsyncAck,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+    ) -> None:
+        state = ModalState.load(view.get("private_metadata"))
+        values = view_values(view)
+        form_in = FormIn(
+            str(view.get("callback_id", "")),
+            values,
+            state.private_value,
+            source_id=f"slack:view:{view.get('id')}" if view.get("id") else None,
+        )
+
+        async def work() -> Reply:
+            who = await self.identity(
+                client, context, fallback_name=str(body.get("user", {}).get("username", ""))
+            )
+            return await self.services.app.submit(who, form_in)
+
+        reply, task = await self.within_budget(work())
+        user_id = str(context.user_id)
+        if reply is None:
+            await ack()
+            self.spawn(self._finish_submit(task, client, user_id, state), "submission")
+            return
+        if isinstance(reply, FormErrors):
+            await ack(response_action="errors", errors=_inline_errors(reply, view))
+            return
+        if isinstance(reply, Form):
+            next_state = ModalState(reply.private_value, *_where(state))
+            await ack(response_action="update", view=form_view(reply, next_state))
+            return
+        await ack()
+        self.spawn(
+            self.reply_later(client, user_id, reply, state.response_url, replace=False), "confirm"
+        )
+
+    async def _finish_submit(
+        self, task: asyncio.Task[Any], client: AsyncWebClient, user_id: str, state: ModalState
+    ) -> None:
+        reply = await task
+        if isinstance(reply, FormErrors):
+            problems = "; ".join(reply.errors.values())
+            reply = error(f"Nothing was saved: {problems}", "Please open the form again.")
+        elif not isinstance(reply, Message):
+            reply = error(SORRY)
+        await self.reply_later(client, user_id, reply, state.response_url, replace=False)
+
+    async def on_client_options(
+        self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        key = workspace_key(context.enterprise_id, context.team_id)
+        workspace = await self.services.store.workspace(Platform.SLACK, key)
+        async with self.services.store.unit(workspace.id) as uow:
+            clients = await uow.clients.list()
+        found = search_clients(str(body.get("value", "")), clients)
+        await ack(options=[client_option(c.id, c.name) for c in found])
+
+    async def on_log_as_touch(
+        self,
+        ack: AsyncAck,
+        shortcut: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+    ) -> None:
+        await ack()
+        message = shortcut.get("message") or {}
+        note, _mentions = from_slack_text(str(message.get("text", "")))
+        tz: str | None = None
+        try:  # the date in the form is the person's today; don't let a slow lookup cost the modal
+            who = await asyncio.wait_for(self.identity(client, context), 1.0)
+            tz = who.tz
+        except Exception:
+            log.info("profile lookup skipped for the shortcut", extra={"platform": "slack"})
+        today = local_today(self.services.clock, tz or self.services.app.config.default_tz)
+        form = touch_form(note=clip(note, 3000), today=today)
+        channel_id = (shortcut.get("channel") or {}).get("id")
+        await self.open_form(
+            client,
+            str(shortcut.get("trigger_id")),
+            form,
+            ModalState(form.private_value, shortcut.get("response_url"), channel_id),
+        )
+
+    # --- events ---------------------------------------------------------------------------------
+
+    async def _first_delivery(self, body: dict[str, Any]) -> bool:
+        event_id = body.get("event_id")
+        if not event_id:
+            return True
+        first = await inbound_events.claim(self.services.store, Platform.SLACK.value, str(event_id))
+        if not first:
+            log.info(
+                "repeated Slack event skipped", extra={"platform": "slack", "event_id": event_id}
+            )
+        return first
+
+    async def on_home_opened(
+        self,
+        body: dict[str, Any],
+        event: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+    ) -> None:
+        if event.get("tab", "home") != "home" or not await self._first_delivery(body):
+            return
+        who = await self.identity(client, context)
+        reply = await self._safely(
+            self.services.app.command(who, CommandIn("clients", "", source_id=None)), None
+        )
+        message = reply if isinstance(reply, Message) else error(SORRY)
+        await client.views_publish(user_id=who.user_id, view=home_view(message))
+
+    async def on_message(
+        self,
+        body: dict[str, Any],
+        event: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+    ) -> None:
+        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
+            return
+        await self._chat(body, event, client, context, in_dm=True)
+
+    async def on_mention(
+        self,
+        body: dict[str, Any],
+        event: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+    ) -> None:
+        if event.get("bot_id"):
+            return
+        await self._chat(body, event, client, context, in_dm=False)
+
+    async def _chat(
+        self,
+        body: dict[str, Any],
+        event: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+        *,
+        in_dm: bool,
+    ) -> None:
+        """A message to the bot read as a command without its slash: "touch Acme lunch"."""
+        if not await self._first_delivery(body):
+            return
+        raw = _LEADING_MENTION.sub("", str(event.get("text", "")))
+        text, mentions = from_slack_text(raw)
+        first, _, rest = text.strip().partition(" ")
+        name = first.lstrip("/").lower()
+        channel_id = str(event.get("channel", ""))
+        who = await self.identity(client, context)
+        if name in COMMAND_NAMES:
+            reply = await self._safely(
+                self.services.app.command(
+                    who,
+                    CommandIn(
+                        name,
+                        rest.strip(),
+                        source_id=f"slack:event:{body.get('event_id')}",
+                        channel={"channel": channel_id, "team": who.workspace_key},
+                        mentions=mentions,
+                    ),
+                ),
+                text,
+            )
+        else:
+            reply = Message(
+                text="Tell me a command, like: touch Acme lunch with the CFO. "
+                "Type help to see them all.",
+            )
+        if isinstance(reply, Form):
+            reply = Message(text=f"That opens a form: type /{name} to get it.")
+        if isinstance(reply, FormErrors):
+            reply = error(" ".join(reply.errors.values()))
+        thread_ts = event.get("thread_ts") or (None if in_dm else event.get("ts"))
+        payload = message_payload(reply)
+        if reply.private and not in_dm:
+            await client.chat_postEphemeral(
+                channel=channel_id, user=who.user_id, thread_ts=thread_ts, **payload
+            )
+        else:
+            await client.chat_postMessage(channel=channel_id, thread_ts=thread_ts, **payload)
+
+    async def on_uninstalled(
+        self,
+        body: dict[str, Any],
+        event: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+    ) -> None:
+        await self._deactivate(context)
+
+    async def on_tokens_revoked(
+        self,
+        body: dict[str, Any],
+        event: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+    ) -> None:
+        if (event.get("tokens") or {}).get("bot"):
+            await self._deactivate(context)
+
+    async def _deactivate(self, context: AsyncBoltContext) -> None:
+        key = workspace_key(context.enterprise_id, context.team_id)
+        workspace = await self.services.store.workspace(Platform.SLACK, key)
+        await self.services.store.update_workspace(workspace.id, active=False)
+        await installations.delete_installation(
+            self.services.store, context.enterprise_id, context.team_id
+        )
+        log.info(
+            "Slack workspace uninstalled", extra={"platform": "slack", "workspace": workspace.id}
+        )
+
+    # --- registration ---------------------------------------------------------------------------
+
+    def _tracked(self, name: str, handler: EventHandler) -> EventHandler:
+        """Events are acked on arrival; the work runs as a tracked follow-up."""
+
+        async def listener(
+            body: dict[str, Any],
+            event: dict[str, Any],
+            client: AsyncWebClient,
+            context: AsyncBoltContext,
+        ) -> None:
+            self.spawn(handler(body=body, event=event, client=client, context=context), name)
+
+        listener.__name__ = f"on_{name}"
+        return listener
+
+    def register(self) -> None:
+        app = self.bolt
+        for name in SLASH_COMMANDS:
+            app.command(name)(self.on_command)
+        self.registered["commands"] = set(SLASH_COMMANDS)
+        app.action(re.compile(r".+"))(self.on_action)
+        app.view_submission(re.compile(r".+"))(self.on_submit)
+        app.options(CLIENT_SEARCH_ACTION)(self.on_client_options)
+        for callback_id in MESSAGE_SHORTCUTS:
+            app.message_shortcut(callback_id)(self.on_log_as_touch)
+        self.registered["shortcuts"] = set(MESSAGE_SHORTCUTS)
+        handlers = {
+            "app_home_opened": self.on_home_opened,
+            "app_mention": self.on_mention,
+            "message": self.on_message,
+            "app_uninstalled": self.on_uninstalled,
+            "tokens_revoked": self.on_tokens_revoked,
+        }
+        for event_type in BOT_EVENTS.values():
+            app.event(event_type)(self._tracked(event_type, handlers[event_type]))
+        self.registered["events"] = set(BOT_EVENTS)
+
+
+EventHandler = Callable[..., Coroutine[Any, Any, None]]
+
+
+def _where(state: ModalState) -> tuple[str | None, str | None]:
+    return state.response_url, state.channel_id
+
+
+def _inline_errors(reply: FormErrors, view: dict[str, Any]) -> dict[str, str]:
+    """Errors by block_id; one for an input the modal lacks goes on its first input."""
+    block_ids = [b.get("block_id") for b in view.get("blocks", []) if b.get("type") == "input"]
+    errors: dict[str, str] = {}
+    for name, problem in reply.errors.items():
+        target = name if name in block_ids else (block_ids[0] if block_ids else name)
+        errors[target] = clip(f"{errors[target]} {problem}" if target in errors else problem, 150)
+    return errors
+
+
+def build_slack(services: Services, *, ack_budget: float = ACK_BUDGET) -> SlackAdapter:
+    """The bolt app and its listeners, for HTTP (one bot token, or OAuth) and Socket Mode."""
+    settings = services.settings.slack
+    bolt_logger = quiet_logger("adapters.slack.bolt", logging.WARNING)
+    token = _secret(settings.bot_token)
+    client = make_client(settings, None if settings.oauth_enabled else token)
+    installation_store: DbInstallationStore | None = None
+    kwargs: dict[str, Any] = {}
+    if settings.oauth_enabled:
+        installation_store = DbInstallationStore(services.store)
+        kwargs["oauth_settings"] = AsyncOAuthSettings(
+            client_id=settings.client_id,
+            client_secret=_secret(settings.client_secret),
+            scopes=sorted(declared_bot_scopes(slack_manifest())),
+            installation_store=installation_store,
+            installation_store_bot_only=True,
+            state_store=DbOAuthStateStore(services.store),
+            logger=bolt_logger,
+        )
+        kwargs["installation_store_bot_only"] = True
+    bolt = AsyncApp(
+        name="touchbase",
+        logger=bolt_logger,
+        signing_secret=_secret(settings.signing_secret) or "",
+        client=client,
+        # Our listeners ack themselves: each acks once, after the work or its budget.
+        process_before_response=False,
+        **kwargs,
+    )
+    adapter = SlackAdapter(
+        services=services,
+        bolt=bolt,
+        people=SlackPeople(services.store, services.clock),
+        installation_store=installation_store,
+        ack_budget=ack_budget,
+    )
+    adapter.register()
+    return adapter

@@ -1,0 +1,170 @@
+"""Who is speaking: users.info at most once per person per day, kept on the person's row.
+
+A person's display name, time zone and email come from users.info. The result is stored on
+the person (`profile_refreshed_at`), so a restart does not call Slack again that day, and kept
+in a small in-process cache, so busy people cost no query either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.clock import Clock
+from bot.domain import Platform
+from bot.inbound import Identity
+from store.repositories import SqlStore
+
+log = logging.getLogger(__name__)
+
+REFRESH_AFTER = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    display_name: str
+    tz: str | None
+    email: str | None
+    fetched_at: datetime
+
+
+def profile_from_user(user: dict[str, Any], at: datetime) -> Profile:
+    profile = user.get("profile") or {}
+    name = (
+        profile.get("display_name")
+        or profile.get("real_name")
+        or user.get("real_name")
+        or user.get("name")
+        or user.get("id", "")
+    )
+    return Profile(
+        display_name=str(name),
+        tz=user.get("tz") or None,
+        email=profile.get("email") or None,
+        fetched_at=at,
+    )
+
+
+class SlackPeople:
+    """Builds the core's Identity for a Slack user, refreshing the profile once a day."""
+
+    def __init__(self, store: SqlStore, clock: Clock, *, cache_size: int = 2048) -> None:
+        self._store = store
+        self._clock = clock
+        self._cache: OrderedDict[tuple[str, str], Profile] = OrderedDict()
+        self._cache_size = cache_size
+        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+
+    def _cached(self, key: tuple[str, str]) -> Profile | None:
+        profile = self._cache.get(key)
+        if profile is None or self._clock.now() - profile.fetched_at >= REFRESH_AFTER:
+            return None
+        self._cache.move_to_end(key)
+        return profile
+
+    def _remember(self, key: tuple[str, str], profile: Profile) -> None:
+        self._cache[key] = profile
+        self._cache.move_to_end(key)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+
+    async def identity(
+        self,
+        client: AsyncWebClient,
+        workspace_key: str,
+        user_id: str,
+        *,
+        workspace_name: str | None = None,
+        fallback_name: str = "",
+    ) -> Identity:
+        profile = await self.profile(client, workspace_key, user_id, workspace_name, fallback_name)
+        return Identity(
+            platform=Platform.SLACK,
+            workspace_key=workspace_key,
+            workspace_name=workspace_name,
+            user_id=user_id,
+            display_name=profile.display_name if profile else (fallback_name or user_id),
+            tz=profile.tz if profile else None,
+            email=profile.email if profile else None,
+            address={"channel": user_id, "team": workspace_key},
+        )
+
+    async def profile(
+        self,
+        client: AsyncWebClient,
+        workspace_key: str,
+        user_id: str,
+        workspace_name: str | None = None,
+        fallback_name: str = "",
+    ) -> Profile | None:
+        key = (workspace_key, user_id)
+        cached = self._cached(key)
+        if cached is not None:
+            return cached
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        try:
+            async with lock:  # two requests at once make one users.info call
+                return self._cached(key) or await self._load(
+                    client, key, workspace_name, fallback_name
+                )
+        finally:
+            if not lock.locked():
+                self._locks.pop(key, None)
+
+    async def _load(
+        self,
+        client: AsyncWebClient,
+        key: tuple[str, str],
+        workspace_name: str | None,
+        fallback_name: str,
+    ) -> Profile | None:
+        workspace_key, user_id = key
+        now = self._clock.now()
+        workspace = await self._store.workspace(Platform.SLACK, workspace_key, workspace_name)
+        async with self._store.unit(workspace.id) as uow:
+            person = await uow.people.by_platform_id(user_id)
+        if (
+            person is not None
+            and person.profile_refreshed_at is not None
+            and now - person.profile_refreshed_at < REFRESH_AFTER
+        ):
+            stored = Profile(
+                person.display_name, person.tz, person.email, person.profile_refreshed_at
+            )
+            self._remember(key, stored)
+            return stored
+        try:
+            response = await client.users_info(user=user_id)
+        except SlackApiError as exc:
+            log.warning(
+                "users.info failed",
+                extra={
+                    "platform": "slack",
+                    "workspace": workspace.id,
+                    "error": exc.response.get("error"),
+                },
+            )
+            return None
+        user = response.get("user")
+        if not isinstance(user, dict):
+            return None
+        fresh = profile_from_user(user, now)
+        async with self._store.unit(workspace.id) as uow:
+            person = await uow.people.ensure(
+                user_id,
+                fresh.display_name or fallback_name,
+                tz=fresh.tz,
+                email=fresh.email,
+                address={"channel": user_id, "team": workspace_key},
+            )
+            await uow.people.update(person.id, profile_refreshed_at=now)
+            await uow.commit()
+        self._remember(key, fresh)
+        return fresh

@@ -1,0 +1,98 @@
+"""SQL for Slack OAuth installs: one bot installation per workspace (or org), and OAuth states.
+
+bolt's installation and state stores (adapters/slack/installation_store.py) call these. An
+installation is kept as the JSON bolt gives us, keyed by (enterprise_id, team_id); an empty
+string stands for "none", so the unique constraint holds on every database.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from store.models import SlackInstallationRow, SlackOAuthStateRow
+from store.repositories import SqlStore
+
+
+def _key(value: str | None) -> str:
+    return value or ""
+
+
+async def save_installation(
+    store: SqlStore, enterprise_id: str | None, team_id: str | None, data: dict[str, Any]
+) -> None:
+    """Insert or replace the installation for a workspace: the latest install wins."""
+    ent, team = _key(enterprise_id), _key(team_id)
+    for _attempt in range(2):
+        async with store.sessions() as s:
+            row = await s.scalar(
+                select(SlackInstallationRow).where(
+                    SlackInstallationRow.enterprise_id == ent, SlackInstallationRow.team_id == team
+                )
+            )
+            if row is None:
+                s.add(
+                    SlackInstallationRow(
+                        enterprise_id=ent, team_id=team, data=data, installed_at=store.clock.now()
+                    )
+                )
+            else:
+                row.data = data
+                row.installed_at = store.clock.now()
+            try:
+                await s.commit()
+                return
+            except IntegrityError:  # installed twice at once: the second write updates
+                await s.rollback()
+    raise RuntimeError("could not save the Slack installation")
+
+
+async def find_installation(
+    store: SqlStore, enterprise_id: str | None, team_id: str | None
+) -> dict[str, Any] | None:
+    async with store.sessions() as s:
+        row = await s.scalar(
+            select(SlackInstallationRow).where(
+                SlackInstallationRow.enterprise_id == _key(enterprise_id),
+                SlackInstallationRow.team_id == _key(team_id),
+            )
+        )
+        return dict(row.data) if row is not None else None
+
+
+async def delete_installation(
+    store: SqlStore, enterprise_id: str | None, team_id: str | None
+) -> int:
+    """Remove a workspace's installation; returns how many rows went."""
+    async with store.sessions() as s:
+        result = await s.execute(
+            delete(SlackInstallationRow).where(
+                SlackInstallationRow.enterprise_id == _key(enterprise_id),
+                SlackInstallationRow.team_id == _key(team_id),
+            )
+        )
+        await s.commit()
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def issue_state(store: SqlStore, state: str, expires_at: datetime) -> None:
+    async with store.sessions() as s:
+        s.add(SlackOAuthStateRow(state=state, expires_at=expires_at))
+        await s.commit()
+
+
+async def consume_state(store: SqlStore, state: str) -> bool:
+    """True once for a state that was issued and has not expired; it cannot be used again."""
+    async with store.sessions() as s:
+        row = await s.scalar(select(SlackOAuthStateRow).where(SlackOAuthStateRow.state == state))
+        if row is None:
+            return False
+        await s.delete(row)
+        await s.execute(
+            delete(SlackOAuthStateRow).where(SlackOAuthStateRow.expires_at < store.clock.now())
+        )
+        await s.commit()
+        return row.expires_at >= store.clock.now()
