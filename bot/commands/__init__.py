@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from bot.app import Registry
 
-from . import client, due, help, touch
+from . import client, due, help, portfolio, touch
 
-MODULES = (touch, client, due, help)
+MODULES = (touch, client, due, portfolio, help)
 
 
 def default_registry() -> Registry:
