@@ -118,15 +118,21 @@ class TeamsMessenger:
         conversation_id = str(reference.conversation.id)
         await self.limiter.acquire(conversation_id)
 
+        failed: list[Exception] = []
+
         async def post(turn_context: TurnContext) -> None:
-            await turn_context.send_activity(message_activity(message))
+            # Caught here, not left to the adapter's on_turn_error, which would swallow it.
+            try:
+                await turn_context.send_activity(message_activity(message))
+            except Exception as error:
+                failed.append(error)
 
         try:
             await self.adapter.continue_conversation(reference, post, self.bot_app_id)
-        except DeliveryError:
-            raise
         except Exception as error:
-            raise delivery_error(error) from None
+            failed.append(error)
+        if failed:
+            raise delivery_error(failed[0]) from None
 
 
 def delivery_error(error: Exception) -> DeliveryError:
