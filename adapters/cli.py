@@ -55,6 +55,17 @@ def build_parser() -> argparse.ArgumentParser:
     dig.add_argument(
         "--dry-run", action="store_true", help="print who would get what; send and claim nothing"
     )
+
+    pkg = sub.add_parser(
+        "teams-package", help="build the Teams app package (zip) to upload to Microsoft Teams"
+    )
+    pkg.add_argument(
+        "--output", type=Path, default=Path("touchbase-teams.zip"), help="zip file or directory"
+    )
+    pkg.add_argument("--version", dest="app_version", default="1.0.0", help="app version, x.y.z")
+    pkg.add_argument(
+        "--public-url", default=None, help="the bot's https:// address, for validDomains"
+    )
     return parser
 
 
@@ -223,7 +234,31 @@ async def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if not report.failed else 1
 
 
+async def cmd_teams_package(settings: Settings, args: argparse.Namespace) -> int:
+    """The Teams app package: its own manifest.json (not the Slack one at the root) and icons."""
+    from adapters.manifests import build_teams_package
+
+    bot_id = settings.teams.id.strip()
+    if not bot_id:
+        print(
+            "MICROSOFT_APP_ID is not set. It is the Application (client) ID of the bot's Azure "
+            "Bot registration; set it (in the environment or .env) and run this again.",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        path = build_teams_package(
+            args.output, bot_id, version=args.app_version, public_url=args.public_url
+        )
+    except ValueError as exc:
+        print(f"Cannot build the Teams package: {exc}", file=sys.stderr)
+        return 2
+    print(f"Wrote {path}. Upload it in Teams: Apps > Manage your apps > Upload an app.")
+    return 0
+
+
 COMMANDS = {
+    "teams-package": cmd_teams_package,
     "digest": cmd_digest,
     "console": cmd_console,
     "db": cmd_db,
