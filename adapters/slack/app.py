@@ -482,10 +482,15 @@ class SlackAdapter:
         context: AsyncBoltContext,
     ) -> None:
         await ack()
+        self.spawn(self._open_touch_form(shortcut, client, context), "shortcut")
+
+    async def _open_touch_form(
+        self, shortcut: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+    ) -> None:
         message = shortcut.get("message") or {}
         note, _mentions = from_slack_text(str(message.get("text", "")))
         tz: str | None = None
-        try:  # the date in the form is the person's today; don't let a slow lookup cost the modal
+        try:  # the form's date is the person's today; a slow lookup must not cost the modal
             who = await asyncio.wait_for(self.identity(client, context), 1.0)
             tz = who.tz
         except Exception:
