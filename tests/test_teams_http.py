@@ -198,3 +198,44 @@ async def test_channel_address_reaches_the_core(teams: Teams) -> None:
     assert command.channel["kind"] == "channel"
     assert command.channel["name"] == "Client relationships"
     assert command.channel["reference"]["conversation"]["id"] == CHANNEL_ID
+
+
+async def test_installation_update_remembers_the_chat_without_a_reply(teams: Teams) -> None:
+    activity = teams.personal()
+    activity.update(type="installationUpdate", action="add")
+    assert await teams.post(activity) == 201
+    person = await teams.person(ADA["aadObjectId"])
+    assert person is not None and person.address is not None
+    assert person.address["reference"]["conversation"]["id"] == PERSONAL_CONVERSATION
+    assert teams.connector.calls() == []
+
+
+async def test_someone_else_joining_a_team_is_ignored(teams: Teams) -> None:
+    activity = teams.bot_added()
+    activity["membersAdded"] = [{"id": BEN["id"], "aadObjectId": BEN["aadObjectId"]}]
+    assert await teams.post(activity) == 201
+    assert teams.connector.calls() == []
+    assert await teams.person(ADA["aadObjectId"]) is None
+
+
+async def test_an_activity_without_a_tenant_is_ignored_outside_development(teams: Teams) -> None:
+    from adapters.teams.bot import identity_of
+
+    activity = teams.personal("help")
+    activity["conversation"].pop("tenantId")
+    activity["channelData"] = {}
+    parsed = Activity().deserialize(activity)
+    assert identity_of(parsed, development=False) is None
+    emulator = identity_of(parsed, development=True)
+    assert emulator is not None and emulator.workspace_key == "emulator"
+
+
+async def test_the_server_mounts_teams_in_development_mode(teams: Teams) -> None:
+    from aiohttp import web
+
+    from adapters.server import create_app
+
+    app = create_app(teams.services)
+    paths = {r.resource.canonical for r in app.router.routes() if r.resource is not None}
+    assert "/api/messages" in paths
+    assert isinstance(app, web.Application)
