@@ -1,0 +1,68 @@
+"""The scheduler start hook: it ticks on the running loop, and only one process per SQLite file
+runs it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from adapters.bootstrap import bootstrap
+from adapters.settings import Settings
+from bot.clock import FixedClock
+from bot.domain import Platform
+from scheduler import start_scheduler
+from scheduler.lock import acquire, lock_path
+from tests.nudge_fixtures import RecordingMessenger, add_client, add_person, workspace
+
+MON_0830 = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
+
+
+async def test_first_tick_runs_at_start_and_sends(tmp_path: Path) -> None:
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'tb.db'}")
+    clock = FixedClock(MON_0830)
+    services = await bootstrap(settings, clock=clock)
+    try:
+        ws = await workspace(services.store)
+        pat = await add_person(services.store, ws, "pat")
+        await add_client(
+            services.store, clock, ws, "Acme", pat, added=MON_0830 - timedelta(days=90)
+        )
+        messenger = RecordingMessenger()
+        services.add_messenger(Platform.CONSOLE, messenger)
+        stop = await start_scheduler(web.Application(), services)
+        assert stop is not None
+        for _ in range(200):  # the first tick is scheduled for "now"
+            if messenger.sent:
+                break
+            await asyncio.sleep(0.01)
+        await stop()
+        assert messenger.recipients() == ["pat"]
+    finally:
+        await services.close()
+
+
+async def test_second_process_on_one_sqlite_file_serves_without_scheduler(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    db = tmp_path / "tb.db"
+    settings = Settings(database_url=f"sqlite:///{db}")
+    services = await bootstrap(settings, clock=FixedClock(MON_0830))
+    held = acquire(db.resolve())  # another process would hold it; a second open file is the same
+    try:
+        assert held.held
+        with caplog.at_level(logging.WARNING):
+            stop = await start_scheduler(web.Application(), services)
+        assert stop is None
+        assert "WITHOUT the scheduler" in caplog.text and "PostgreSQL" in caplog.text
+    finally:
+        held.release()
+        await services.close()
+    # Once the holder is gone, the lock is free again.
+    again = acquire(db.resolve())
+    assert again.held and lock_path(db.resolve()).exists()
+    again.release()
