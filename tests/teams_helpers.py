@@ -15,6 +15,7 @@ import aiohttp
 import pytest_asyncio
 from aiohttp import web
 from botframework.connector.auth import ServiceClientCredentialsFactory
+from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.bootstrap import Services, bootstrap
@@ -51,8 +52,8 @@ def make_settings(
         teams=TeamsSettings(
             _env_file=None,  # type: ignore[call-arg]
             id=app_id,
-            password=password,
-            type=app_type,
+            password=SecretStr(password),
+            type=app_type,  # type: ignore[arg-type]
             tenant_id=tenant_id,
         ),
         web=WebSettings(_env_file=None),  # type: ignore[call-arg]

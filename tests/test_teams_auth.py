@@ -33,8 +33,9 @@ class Secured:
     teams: Teams
     issuer: FakeOpenIdIssuer
 
-    def token(self, **claims: object) -> str:
-        return self.issuer.channel_token(APP_ID, self.teams.connector.service_url, **claims)
+    def token(self, **claims: str) -> str:
+        url = self.teams.connector.service_url
+        return self.issuer.sign({"aud": APP_ID, "serviceurl": url, **claims})
 
 
 @pytest_asyncio.fixture
@@ -157,8 +158,11 @@ class _Services:
     ],
 )
 def test_mount_refuses_unsafe_or_incomplete_settings(kwargs: dict[str, str], needle: str) -> None:
-    settings = make_settings("sqlite:///unused.db", **kwargs)  # type: ignore[arg-type]
+    settings = make_settings("sqlite:///unused.db", **kwargs)
     app = web.Application()
     with pytest.raises(TeamsConfigurationError, match=needle):
         mount(app, _Services(settings))  # type: ignore[arg-type]
-    assert not any(r.resource.canonical == "/api/messages" for r in app.router.routes())
+    assert not any(
+        r.resource is not None and r.resource.canonical == "/api/messages"
+        for r in app.router.routes()
+    )
