@@ -153,7 +153,7 @@ class _Services:
         ({"env": "development", "app_id": APP_ID}, "MICROSOFT_APP_PASSWORD"),
         (
             {"env": "production", "app_id": APP_ID, "password": "x", "app_type": "SingleTenant"},
-            "MICROSOFT_APP_TENANTID",
+            "MICROSOFT_APP_TENANT_ID",
         ),
     ],
 )

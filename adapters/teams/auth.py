@@ -70,7 +70,7 @@ def check_settings(settings: Settings) -> None:
         )
     if teams.type == "SingleTenant" and not teams.tenant_id:
         raise TeamsConfigurationError(
-            "MICROSOFT_APP_TYPE=SingleTenant needs MICROSOFT_APP_TENANTID, the directory "
+            "MICROSOFT_APP_TYPE=SingleTenant needs MICROSOFT_APP_TENANT_ID, the directory "
             "(tenant) id of the bot's app registration."
         )
 
