@@ -21,7 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    start = sub.add_parser("start", help="start Touchbase: the server, or the local chat")
+    start = sub.add_parser("start", help="start Touchbase: the server and the web chat")
     start.add_argument("--host", default=None)
     start.add_argument("--port", type=int, default=None)
 
@@ -161,22 +161,40 @@ async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+async def cmd_serve(settings: Settings, args: argparse.Namespace, *, banner: bool = False) -> int:
     from adapters.server import serve
+    from adapters.web.auth import WebAccessError, check_bind
 
     if args.host:
         settings.host = args.host
     if args.port:
         settings.port = args.port
-    return await serve(settings)
+    try:
+        check_bind(settings)
+    except WebAccessError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    return await serve(settings, on_ready=(lambda: web_banner(settings)) if banner else None)
+
+
+def web_banner(settings: Settings) -> None:
+    host = settings.host if settings.host not in ("0.0.0.0", "::", "") else "127.0.0.1"  # noqa: S104
+    url = f"http://{f'[{host}]' if ':' in host else host}:{settings.port}/"
+    print(
+        "\n  Touchbase is running. Open the web chat in your browser:\n\n"
+        f"      {url}\n\n"
+        f"  The firm dashboard is at {url}dashboard\n"
+        "  Press Ctrl+C to stop. Prefer the terminal? Run: touchbase console\n",
+        flush=True,
+    )
 
 
 async def cmd_start(settings: Settings, args: argparse.Namespace) -> int:
-    """The newcomer's command: the server when a platform is configured, else the local chat."""
-    if settings.slack.configured or settings.teams.configured:
-        return await cmd_serve(settings, args)
-    args.user, args.tz = None, None
-    return await cmd_console(settings, args)
+    """The newcomer's command: the server, with the web chat at http://127.0.0.1:3978/.
+
+    Without Slack or Teams credentials the web chat is the way in, so its address is printed."""
+    configured = settings.slack.configured or settings.teams.configured
+    return await cmd_serve(settings, args, banner=not configured)
 
 
 async def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:

@@ -48,6 +48,9 @@ def create_app(services: Services, *, hooks: list[StartHook] | None = None) -> w
         from adapters.teams import mount as mount_teams
 
         mount_teams(app, services)
+    from adapters.web import mount as mount_web  # always: the chat at / and /dashboard
+
+    mount_web(app, services)
     cleanups: list[Callable[[], Awaitable[None]]] = []
 
     async def on_startup(app: web.Application) -> None:
@@ -81,7 +84,7 @@ def default_hooks(settings: Settings) -> list[StartHook]:
     return hooks
 
 
-async def serve(settings: Settings) -> int:
+async def serve(settings: Settings, *, on_ready: Callable[[], None] | None = None) -> int:
     services = await bootstrap(settings)
     app = create_app(services, hooks=default_hooks(settings))
     runner = web.AppRunner(app, handle_signals=False)
@@ -89,6 +92,8 @@ async def serve(settings: Settings) -> int:
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()
     log.info("Touchbase is listening on http://%s:%s", settings.host, settings.port)
+    if on_ready is not None:
+        on_ready()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

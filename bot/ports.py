@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol, Self
 
@@ -124,6 +125,37 @@ class UnitOfWork(Protocol):
     async def commit(self) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class TouchFact:
+    """A touch without its content: who touched which client on which day. Reports use these."""
+
+    client_id: int
+    person_id: int
+    occurred_on: date
+
+
+class ReportsRepo(Protocol):
+    """Read-only figures for the firm dashboard, bound to one workspace. Never note text."""
+
+    async def people(self) -> builtins.list[Person]: ...
+    async def clients(self) -> builtins.list[Client]: ...
+    async def touch_facts(self, since: date) -> builtins.list[TouchFact]:
+        """Touches on or after `since`, oldest first."""
+        ...
+
+    async def last_touch_before(self, day: date) -> dict[int, date]:
+        """Each client's last touch before `day`, for clients touched before it."""
+        ...
+
+    async def open_repairs(self) -> builtins.list[int]:
+        """Client ids with a repair active or paused."""
+        ...
+
+    async def open_handoffs(self) -> builtins.list[int]:
+        """Client ids with a handoff not yet done."""
+        ...
+
+
 class Store(Protocol):
     async def workspace(
         self, platform: Platform, external_id: str, name: str | None = None
@@ -170,8 +202,10 @@ __all__ = [
     "HistoryRepo",
     "Messenger",
     "PeopleRepo",
+    "ReportsRepo",
     "Role",
     "Store",
+    "TouchFact",
     "TouchRepo",
     "UnitOfWork",
 ]

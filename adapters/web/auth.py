@@ -1,0 +1,317 @@
+"""Who may use the web chat and dashboard: sessions, login, CSRF and the security headers.
+
+- Bound to a loopback address (the default, 127.0.0.1) no login is asked, but the Host header
+  must name this computer (so a page elsewhere cannot reach the server by DNS rebinding).
+- Bound to any other address, every page and API needs a login with TOUCHBASE_WEB_PASSWORD;
+  the server refuses to start there without one (`check_bind`).
+- The session lives in a signed cookie (HMAC-SHA256 with TOUCHBASE_WEB_SESSION_SECRET, or a
+  random secret per process, which signs everyone out at a restart): HttpOnly, SameSite=Strict,
+  and Secure when the request came over https.
+- Every data-changing request carries the session's CSRF token in the X-CSRF-Token header (or
+  a `csrf` form field), even on localhost: another local page could otherwise drive the chat.
+- Responses carry a strict Content-Security-Policy: scripts only from this server's files.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import ipaddress
+import json
+import secrets
+import time
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Literal
+from urllib.parse import quote
+
+from aiohttp import web
+
+from adapters.settings import Settings
+from adapters.web.render import page
+
+SESSION_COOKIE = "touchbase_session"
+CSRF_HEADER = "X-CSRF-Token"
+SESSION_HOURS = 12
+LOGIN_ATTEMPTS = 10  # failed logins per address per LOGIN_WINDOW seconds
+LOGIN_WINDOW = 300.0
+_LOCAL_NAMES = ("localhost", "127.0.0.1", "::1")
+_SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+# plotly.js sets inline styles on the elements it draws, so the dashboard allows inline style
+# (never inline script).
+CSP_CHARTS = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+class WebAccessError(Exception):
+    """The web chat cannot be served safely with these settings."""
+
+
+def is_loopback(host: str) -> bool:
+    host = host.strip().strip("[]")
+    if host in _LOCAL_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(settings: Settings) -> None:
+    if is_loopback(settings.host):
+        return
+    password = settings.web.password.get_secret_value() if settings.web.password else ""
+    if not password:
+        raise WebAccessError(
+            f"Refusing to serve the web chat on {settings.host}: anyone who can reach that "
+            "address could read your clients. Set TOUCHBASE_WEB_PASSWORD (and, for sessions "
+            "that survive a restart, TOUCHBASE_WEB_SESSION_SECRET), or bind to 127.0.0.1."
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    sid: str
+    authed: bool = False
+    issued: int = 0
+
+
+SESSION: web.RequestKey[Session] = web.RequestKey("web_session", Session)
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def security_headers(response: web.StreamResponse, *, charts: bool = False) -> None:
+    response.headers["Content-Security-Policy"] = CSP_CHARTS if charts else CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers.setdefault("Cache-Control", "no-store")
+
+
+class Guard:
+    def __init__(self, settings: Settings) -> None:
+        check_bind(settings)
+        self.login_required = not is_loopback(settings.host)
+        self._password = (
+            settings.web.password.get_secret_value().encode() if settings.web.password else b""
+        )
+        given = settings.web.session_secret
+        self._secret = given.get_secret_value().encode() if given else secrets.token_bytes(32)
+        self._failures: dict[str, deque[float]] = defaultdict(deque)
+
+    # --- the cookie -------------------------------------------------------------------------
+
+    def _sign(self, payload: bytes) -> str:
+        return _b64(hmac.new(self._secret, payload, hashlib.sha256).digest())
+
+    def dump(self, session: Session) -> str:
+        payload = json.dumps(
+            {"sid": session.sid, "auth": session.authed, "t": session.issued},
+            separators=(",", ":"),
+        ).encode()
+        return f"{_b64(payload)}.{self._sign(payload)}"
+
+    def load(self, request: web.Request) -> Session | None:
+        raw = request.cookies.get(SESSION_COOKIE, "")
+        body, _, signature = raw.partition(".")
+        if not body or not signature:
+            return None
+        try:
+            payload = _unb64(body)
+            if not hmac.compare_digest(self._sign(payload), signature):
+                return None
+            data = json.loads(payload)
+            session = Session(str(data["sid"]), bool(data["auth"]), int(data["t"]))
+        except (ValueError, KeyError, TypeError):
+            return None
+        if session.authed and time.time() - session.issued > SESSION_HOURS * 3600:
+            return replace(session, authed=False)
+        return session
+
+    @staticmethod
+    def new_session(*, authed: bool = False) -> Session:
+        return Session(secrets.token_urlsafe(24), authed, int(time.time()))
+
+    def csrf_token(self, session: Session) -> str:
+        return _b64(
+            hmac.new(self._secret, b"csrf:" + session.sid.encode(), hashlib.sha256).digest()
+        )
+
+    def set_cookie(
+        self, response: web.StreamResponse, request: web.Request, session: Session
+    ) -> None:
+        secure = request.secure or request.headers.get("X-Forwarded-Proto", "") == "https"
+        response.set_cookie(
+            SESSION_COOKIE,
+            self.dump(session),
+            httponly=True,
+            samesite="Strict",
+            secure=secure,
+            path="/",
+            max_age=SESSION_HOURS * 3600,
+        )
+
+    # --- checks -----------------------------------------------------------------------------
+
+    def host_ok(self, request: web.Request) -> bool:
+        """On localhost, only requests addressed to this computer by name or loopback address."""
+        if self.login_required:
+            return True
+        host = request.headers.get("Host", "")
+        name = host.rsplit(":", 1)[0] if not host.startswith("[") else host[1:].split("]")[0]
+        if not is_loopback(name):
+            return False
+        return (
+            request.headers.get("Sec-Fetch-Site", "same-origin")
+            in (
+                "same-origin",
+                "none",
+            )
+            or request.method in _SAFE_METHODS
+        )
+
+    def csrf_ok(self, request: web.Request, session: Session, form_value: str = "") -> bool:
+        given = request.headers.get(CSRF_HEADER, "") or form_value
+        return bool(given) and hmac.compare_digest(given, self.csrf_token(session))
+
+    def password_ok(self, given: str) -> bool:
+        return bool(self._password) and hmac.compare_digest(given.encode(), self._password)
+
+    # --- wrappers for handlers --------------------------------------------------------------
+
+    def protect(
+        self, handler: Handler, *, kind: Literal["page", "api"], charts: bool = False
+    ) -> Handler:
+        """A handler that runs only for a signed-in session (when login is needed) and, for
+        anything but GET, only with the session's CSRF token."""
+
+        async def guarded(request: web.Request) -> web.StreamResponse:
+            if not self.host_ok(request):
+                return _refuse(403, "This address is not served here.", kind)
+            session = self.load(request)
+            fresh = session is None
+            current = session or self.new_session()
+            response: web.StreamResponse
+            if self.login_required and not current.authed:
+                if kind == "page" and request.method in _SAFE_METHODS:
+                    response = _redirect(f"/login?next={quote(request.path_qs, safe='')}")
+                else:
+                    response = _refuse(401, "Sign in first.", kind)
+            elif request.method not in _SAFE_METHODS and (
+                fresh or not self.csrf_ok(request, current)
+            ):
+                response = _refuse(403, "Missing or wrong CSRF token. Reload the page.", kind)
+            else:
+                request[SESSION] = current
+                response = await handler(request)
+            if fresh:
+                self.set_cookie(response, request, current)
+            security_headers(response, charts=charts)
+            return response
+
+        return guarded
+
+    # --- login and logout -------------------------------------------------------------------
+
+    async def login_page(self, request: web.Request) -> web.StreamResponse:
+        if not self.host_ok(request):
+            return _refuse(403, "This address is not served here.", "page")
+        session = self.load(request)
+        fresh = session is None
+        current = session or self.new_session()
+        target = _safe_next(request.query.get("next", "/"))
+        if current.authed or not self.login_required:
+            response: web.StreamResponse = _redirect(target)
+        else:
+            response = self._login_form(current, target, "")
+        if fresh:
+            self.set_cookie(response, request, current)
+        security_headers(response)
+        return response
+
+    def _login_form(
+        self, session: Session, target: str, problem: str, status: int = 200
+    ) -> web.Response:
+        html = page(
+            (TEMPLATES / "login.html").read_text(encoding="utf-8"),
+            csrf=self.csrf_token(session),
+            next=target,
+            error=problem,
+            error_hidden="" if problem else "hidden",
+        )
+        return web.Response(text=html, content_type="text/html", status=status)
+
+    async def login(self, request: web.Request) -> web.StreamResponse:
+        if not self.host_ok(request):
+            return _refuse(403, "This address is not served here.", "page")
+        form = await request.post()
+        session = self.load(request)
+        target = _safe_next(str(form.get("next", "/")))
+        if session is None or not self.csrf_ok(request, session, str(form.get("csrf", ""))):
+            response: web.StreamResponse = _refuse(
+                403, "The sign-in form expired. Reload it.", "page"
+            )
+        elif self._too_many(request):
+            response = self._login_form(
+                session, target, "Too many attempts. Wait a few minutes.", 429
+            )
+        elif self.password_ok(str(form.get("password", ""))):
+            response = _redirect(target)
+            self.set_cookie(response, request, self.new_session(authed=True))  # a new session id
+        else:
+            self._failures[request.remote or "?"].append(time.monotonic())
+            response = self._login_form(session, target, "That password is not right.", 401)
+        security_headers(response)
+        return response
+
+    def _too_many(self, request: web.Request) -> bool:
+        recent = self._failures[request.remote or "?"]
+        now = time.monotonic()
+        while recent and now - recent[0] > LOGIN_WINDOW:
+            recent.popleft()
+        return len(recent) >= LOGIN_ATTEMPTS
+
+    async def logout(self, request: web.Request) -> web.StreamResponse:
+        session = self.load(request)
+        form = await request.post()
+        if session is None or not self.csrf_ok(request, session, str(form.get("csrf", ""))):
+            response: web.StreamResponse = _refuse(403, "Missing or wrong CSRF token.", "page")
+        else:
+            response = _redirect("/login" if self.login_required else "/")
+            self.set_cookie(response, request, self.new_session())
+        security_headers(response)
+        return response
+
+
+def _safe_next(target: str) -> str:
+    """Only a path on this server: never `//elsewhere` or a full address."""
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+def _redirect(location: str) -> web.Response:
+    return web.Response(status=302, headers={"Location": location})
+
+
+def _refuse(status: int, text: str, kind: str) -> web.Response:
+    if kind == "api":
+        return web.json_response({"error": text}, status=status)
+    return web.Response(text=text, status=status, content_type="text/plain")

@@ -1,0 +1,171 @@
+// Draws the dashboard's charts with plotly.js from /dashboard/data.json.
+(() => {
+  "use strict";
+  const INK = "#1d2430";
+  const MUTED = "#667085";
+  const GRID = "#eceef2";
+  const ACCENT = "#0f766e";
+  const WARN = "#d97706";
+  const FONT = { family: "Inter, system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", size: 12, color: INK };
+  const CONFIG = { displayModeBar: false, responsive: true };
+
+  function layout(extra) {
+    return Object.assign(
+      {
+        font: FONT,
+        paper_bgcolor: "rgba(0,0,0,0)",
+        plot_bgcolor: "rgba(0,0,0,0)",
+        margin: { l: 48, r: 16, t: 8, b: 40 },
+        xaxis: { gridcolor: GRID, linecolor: GRID, tickfont: { color: MUTED } },
+        yaxis: { gridcolor: GRID, linecolor: GRID, tickfont: { color: MUTED }, zeroline: false },
+        showlegend: false,
+        hoverlabel: { font: FONT, bgcolor: "#fff", bordercolor: GRID },
+      },
+      extra
+    );
+  }
+
+  function weekLabel(iso) {
+    const d = new Date(iso + "T00:00:00Z");
+    return d.toLocaleDateString("en-GB", { day: "numeric", month: "short", timeZone: "UTC" });
+  }
+
+  function empty(el, text) {
+    el.classList.add("chart-empty");
+    el.textContent = text;
+  }
+
+  function draw(data) {
+    const weeks = data.weeks.map(weekLabel);
+
+    const coverage = document.getElementById("chart-coverage");
+    Plotly.newPlot(
+      coverage,
+      [
+        {
+          x: weeks,
+          y: data.coverage.share,
+          customdata: data.coverage.within.map((w, i) => [w, data.coverage.clients[i]]),
+          hovertemplate: "Week of %{x}<br>%{y:.0f}% within cadence (%{customdata[0]} of %{customdata[1]})<extra></extra>",
+          type: "scatter",
+          mode: "lines+markers",
+          line: { color: ACCENT, width: 2.5, shape: "spline", smoothing: 0.6 },
+          marker: { size: 7, color: ACCENT },
+          fill: "tozeroy",
+          fillcolor: "rgba(15,118,110,0.10)",
+        },
+      ],
+      layout({ yaxis: { range: [0, 105], ticksuffix: "%", gridcolor: GRID, tickfont: { color: MUTED } } }),
+      CONFIG
+    );
+
+    const overdue = document.getElementById("chart-overdue");
+    if (data.overdue.owners.length) {
+      Plotly.newPlot(
+        overdue,
+        [
+          {
+            y: data.overdue.owners,
+            x: data.overdue.counts,
+            type: "bar",
+            orientation: "h",
+            marker: { color: WARN },
+            hovertemplate: "%{y}: %{x} overdue<extra></extra>",
+          },
+        ],
+        layout({
+          height: Math.max(160, 40 + 34 * data.overdue.owners.length),
+          margin: { l: 110, r: 16, t: 8, b: 32 },
+          yaxis: { autorange: "reversed", automargin: true, tickfont: { color: INK } },
+          xaxis: { dtick: 1, gridcolor: GRID, tickfont: { color: MUTED }, rangemode: "tozero" },
+        }),
+        CONFIG
+      );
+    } else {
+      empty(overdue, "No client is overdue.");
+    }
+
+    const load = document.getElementById("chart-load");
+    if (data.load.people.length) {
+      const mid = data.load.low.map((lo, i) => (lo === null ? null : (lo + data.load.high[i]) / 2));
+      const half = data.load.low.map((lo, i) => (lo === null ? null : (data.load.high[i] - lo) / 2));
+      Plotly.newPlot(
+        load,
+        [
+          {
+            x: data.load.people,
+            y: mid,
+            type: "scatter",
+            mode: "markers",
+            marker: { size: 1, color: "rgba(0,0,0,0)" },
+            error_y: { type: "data", array: half, color: "#98a2b3", thickness: 10, width: 0 },
+            hovertemplate: "%{x}: target range<extra></extra>",
+          },
+          {
+            x: data.load.people,
+            y: data.load.owned,
+            type: "bar",
+            width: 0.35,
+            marker: {
+              color: data.load.status.map((s) => (s === "within" ? ACCENT : s === "no target" ? "#98a2b3" : WARN)),
+            },
+            hovertemplate: "%{x}: owns %{y}<extra></extra>",
+          },
+        ],
+        layout({ height: 240, yaxis: { rangemode: "tozero", gridcolor: GRID, tickfont: { color: MUTED } } }),
+        CONFIG
+      );
+    } else {
+      empty(load, "Nobody owns a client yet.");
+    }
+
+    const heat = document.getElementById("chart-heatmap");
+    if (data.heatmap.clients.length) {
+      Plotly.newPlot(
+        heat,
+        [
+          {
+            z: data.heatmap.z,
+            x: weeks,
+            y: data.heatmap.clients,
+            type: "heatmap",
+            xgap: 3,
+            ygap: 3,
+            colorscale: [
+              [0, "#f1f3f6"],
+              [0.001, "#cdebe6"],
+              [1, "#0f766e"],
+            ],
+            zmin: 0,
+            showscale: false,
+            hovertemplate: "%{y}, week of %{x}: %{z} touches<extra></extra>",
+          },
+        ],
+        layout({
+          height: Math.max(200, 60 + 28 * data.heatmap.clients.length),
+          margin: { l: 140, r: 16, t: 8, b: 40 },
+          yaxis: { automargin: true, tickfont: { color: INK } },
+          xaxis: { tickfont: { color: MUTED } },
+        }),
+        CONFIG
+      );
+    } else {
+      empty(heat, "No clients yet.");
+    }
+  }
+
+  const picker = document.getElementById("workspace");
+  if (picker) picker.addEventListener("change", () => picker.form.submit());
+
+  fetch("/dashboard/data.json" + location.search, { credentials: "same-origin" })
+    .then((r) => r.json())
+    .then((data) => {
+      if (data.empty) return;
+      if (typeof Plotly === "undefined") {
+        document.querySelectorAll("[data-chart]").forEach((el) => empty(el, "Charts need the plotly package (pip install plotly)."));
+        return;
+      }
+      draw(data);
+      document.body.dataset.charts = "ready";
+    });
+})();

@@ -1,0 +1,214 @@
+"""The firm dashboard: figures checked against a hand count on seeded data, and the CSV export.
+
+The seed (today is Monday 2026-11-23; clients added 2026-08-01 unless said otherwise):
+
+    client   owner  cadence  touches (who, day)                  status
+    Acme     Ann    30       Ben 10-01, Ann 11-20 (secret note)  active
+    Beta     Ann    14       Ann 10-15                           active, repair under way
+    Gamma    Ben    30       none                                active
+    Delta    Ben    60       Ben 11-02                           active, handoff under way
+    Hotel    Ben    7        Cy 11-10                            active
+    Echo     nobody 30       none (added 11-10)                  active
+    Foxtrot  Cy     30       Cy 11-20                            inactive: left out of everything
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.settings import Settings
+from bot.clock import FixedClock
+from bot.config import CoreConfig, LoadTarget
+from bot.dashboard import firm_dashboard
+from bot.domain import ClientStatus, NewTouch, Platform, Role, TouchKind
+from store.models import HandoffRow, RepairRow
+from store.reports import SqlReports
+from store.repositories import SqlStore
+from tests.conftest import T0
+from tests.web_helpers import make_services, start_client
+
+SECRET = "Secret merger talk <script>"
+CONFIG = CoreConfig(
+    load_targets={
+        Role.STAFF: LoadTarget(1, 2),
+        Role.SENIOR: LoadTarget(1, 5),
+        Role.PRINCIPAL: LoadTarget(2, 4),
+    }
+)
+WEEKS = [
+    "2026-09-07", "2026-09-14", "2026-09-21", "2026-09-28", "2026-10-05", "2026-10-12",
+    "2026-10-19", "2026-10-26", "2026-11-02", "2026-11-09", "2026-11-16", "2026-11-23",
+]  # fmt: skip
+# Within cadence at each week's end, by hand (see the module docstring):
+#   Acme  0 0 0 1 1 1 1 0 0 0 1 1     Beta  0 0 0 0 0 1 1 0 0 0 0 0
+#   Gamma 0 ...                       Delta 1 1 1 0 0 0 0 0 1 1 1 1
+#   Hotel 0 0 0 0 0 0 0 0 0 1 0 0     Echo  exists from 11-10: . . . . . . . . . 1 1 1
+WITHIN = [1, 1, 1, 1, 1, 2, 2, 0, 1, 3, 3, 3]
+CLIENTS = [5] * 9 + [6] * 3
+
+
+async def seed(store: SqlStore, clock: FixedClock) -> int:
+    ws = await store.workspace(Platform.WEB, "local", "Web chat")
+    clock.set(datetime(2026, 8, 1, 12, tzinfo=UTC))
+    async with store.unit(ws.id) as uow:
+        ann = await uow.people.ensure("ann", "Ann")
+        ben = await uow.people.ensure("ben", "Ben")
+        cy = await uow.people.ensure("cy", "Cy")
+        await uow.people.update(ann.id, role=Role.PRINCIPAL)
+        await uow.people.update(cy.id, role=Role.SENIOR)
+        ids = {}
+        for name, owner, cadence in (
+            ("Acme", ann.id, 30),
+            ("Beta", ann.id, 14),
+            ("Gamma", ben.id, 30),
+            ("Delta", ben.id, 60),
+            ("Hotel", ben.id, 7),
+            ("Foxtrot", cy.id, 30),
+        ):
+            ids[name] = (await uow.clients.add(name, owner_id=owner, cadence_days=cadence)).id
+        await uow.clients.update(ids["Foxtrot"], status=ClientStatus.INACTIVE)
+        clock.set(datetime(2026, 11, 10, 9, tzinfo=UTC))
+        ids["Echo"] = (await uow.clients.add("Echo", cadence_days=30)).id
+        for client, person, day, note in (
+            ("Acme", ben.id, date(2026, 10, 1), ""),
+            ("Acme", ann.id, date(2026, 11, 20), SECRET),
+            ("Beta", ann.id, date(2026, 10, 15), "fine"),
+            ("Delta", ben.id, date(2026, 11, 2), ""),
+            ("Hotel", cy.id, date(2026, 11, 10), ""),
+            ("Foxtrot", cy.id, date(2026, 11, 20), ""),
+        ):
+            await uow.touches.add(NewTouch(ids[client], person, TouchKind.LUNCH, day, note=note))
+        await uow.commit()
+    clock.set(T0)
+    async with store.sessions() as s:
+        s.add_all(
+            [
+                RepairRow(workspace_id=ws.id, client_id=ids["Beta"], status="active",
+                          started_at=T0, updated_at=T0),
+                RepairRow(workspace_id=ws.id, client_id=ids["Gamma"], status="done",
+                          started_at=T0, updated_at=T0),
+                HandoffRow(workspace_id=ws.id, client_id=ids["Delta"], started_at=T0),
+                HandoffRow(workspace_id=ws.id, client_id=ids["Acme"], started_at=T0, done_at=T0),
+            ]
+        )  # fmt: skip
+        await s.commit()
+    return ws.id
+
+
+async def test_figures_match_the_hand_count(store: SqlStore, clock: FixedClock) -> None:
+    ws_id = await seed(store, clock)
+    d = await firm_dashboard(SqlReports(store.sessions, ws_id), date(2026, 11, 23), CONFIG)
+
+    assert [w.isoformat() for w in d.weeks] == WEEKS
+    assert [p.within for p in d.coverage] == WITHIN
+    assert [p.clients for p in d.coverage] == CLIENTS
+    assert d.coverage[-1].week_end == date(2026, 11, 23)
+    assert d.coverage[0].week_end == date(2026, 9, 13)
+    assert d.active_clients == 6
+
+    overdue = [(o.owner, [(c.name, c.days_overdue) for c in o.clients]) for o in d.overdue_by_owner]
+    assert overdue == [("Ben", [("Gamma", 84), ("Hotel", 6)]), ("Ann", [("Beta", 25)])]
+
+    assert [(s.client, s.person) for s in d.single_threaded] == [
+        ("Beta", "Ann"),
+        ("Delta", "Ben"),
+        ("Hotel", "Cy"),
+    ]
+    assert [(p.person, p.owned, p.status) for p in d.load] == [
+        ("Ben", 3, "over"),
+        ("Ann", 2, "within"),
+        ("Cy", 0, "under"),
+    ]
+    heat = {r.client: r.counts for r in d.heatmap}
+    assert [r.client for r in d.heatmap] == ["Echo", "Gamma", "Beta", "Delta", "Hotel", "Acme"]
+    assert heat["Acme"] == (0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0)
+    assert heat["Beta"][5] == 1 and sum(heat["Beta"]) == 1
+    assert sum(heat["Gamma"]) == 0
+    assert "Foxtrot" not in heat
+    assert d.repairs == ("Beta",)
+    assert d.handoffs == ("Delta",)
+
+
+@pytest.fixture
+async def client(
+    db_url: str, engine: AsyncEngine, store: SqlStore, clock: FixedClock
+) -> AsyncIterator[TestClient[Any, Any]]:
+    services = make_services(
+        Settings(database_url=db_url, scheduler_enabled=False), engine, store, clock, CONFIG
+    )
+    client = await start_client(services)
+    yield client
+    await client.close()
+
+
+async def test_the_csv_has_the_figures_and_no_note_text(
+    client: TestClient[Any, Any], store: SqlStore, clock: FixedClock
+) -> None:
+    await seed(store, clock)
+    response = await client.get("/dashboard.csv")
+    assert response.status == 200
+    assert response.content_type == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    text = await response.text()
+    assert "Secret merger" not in text and "fine" not in text
+    rows = list(csv.DictReader(io.StringIO(text)))
+    within = [int(r["value"]) for r in rows if r["subject"] == "clients within cadence"]
+    assert within == WITHIN
+    assert [r["week"] for r in rows if r["subject"] == "active clients"] == WEEKS
+    assert {(r["subject"], r["value"]) for r in rows if r["detail"] == "clients overdue"} == {
+        ("Ben", "2"),
+        ("Ann", "1"),
+    }
+    assert {(r["subject"], r["detail"]) for r in rows if r["figure"] == "single_threaded"} == {
+        ("Beta", "only Ann"),
+        ("Delta", "only Ben"),
+        ("Hotel", "only Cy"),
+    }
+    load = {r["subject"]: (r["value"], r["detail"]) for r in rows if r["figure"] == "load"}
+    assert load["Ben"] == ("3", "staff; target 1 to 2; over")
+    acme = [int(r["value"]) for r in rows if r["figure"] == "touches" and r["subject"] == "Acme"]
+    assert acme == [0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0]
+    only = await (await client.get("/dashboard.csv?figure=coverage")).text()
+    assert {r["figure"] for r in csv.DictReader(io.StringIO(only))} == {"coverage"}
+    assert (await client.get("/dashboard.csv?figure=notes")).status == 400
+
+
+async def test_the_page_and_its_chart_data(
+    client: TestClient[Any, Any], store: SqlStore, clock: FixedClock
+) -> None:
+    await seed(store, clock)
+    page = await client.get("/dashboard")
+    assert page.status == 200
+    html = await page.text()
+    assert "Secret merger" not in html
+    assert "Gamma (84 d)" in html
+    assert 'src="/static/plotly.min.js"' in html
+    assert "script-src 'self';" in page.headers["Content-Security-Policy"]
+    data = await (await client.get("/dashboard/data.json")).json()
+    assert data["coverage"]["within"] == WITHIN
+    assert data["overdue"] == {"owners": ["Ben", "Ann"], "counts": [2, 1]}
+    assert data["heatmap"]["clients"][-1] == "Echo"  # quietest drawn at the top
+    assert "Secret merger" not in str(data)
+    js = await client.get("/static/plotly.min.js")
+    assert js.status == 200 and js.content_type == "text/javascript"
+    assert (await client.get("/static/../auth.py")).status == 404
+
+
+async def test_a_workspace_picker_when_there_are_several(
+    client: TestClient[Any, Any], store: SqlStore, clock: FixedClock
+) -> None:
+    ws_id = await seed(store, clock)
+    other = await store.workspace(Platform.SLACK, "T0123", "Acme Legal")
+    html = await (await client.get("/dashboard")).text()
+    assert f'<option value="{ws_id}" selected>' in html
+    assert "Acme Legal (Slack)" in html
+    data = await (await client.get(f"/dashboard/data.json?workspace={other.id}")).json()
+    assert data["coverage"]["clients"] == [0] * 12
