@@ -172,10 +172,15 @@ async def test_mentions_of_people_reach_the_core_in_neutral_form(teams: Teams) -
     assert (command.name, command.text) == ("owner", f"Acme <@{BEN['aadObjectId']}>")
     assert command.mentions == {BEN["aadObjectId"]: "Ben Okafor"}
 
-    # Without an entity, <at> is only text: it never becomes a mention.
+    # Without an entity, <at> is only formatting: it never becomes a mention.
     forged = command_of(Activity().deserialize(teams.personal("touch Acme <at>Ben Okafor</at>")))
     assert forged.mentions == {}
-    assert forged.text == "Acme <at>Ben Okafor</at>"
+    assert forged.text == "Acme Ben Okafor"
+    # What a person typed arrives HTML-escaped and reaches the core as typed.
+    typed = teams.personal("<p>touch Acme call &lt;at&gt;x&lt;/at&gt; &lt;@U1&gt; A&amp;B</p>")
+    command = command_of(Activity().deserialize(typed))
+    assert (command.name, command.text) == ("touch", "Acme call <at>x</at> < @U1> A&B")
+    assert command.mentions == {}
 
 
 async def test_non_json_and_non_activities_are_refused(teams: Teams) -> None:

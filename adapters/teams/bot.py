@@ -49,6 +49,8 @@ GROUP_CHAT = "groupChat"
 EMULATOR_WORKSPACE = "emulator"  # the workspace key for activities without a tenant (development)
 
 _AT_TAG = re.compile(r"</?at>", re.IGNORECASE)
+_BREAK = re.compile(r"<br\s*/?>|</p>|</div>", re.IGNORECASE)
+_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
 _SPACES = re.compile(r"[ \t\u00a0\u200b]+")
 
 
@@ -182,10 +184,16 @@ def _mention_entities(activity: Activity) -> list[dict[str, Any]]:
 
 
 def command_text(activity: Activity) -> tuple[str, dict[str, str]]:
-    """The typed text without the bot's mention, people's mentions as ``<@id>``; and who."""
+    """The typed text without the bot's mention, people's mentions as ``<@id>``; and who.
+
+    Teams sends what a person typed HTML-escaped (``&lt;`` for ``<``), so any tag left in the
+    text is formatting (``<p>``, ``<br>``, an ``<at>`` without an entity): it is removed. Only a
+    mention entity can produce a ``<@id>``.
+    """
     text = str(activity.text or "")
     bot_id = activity.recipient.id if activity.recipient is not None else None
     mentions: dict[str, str] = {}
+    placeholders: dict[str, str] = {}
     for entity in _mention_entities(activity):
         mentioned = entity["mentioned"]
         shown = str(entity.get("text") or f"<at>{mentioned.get('name', '')}</at>")
@@ -193,11 +201,18 @@ def command_text(activity: Activity) -> tuple[str, dict[str, str]]:
             text = text.replace(shown, " ", 1)
             continue
         person = str(mentioned.get("aadObjectId") or mentioned.get("id") or "")
-        if not person or not re.fullmatch(r"[A-Za-z0-9:._\-]+", person):
+        if not person or not re.fullmatch(r"[A-Za-z0-9:._\-]+", person) or shown not in text:
             continue
         mentions[person] = str(mentioned.get("name") or _AT_TAG.sub("", shown))
-        text = text.replace(shown, f" <@{person}> ", 1)
-    text = html.unescape(text)  # Teams sends &nbsp; after a mention, &amp; for &
+        token = f"\x00{len(placeholders)}\x00"
+        placeholders[token] = f"<@{person}>"
+        text = text.replace(shown, f" {token} ", 1)
+    text = _BREAK.sub("\n", text)
+    text = _TAG.sub(" ", text)
+    text = html.unescape(text)  # &nbsp; after a mention, &amp; for &, &lt; for <
+    text = text.replace("<@", "< @")  # typed text must not look like a neutral mention
+    for token, neutral in placeholders.items():
+        text = text.replace(token, neutral)
     lines = [_SPACES.sub(" ", line).strip() for line in text.replace("\r\n", "\n").split("\n")]
     return "\n".join(line for line in lines if line).strip(), mentions
 
