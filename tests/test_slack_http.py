@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from datetime import timedelta
 from typing import Any
@@ -12,7 +13,10 @@ import pytest
 
 from bot.app import Reply
 from bot.clock import FixedClock
+from bot.domain import Platform
 from bot.inbound import CommandIn, Identity
+from bot.messages import Message
+from bot.ports import DeliveryError
 from tests.slack_helpers import (  # noqa: F401  (fixtures)
     USER,
     Harness,
@@ -198,3 +202,33 @@ async def test_mrkdwn_in_a_note_is_escaped(slack: Harness) -> None:
     assert "&amp; more" in rendered  # user text reaches mrkdwn escaped
     [touch] = await slack.touches()
     assert "<" not in touch.note.replace("<@", "")  # stored as plain text
+
+
+@pytest.mark.security
+async def test_no_note_text_token_or_response_url_in_logs(
+    slack: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    await slack.command("add Acme", command="/client")
+    secret_note = "confidential merger talk"
+    body = slack.command_body(f"Acme lunch {secret_note}", response_id="resp-secret-42")
+    await slack.post(body, headers=signed_headers(body, secret="wrong"), sign=False)  # 401
+    await slack.post(body)  # accepted
+    unhandled = slack.block_actions_body("nobody_listens", secret_note, response_id="resp-2")
+    await slack.post(unhandled)
+    slack.fake.fail_next("chat.postMessage", error="channel_not_found")
+    messenger = slack.services.messengers[Platform.SLACK]
+    with pytest.raises(DeliveryError):
+        await messenger.send({"channel": "C0GONE"}, Message(text=secret_note))
+    await slack.settle()
+    # What the adapter and the Slack libraries log (the database driver's DEBUG output is
+    # the database's business, and off in production).
+    ours = ("adapters", "slack_bolt", "slack_sdk", "aiohttp", "bot")
+    logged = "\n".join(
+        f"{r.name} {r.getMessage()} {r.__dict__}" for r in caplog.records if r.name.startswith(ours)
+    )
+    assert "adapters.slack" in logged  # the adapter did log (the 401, the refusal)
+    assert "confidential" not in logged
+    assert "resp-secret-42" not in logged and "/response/" not in logged
+    assert "xoxb-" not in logged
+    assert "test-signing-secret" not in logged
