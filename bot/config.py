@@ -34,4 +34,7 @@ class CoreConfig:
     breathing_days: int = 7
     forward_days: int = 90
     care_checkin_days: tuple[int, ...] = (14, 90)
+    summary_weekday: int = 0  # the weekly firm summary: Monday (date.weekday() numbers)
+    summary_hour: int = 9  # local hour in default_tz, from which it is posted that day
+    single_thread_days: int = 180  # one person in touch over this many days: single-threaded
     load_targets: dict[Role, LoadTarget] = field(default_factory=lambda: dict(DEFAULT_TARGETS))

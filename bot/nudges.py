@@ -104,9 +104,13 @@ class AdjustmentSource(Protocol):
 def nudge_sources() -> tuple[NudgeSource, ...]:
     """Every source of digest items. Add your feature's source here (one line)."""
     # Import feature modules inside this function, so they may import this module freely.
+    from bot.ownership import CareCheckinSource, HandoffSource
+
     return (
         RegularitySource(),
         FollowUpSource(),
+        HandoffSource(),
+        CareCheckinSource(),
         # RepairSource(), HandoffSource(), CareCheckinSource(), MatterSource() join here.
     )
 

@@ -38,6 +38,7 @@ from store.models import (
     WorkspaceRow,
 )
 from store.nudges import SqlNudges, SqlSweepQueries
+from store.ownership import SqlOwnership
 
 
 def name_key(name: str) -> str:
@@ -512,6 +513,7 @@ class SqlUnitOfWork:
         self.touches = SqlTouches(s, ws, clock)
         self.history = SqlHistory(s, ws, clock)
         self.nudges = SqlNudges(s, ws, clock)
+        self.ownership = SqlOwnership(s, ws, clock)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

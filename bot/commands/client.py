@@ -12,6 +12,7 @@ from bot.parsing import lookup_client
 from bot.rules import effective_cadence, next_due
 from bot.text import clip, plural, when
 
+from . import profile
 from .touch import client_names
 
 USAGE = "Try: /client Acme, or /client add Acme Corp, ACME (a name, then any aliases)"
@@ -38,6 +39,9 @@ async def client_command(ctx: Context, text: str) -> Reply:
         return error("Which client?", USAGE)
     if _ADD.match(text):
         return await add_client(ctx, _ADD.sub("", text, count=1))
+    routed = await profile.route(ctx, text)  # <name> closeout|people|profile|segment|prefers
+    if routed is not None:
+        return routed
     match = lookup_client(text, client_names(await ctx.uow.clients.list()))
     if match.status == "matched" and match.client is not None:
         client = await ctx.uow.clients.get(match.client.id)

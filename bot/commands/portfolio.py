@@ -1,94 +1,130 @@
-"""/clients: your portfolio. The clients you own, how each stands, and your load against your
-role's target. Slack's App Home shows the same message."""
+"""/clients: your portfolio. The clients you own, how each stands (healthy, due, overdue, awaiting
+reply, in repair, in handoff), and your load against your role's target. Slack's App Home and a
+Teams card render the same message."""
 
 from __future__ import annotations
 
-from datetime import date
-
 from bot.app import Context, Registry, Reply
-from bot.domain import Client, ClientStatus
+from bot.domain import Role
 from bot.messages import Action, Field, Message, Section, Style, Tone
-from bot.rules import effective_cadence, next_due
+from bot.ownership import HEALTH_ORDER, Health, Portfolio, PortfolioLine, build_portfolio
 from bot.text import plural, when
 
+from .owner import resolve_person, split_at_person
+
 MAX_LISTED = 40
+MAX_BUTTONS = 5
+
+_PHRASE = {
+    Health.IN_REPAIR: "in repair",
+    Health.IN_HANDOFF: "in handoff",
+    Health.AWAITING: "awaiting reply",
+    Health.OVERDUE: "overdue",
+    Health.DUE: "due soon",
+    Health.HEALTHY: "on schedule",
+}
 
 
-def _standing(due: date, today: date) -> tuple[int, str]:
-    if due < today:
-        return 0, "overdue"
-    if due == today:
-        return 1, "due today"
-    return 2, "on schedule"
+def line_text(line: PortfolioLine, today_: Portfolio) -> str:
+    today = today_.today
+    phrase = _PHRASE[line.health]
+    if line.health is Health.DUE and line.next_due_on == today:
+        phrase = "due today"
+    return (
+        f"{line.client.name}: {phrase}, next due {when(line.next_due_on, today)}, "
+        f"last touch {when(line.last_touch_on, today)}"
+    )
 
 
-async def portfolio(ctx: Context) -> Message:
-    today = ctx.today()
-    owned = [
-        c
-        for c in await ctx.uow.clients.list(owner_id=ctx.person.id)
-        if c.status is not ClientStatus.INACTIVE
-    ]
-    last = await ctx.uow.clients.last_touch_on([c.id for c in owned])
-    rows: list[tuple[int, date, Client, str]] = []
-    for client in owned:
-        cadence = effective_cadence(client, ctx.config.default_cadence_days)
-        created = client.created_at.date() if client.created_at else today
-        due = next_due(last.get(client.id), cadence, created)
-        rank, status = _standing(due, today)
-        rows.append((rank, due, client, status))
-    rows.sort(key=lambda r: (r[0], r[1], r[2].name.casefold()))
-    overdue = sum(1 for r in rows if r[0] == 0)
+def load_text(p: Portfolio, own: bool = True) -> str:
+    role = p.person.role.value
+    count = plural(p.owned, "client")
+    if p.target is None:
+        whose = "your role" if own else "their role"
+        return f"{count}; no target for {whose} ({role})"
+    text = f"{count}, {p.load} the {p.target.describe()} a {role} usually holds"
+    if p.load == "under":
+        text += ": room for another relationship"
+    elif p.load == "over":
+        text += ": consider handing one on, in person, with /owner"
+    return text
 
-    target = ctx.config.load_targets.get(ctx.person.role)
-    count = len(owned)
-    if target is None:
-        load = f"{plural(count, 'client')}; no target for your role ({ctx.person.role.value})"
-    else:
-        verdict = "under" if count < target.low else ("over" if count > target.high else "within")
-        load = f"{plural(count, 'client')}, {verdict} the {target.describe()} a {ctx.person.role.value} usually holds"
 
-    if not rows:
+def portfolio_message(p: Portfolio, *, own: bool = True) -> Message:
+    title = "Your portfolio" if own else f"{p.person.display_name}'s portfolio"
+    counts = {h: sum(1 for line in p.lines if line.health is h) for h in HEALTH_ORDER}
+    load = Section(
+        fields=(
+            Field("Load", load_text(p, own)),
+            Field("Overdue", str(counts[Health.OVERDUE])),
+        )
+    )
+    if not p.lines:
         return Message(
-            text="You don't own any clients yet.",
-            title="Your portfolio",
+            text="You don't own any clients yet." if own else "They don't own any clients yet.",
+            title=title,
             sections=(
-                Section(text="Add one with /client add Acme, or ask an admin to hand you one."),
-                Section(fields=(Field("Load", load),)),
+                Section(text="Add one with /client add Acme, or ask to be handed one with /owner."),
+                load,
             ),
         )
-    lines = [
-        f"{client.name}: {status}, next due {when(due, today)}, last touch "
-        f"{when(last.get(client.id), today)}"
-        for _rank, due, client, status in rows[:MAX_LISTED]
-    ]
-    if len(rows) > MAX_LISTED:
-        lines.append(f"…and {len(rows) - MAX_LISTED} more")
-    summary = f"You own {plural(count, 'client')}" + (
-        f": {overdue} overdue." if overdue else ", all on schedule."
-    )
+    parts = [f"{n} {h.value}" for h, n in counts.items() if n and h is not Health.HEALTHY]
+    summary = f"{'You own' if own else 'Owns'} {plural(p.owned, 'client')}"
+    summary += (": " + ", ".join(parts) + ".") if parts else ", all healthy."
+    sections: list[Section] = [load]
+    listed = 0
+    for health in HEALTH_ORDER:
+        group = [line for line in p.lines if line.health is health]
+        if not group or listed >= MAX_LISTED:
+            continue
+        shown = group[: MAX_LISTED - listed]
+        listed += len(shown)
+        text = "\n".join(line_text(line, p) for line in shown)
+        if len(shown) < len(group):
+            text += f"\n…and {len(group) - len(shown)} more"
+        sections.append(Section(heading=f"{health.value.capitalize()} ({len(group)})", text=text))
+    attention = [line for line in p.lines if line.health is not Health.HEALTHY]
     return Message(
         text=summary,
-        title="Your portfolio",
-        sections=(
-            Section(fields=(Field("Load", load), Field("Overdue", str(overdue)))),
-            Section(heading="Clients", text="\n".join(lines)),
-        ),
+        title=title,
+        sections=tuple(sections),
         actions=tuple(
             Action(
                 "log_touch_open",
-                f"Log touch: {client.name}"[:60],
-                str(client.id),
-                Style.PRIMARY if rank == 0 else Style.DEFAULT,
+                f"Log touch: {line.client.name}"[:60],
+                str(line.client.id),
+                Style.PRIMARY if line.health is Health.OVERDUE else Style.DEFAULT,
             )
-            for rank, _due, client, _status in rows[:5]
+            for line in (attention or list(p.lines))[:MAX_BUTTONS]
         ),
-        tone=Tone.WARNING if overdue else Tone.INFO,
+        tone=Tone.WARNING if counts[Health.OVERDUE] else Tone.INFO,
     )
 
 
+async def portfolio(ctx: Context) -> Message:
+    """The asking person's own portfolio."""
+    p = await build_portfolio(ctx.uow, ctx.person, ctx.today(), ctx.config)
+    return portfolio_message(p)
+
+
 async def show_portfolio(ctx: Context, text: str) -> Reply:
-    return await portfolio(ctx)
+    """`/clients`, or `/clients @bob` for principals and admins."""
+    if not text.strip():
+        return await portfolio(ctx)
+    _, mentions, typed = split_at_person(text)
+    found = await resolve_person(ctx, mentions, typed or text)
+    if isinstance(found, Message):
+        return found
+    if found.id == ctx.person.id:
+        return await portfolio(ctx)
+    if ctx.person.role not in (Role.PRINCIPAL, Role.ADMIN):
+        return Message(
+            text="Only principals and admins can see someone else's portfolio.",
+            sections=(Section(text="Type /clients for your own."),),
+            tone=Tone.ERROR,
+        )
+    p = await build_portfolio(ctx.uow, found, ctx.today(), ctx.config)
+    return portfolio_message(p, own=False)
 
 
 def register(r: Registry) -> None:
