@@ -20,7 +20,7 @@ from bot.clock import Clock, zone
 from bot.config import CoreConfig, LoadTarget
 from bot.domain import Client, ClientStatus, Person, Platform, Role
 from bot.messages import Action, Message, Section, Tone
-from bot.nudges import Nudge, local_day, people_by_id
+from bot.nudges import Nudge
 from bot.ownership_ports import (
     HANDOFF_STEPS,
     INTRO,
@@ -564,6 +564,15 @@ async def post_weekly_summaries(
 # --- nudge sources -------------------------------------------------------------------------------
 
 
+def local_day(person: Person, now: datetime, default_tz: str) -> date:
+    return now.astimezone(zone(person.tz, default_tz)).date()
+
+
+async def people_by_id(uow: UnitOfWork, person_ids: Sequence[int]) -> dict[int, Person]:
+    wanted = set(person_ids)
+    return {p.id: p for p in await uow.people.list() if p.id in wanted}
+
+
 class HandoffSource:
     """Both owners of a handoff under way, until the new owner has been in touch."""
 
@@ -579,8 +588,9 @@ class HandoffSource:
             return []
         involved = {p for h in handoffs for p in (h.from_person_id, h.to_person_id) if p}
         wanted = involved if person_ids is None else involved & set(person_ids)
-        people = await people_by_id(uow, sorted(wanted))
-        names = {p.id: p.display_name for p in await uow.people.list() if p.id in involved}
+        everyone = await people_by_id(uow, sorted(involved))
+        names = {pid: p.display_name for pid, p in everyone.items()}
+        people = {pid: p for pid, p in everyone.items() if pid in wanted}
         today = now.astimezone(zone(config.default_tz)).date()
         out: list[Nudge] = []
         for h in handoffs:
