@@ -104,11 +104,14 @@ class AdjustmentSource(Protocol):
 def nudge_sources() -> tuple[NudgeSource, ...]:
     """Every source of digest items. Add your feature's source here (one line)."""
     # Import feature modules inside this function, so they may import this module freely.
+    from bot.repair import RepairSource
+
     from bot.ownership import CareCheckinSource, HandoffSource
 
     return (
         RegularitySource(),
         FollowUpSource(),
+        RepairSource(),
         HandoffSource(),
         CareCheckinSource(),
         # RepairSource(), HandoffSource(), CareCheckinSource(), MatterSource() join here.
@@ -117,7 +120,10 @@ def nudge_sources() -> tuple[NudgeSource, ...]:
 
 def adjustment_sources() -> tuple[AdjustmentSource, ...]:
     """Every source of client adjustments. Add your feature's source here (one line)."""
+    from bot.repair import RepairSource
+
     return (
+        RepairSource(),
         # RepairSource() joins here: breathing (mute) and go-forward (cadence_factor=0.5).
     )
 

@@ -22,6 +22,7 @@ from bot.domain import (
 )
 from bot.messages import Message
 from bot.nudge_ports import NudgeRepo, SweepQueries
+from bot.repair_ports import RepairRepo
 from bot.ownership_ports import OwnershipRepo
 
 Address = dict[str, Any]  # opaque to the core: what a platform needs to reach a person or channel
@@ -120,6 +121,8 @@ class UnitOfWork(Protocol):
     def history(self) -> HistoryRepo: ...
     @property
     def nudges(self) -> NudgeRepo: ...
+    @property
+    def repairs(self) -> RepairRepo: ...
     @property
     def ownership(self) -> OwnershipRepo: ...
 

@@ -38,6 +38,7 @@ from store.models import (
     WorkspaceRow,
 )
 from store.nudges import SqlNudges, SqlSweepQueries
+from store.repairs import SqlRepairs
 from store.ownership import SqlOwnership
 
 
@@ -513,6 +514,7 @@ class SqlUnitOfWork:
         self.touches = SqlTouches(s, ws, clock)
         self.history = SqlHistory(s, ws, clock)
         self.nudges = SqlNudges(s, ws, clock)
+        self.repairs = SqlRepairs(s, ws, clock)
         self.ownership = SqlOwnership(s, ws, clock)
         return self
 
