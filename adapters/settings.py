@@ -78,6 +78,10 @@ class Settings(BaseSettings):
         default=12, ge=0, le=23, alias="TOUCHBASE_CATCH_UP_UNTIL"
     )
     scheduler_enabled: bool = Field(default=True, alias="TOUCHBASE_SCHEDULER")
+    summary_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = Field(
+        default="mon", alias="TOUCHBASE_SUMMARY_DAY"
+    )
+    summary_hour: int = Field(default=9, ge=0, le=23, alias="TOUCHBASE_SUMMARY_HOUR")
 
     slack: SlackSettings = Field(default_factory=SlackSettings)
     teams: TeamsSettings = Field(default_factory=TeamsSettings)
@@ -90,4 +94,8 @@ class Settings(BaseSettings):
             followup_business_days=self.followup_business_days,
             digest_hour=self.digest_hour,
             digest_catch_up_until_hour=self.digest_catch_up_until_hour,
+            summary_weekday=("mon", "tue", "wed", "thu", "fri", "sat", "sun").index(
+                self.summary_day
+            ),
+            summary_hour=self.summary_hour,
         )

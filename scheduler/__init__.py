@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from scheduler.jobs import digest_tick
 from scheduler.lock import SchedulerLock, acquire_for
+from scheduler.summary import add_summary_job
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -64,6 +65,7 @@ async def start_scheduler(
         misfire_grace_time=MISFIRE_GRACE_SECONDS,
         next_run_time=datetime.now(UTC),  # catch up at once after a restart
     )
+    add_summary_job(scheduler, services)  # the weekly firm summary
     scheduler.start()
     log.info("scheduler started", extra={"worker": me})
 
