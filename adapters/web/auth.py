@@ -24,14 +24,13 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Literal
 from urllib.parse import quote
 
 from aiohttp import web
 
 from adapters.settings import Settings
-from adapters.web.render import page
+from adapters.web.render import page, template
 
 SESSION_COOKIE = "touchbase_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -50,7 +49,6 @@ CSP = (
 CSP_CHARTS = CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-TEMPLATES = Path(__file__).parent / "templates"
 
 
 class WebAccessError(Exception):
@@ -250,7 +248,7 @@ class Guard:
         self, session: Session, target: str, problem: str, status: int = 200
     ) -> web.Response:
         html = page(
-            (TEMPLATES / "login.html").read_text(encoding="utf-8"),
+            template("login.html"),
             csrf=self.csrf_token(session),
             next=target,
             error=problem,

@@ -16,14 +16,13 @@ import re
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 from adapters.bootstrap import Services
 from adapters.web.auth import SESSION, Guard
-from adapters.web.render import page, render_errors, render_form, render_message
+from adapters.web.render import page, render_errors, render_form, render_message, template
 from bot.app import Reply
 from bot.catalog import COMMAND_NAMES
 from bot.clock import local_today
@@ -34,7 +33,6 @@ from bot.ports import Address
 
 WORKSPACE_KEY = "local"
 WORKSPACE_NAME = "Web chat"
-TEMPLATES = Path(__file__).parent / "templates"
 _NAME_OK = re.compile(r"^[^\x00-\x1f\x7f<>]{1,60}$")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 MAX_TEXT = 4000
@@ -134,7 +132,7 @@ class ChatHandlers:
 
     async def chat_page(self, request: web.Request) -> web.StreamResponse:
         html = page(
-            (TEMPLATES / "chat.html").read_text(encoding="utf-8"),
+            template("chat.html"),
             csrf=self.guard.csrf_token(request[SESSION]),
             logout_hidden="" if self.guard.login_required else "hidden",
         )

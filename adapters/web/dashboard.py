@@ -21,13 +21,12 @@ from aiohttp import web
 
 from adapters.bootstrap import Services
 from adapters.web.auth import SESSION, Guard
-from adapters.web.render import e, page
+from adapters.web.render import e, page, template
 from bot.clock import local_today
 from bot.dashboard import Dashboard, firm_dashboard
 from bot.domain import Platform, Workspace
 from store.reports import SqlReports
 
-TEMPLATES = Path(__file__).parent / "templates"
 FIGURES = ("coverage", "overdue", "touches", "load", "single_threaded", "open_work")
 _PLATFORM_NAMES = {
     Platform.SLACK: "Slack",
@@ -55,7 +54,9 @@ def default_workspace(workspaces: list[Workspace]) -> Workspace | None:
 
 
 def _label(ws: Workspace) -> str:
-    return f"{ws.name or ws.external_id} ({_PLATFORM_NAMES.get(ws.platform, ws.platform.value)})"
+    name = ws.name or ws.external_id
+    platform = _PLATFORM_NAMES.get(ws.platform, ws.platform.value)
+    return name if name == platform else f"{name} ({platform})"
 
 
 def _pct(share: float) -> str:
@@ -69,7 +70,8 @@ def chart_data(d: Dashboard) -> dict[str, Any]:
         "today": d.today.isoformat(),
         "weeks": weeks,
         "coverage": {
-            "share": [round(p.share * 100, 1) for p in d.coverage],
+            # No point for a week before the first client: a gap, not 0%.
+            "share": [round(p.share * 100, 1) if p.clients else None for p in d.coverage],
             "within": [p.within for p in d.coverage],
             "clients": [p.clients for p in d.coverage],
         },
@@ -173,7 +175,7 @@ def _overdue_table(d: Dashboard) -> str:
         ]
         for o in d.overdue_by_owner
     ]
-    return _table(["Owner", "Overdue", "Clients (days overdue)"], rows, "Nobody is overdue.")
+    return _table(["Owner", "Overdue", "Clients (days overdue)"], rows, "") if rows else ""
 
 
 def _load_table(d: Dashboard) -> str:
@@ -275,7 +277,7 @@ class DashboardHandlers:
                 "handoffs": _list(d.handoffs, "No handoff under way."),
             }
         html = page(
-            (TEMPLATES / "dashboard.html").read_text(encoding="utf-8"),
+            template("dashboard.html"),
             raw={"workspace_options": options, "stats": stats, **raw},
             csrf=self.guard.csrf_token(request[SESSION]),
             query=query,

@@ -8,11 +8,14 @@ comes and writes anything else (what you typed, inline form errors) with `textCo
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import cache
 from html import escape
+from pathlib import Path
 from string import Template
 
 from bot.messages import Action, Form, FormInput, InputKind, Message, Section, Tone
 
+TEMPLATES = Path(__file__).parent / "templates"
 _ICONS = {Tone.SUCCESS: "✓", Tone.WARNING: "!", Tone.ERROR: "✕", Tone.INFO: "i"}
 
 
@@ -142,3 +145,9 @@ def page(template: str, *, raw: Mapping[str, str] | None = None, **values: str) 
     filled = {k: e(v) for k, v in values.items()}
     filled.update(raw or {})
     return Template(template).substitute(filled)
+
+
+@cache
+def template(name: str) -> str:
+    """A page template from templates/, read once."""
+    return (TEMPLATES / name).read_text(encoding="utf-8")

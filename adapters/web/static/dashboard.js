@@ -15,7 +15,7 @@
         font: FONT,
         paper_bgcolor: "rgba(0,0,0,0)",
         plot_bgcolor: "rgba(0,0,0,0)",
-        margin: { l: 48, r: 16, t: 8, b: 40 },
+        margin: { l: 48, r: 28, t: 8, b: 40 },
         xaxis: { gridcolor: GRID, linecolor: GRID, tickfont: { color: MUTED } },
         yaxis: { gridcolor: GRID, linecolor: GRID, tickfont: { color: MUTED }, zeroline: false },
         showlegend: false,
@@ -49,7 +49,8 @@
           hovertemplate: "Week of %{x}<br>%{y:.0f}% within cadence (%{customdata[0]} of %{customdata[1]})<extra></extra>",
           type: "scatter",
           mode: "lines+markers",
-          line: { color: ACCENT, width: 2.5, shape: "spline", smoothing: 0.6 },
+          line: { color: ACCENT, width: 2.5 },
+          connectgaps: false,
           marker: { size: 7, color: ACCENT },
           fill: "tozeroy",
           fillcolor: "rgba(15,118,110,0.10)",
@@ -112,7 +113,15 @@
             hovertemplate: "%{x}: owns %{y}<extra></extra>",
           },
         ],
-        layout({ height: 240, yaxis: { rangemode: "tozero", gridcolor: GRID, tickfont: { color: MUTED } } }),
+        layout({
+          height: 240,
+          yaxis: {
+            rangemode: "tozero",
+            dtick: Math.max(1, Math.ceil(Math.max(...data.load.owned, ...data.load.high.map((h) => h || 0)) / 5)),
+            gridcolor: GRID,
+            tickfont: { color: MUTED },
+          },
+        }),
         CONFIG
       );
     } else {
@@ -142,7 +151,7 @@
           },
         ],
         layout({
-          height: Math.max(200, 60 + 28 * data.heatmap.clients.length),
+          height: Math.max(150, 60 + 28 * data.heatmap.clients.length),
           margin: { l: 140, r: 16, t: 8, b: 40 },
           yaxis: { automargin: true, tickfont: { color: INK } },
           xaxis: { tickfont: { color: MUTED } },
