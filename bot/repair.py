@@ -411,7 +411,11 @@ def reads_as_trouble(note: str) -> bool:
 
 
 async def settled(uow: UnitOfWork, r: Repair, today: date, config: CoreConfig) -> Repair:
-    """`settle` with the owner's logged touches looked up as needed."""
+    """`settle` with the owner's logged touches looked up as needed. The repair follows the
+    client when it changes hands: its reminders go to the client's current owner."""
+    client = await uow.clients.get(r.client_id)
+    if client is not None and client.owner_id is not None and client.owner_id != r.owner_id:
+        r = replace(r, owner_id=client.owner_id)
     r = settle(r, today)
     if r.status is Status.ACTIVE and r.step is Step.ICE and r.owner_id is not None:
         began = ice_from(r)

@@ -449,3 +449,34 @@ async def test_a_troubled_touch_offers_to_start_a_repair(chat: Chat, store: SqlS
 async def test_unknown_client(chat: Chat) -> None:
     out = await chat.say("/repair Initech missed the deadline")
     assert "I don't know a client called" in out
+
+
+async def test_the_repair_follows_the_client_to_a_new_owner(
+    chat: Chat, store: SqlStore, clock: FixedClock, config: CoreConfig
+) -> None:
+    await chat.say("/client add Acme")
+    await chat.say("/repair Acme missed the filing deadline")
+    await chat.as_user("bob").say("/touchbase help")
+    bob = await _person_id(store, "bob")
+    async with store.unit(await _ws_id(store)) as uow:
+        await uow.clients.update(await _client_id(store), owner_id=bob)
+        await uow.commit()
+    assert await _repair_nudges(store, clock, config) == []  # no longer jane's
+    [n] = [x for x in await _nudges(store, clock, config, "bob") if x.kind == "repair"]
+    assert "decide what must be put right" in n.title
+    out = await chat.as_user("bob").say("/repair Acme")
+    assert "What went wrong: missed the filing deadline" in out
+    assert (await _repair(store)).owner_id == bob
+
+
+async def test_the_card_shows_the_tighter_rhythm_while_going_forward(
+    chat: Chat, clock: FixedClock
+) -> None:
+    await chat.say("/client add Acme")
+    await chat.say("/repair Acme missed the filing deadline")
+    await chat.say("2")
+    _on(clock, date(2026, 11, 30))
+    await chat.say("/touch Acme call with Dana")
+    for viewer in (chat, chat.as_user("bob")):
+        card = await viewer.say("/client Acme")
+        assert "Contact every 15 days instead of 30 until Sun 28 Feb, after the repair." in card

@@ -84,7 +84,7 @@ async def _client_and_rest(ctx: Context, text: str) -> tuple[Client, str] | Mess
 async def _up_to_date(ctx: Context, client: Client, r: Repair) -> Repair:
     """Write back what time and logged touches have moved on, with a history line for each."""
     after = await rules.settled(ctx.uow, r, ctx.today(), ctx.config)
-    if (after.step, after.status) == (r.step, r.status):
+    if (after.step, after.status, after.owner_id) == (r.step, r.status, r.owner_id):
         return r
     order = [Step.FINISH, Step.BREATHING, Step.ICE, Step.FORWARD, Step.DONE]
     passed = order[order.index(r.step) + 1 : order.index(after.step) + 1]
