@@ -104,6 +104,7 @@ class AdjustmentSource(Protocol):
 def nudge_sources() -> tuple[NudgeSource, ...]:
     """Every source of digest items. Add your feature's source here (one line)."""
     # Import feature modules inside this function, so they may import this module freely.
+    from bot.matters import MatterSource
     from bot.repair import RepairSource
 
     from bot.ownership import CareCheckinSource, HandoffSource
@@ -111,6 +112,7 @@ def nudge_sources() -> tuple[NudgeSource, ...]:
     return (
         RegularitySource(),
         FollowUpSource(),
+        MatterSource(),
         RepairSource(),
         HandoffSource(),
         CareCheckinSource(),

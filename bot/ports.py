@@ -20,6 +20,7 @@ from bot.domain import (
     Touch,
     Workspace,
 )
+from bot.matter_ports import MatchingRepo, MatterRepo
 from bot.messages import Message
 from bot.nudge_ports import NudgeRepo, SweepQueries
 from bot.repair_ports import RepairRepo
@@ -121,6 +122,10 @@ class UnitOfWork(Protocol):
     def history(self) -> HistoryRepo: ...
     @property
     def nudges(self) -> NudgeRepo: ...
+    @property
+    def matters(self) -> MatterRepo: ...
+    @property
+    def matching(self) -> MatchingRepo: ...
     @property
     def repairs(self) -> RepairRepo: ...
     @property

@@ -28,6 +28,7 @@ from bot.domain import (
     Workspace,
 )
 from bot.ports import Address
+from store.matters import SqlMatching, SqlMatters
 from store.models import (
     ClientEventRow,
     ClientRow,
@@ -514,6 +515,8 @@ class SqlUnitOfWork:
         self.touches = SqlTouches(s, ws, clock)
         self.history = SqlHistory(s, ws, clock)
         self.nudges = SqlNudges(s, ws, clock)
+        self.matters = SqlMatters(s, ws, clock)
+        self.matching = SqlMatching(s, ws, clock)
         self.repairs = SqlRepairs(s, ws, clock)
         self.ownership = SqlOwnership(s, ws, clock)
         return self

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from bot.app import Registry
 
-from . import client, due, help, owner, portfolio, profile, repair, touch
+from . import client, due, help, matter, owner, portfolio, profile, repair, touch
 
-MODULES = (touch, client, due, portfolio, repair, owner, profile, help)
+MODULES = (touch, client, due, portfolio, repair, matter, owner, profile, help)
 
 
 def default_registry() -> Registry:
