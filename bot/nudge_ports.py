@@ -81,6 +81,10 @@ class NudgeRepo(Protocol):
         Computed in the database: one aggregate over touches, not a load of them."""
         ...
 
+    async def zones(self, person_ids: Sequence[int] | None) -> dict[int, str]:
+        """Each person's time zone name, by id (cheaper than loading the people)."""
+        ...
+
     async def awaiting_replies(self, person_ids: Sequence[int] | None) -> list[AwaitingReply]: ...
     async def owned_counts(self, person_ids: Sequence[int] | None) -> dict[int, int]:
         """Clients (not inactive) owned by each person."""

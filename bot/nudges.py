@@ -105,9 +105,8 @@ def nudge_sources() -> tuple[NudgeSource, ...]:
     """Every source of digest items. Add your feature's source here (one line)."""
     # Import feature modules inside this function, so they may import this module freely.
     from bot.matters import MatterSource
-    from bot.repair import RepairSource
-
     from bot.ownership import CareCheckinSource, HandoffSource
+    from bot.repair import RepairSource
 
     return (
         RegularitySource(),
@@ -272,15 +271,22 @@ def local_day(person: Person, now: datetime, default_tz: str) -> date:
     return now.astimezone(zone(person.tz, default_tz)).date()
 
 
-# --- the built-in sources ----------------------------------------------------------------------
+def local_days(zones: Mapping[int, str], now: datetime, default_tz: str) -> dict[int, date]:
+    """Each person's local date at `now`, computing each distinct zone once."""
+    by_zone = {tz: now.astimezone(zone(tz, default_tz)).date() for tz in set(zones.values())}
+    return {pid: by_zone[tz] for pid, tz in zones.items()}
 
 
 async def people_by_id(uow: UnitOfWork, person_ids: Sequence[int] | None) -> dict[int, Person]:
+    """The people a source was asked about (everyone when None), by id."""
     if person_ids is not None and len(person_ids) <= 20:
         found = [await uow.people.get(p) for p in person_ids]
         return {p.id: p for p in found if p is not None}
     wanted = set(person_ids) if person_ids is not None else None
     return {p.id: p for p in await uow.people.list() if wanted is None or p.id in wanted}
+
+
+# --- the built-in sources ----------------------------------------------------------------------
 
 
 async def active_adjustments(
@@ -303,14 +309,14 @@ class RegularitySource:
         now: datetime,
         config: CoreConfig,
     ) -> list[Nudge]:
-        people = await people_by_id(uow, person_ids)
-        if not people:
+        zones = await uow.nudges.zones(person_ids)
+        if not zones:
             return []
-        today = {pid: local_day(p, now, config.default_tz) for pid, p in people.items()}
+        today = local_days(zones, now, config.default_tz)
         adjustments = await active_adjustments(uow, now, config)
         by = max(today.values())
         rows = await uow.nudges.due_clients(
-            list(people) if person_ids is not None else None,
+            list(zones) if person_ids is not None else None,
             by,
             config.default_cadence_days,
             include=sorted({a.client_id for a in adjustments}),
@@ -336,13 +342,13 @@ class FollowUpSource:
         now: datetime,
         config: CoreConfig,
     ) -> list[Nudge]:
-        people = await people_by_id(uow, person_ids)
+        zones = await uow.nudges.zones(person_ids)
+        today_of = local_days(zones, now, config.default_tz)
         out: list[Nudge] = []
         for item in await uow.nudges.awaiting_replies(person_ids):
-            person = people.get(item.person_id)
-            if person is None:
+            today = today_of.get(item.person_id)
+            if today is None:
                 continue
-            today = local_day(person, now, config.default_tz)
             nudge = follow_up_nudge(item, today, config.followup_business_days)
             if nudge is not None:
                 out.append(nudge)

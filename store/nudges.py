@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from bot.clock import Clock
-from bot.domain import Platform
+from bot.domain import Person, Platform, Role
 from bot.nudge_ports import AwaitingReply, ClientDue, DigestCandidate, DigestClaim, Snooze
 from store.models import (
     ClientRow,
@@ -158,6 +158,15 @@ class SqlNudges:
                 )
             )
         return out
+
+    async def zones(self, person_ids: Sequence[int] | None) -> dict[int, str]:
+        query = select(PersonRow.id, PersonRow.tz).where(PersonRow.workspace_id == self.ws)
+        if person_ids is not None and len(person_ids) <= _IN_LIMIT:
+            query = query.where(PersonRow.id.in_(list(person_ids)))
+        wanted = set(person_ids) if person_ids is not None else None
+        return {
+            pid: tz for pid, tz in await self.s.execute(query) if wanted is None or pid in wanted
+        }
 
     async def awaiting_replies(self, person_ids: Sequence[int] | None) -> list[AwaitingReply]:
         later = aliased(TouchRow)
@@ -339,6 +348,25 @@ class SqlNudges:
         await self.s.flush()
 
 
+def person_from(v: Mapping[str, Any]) -> Person:
+    """A Person from a row's plain values (building ORM objects costs ten times more)."""
+    return Person(
+        id=v["id"],
+        workspace_id=v["workspace_id"],
+        platform_user_id=v["platform_user_id"],
+        display_name=v["display_name"],
+        role=Role(v["role"]),
+        email=v["email"],
+        tz=v["tz"],
+        workdays=tuple(int(d) for d in (v["workdays"] or "").split(",") if d.strip()),
+        address=v["address"],
+        interests=tuple(v["interests"] or ()),
+        practice_areas=tuple(v["practice_areas"] or ()),
+        profile_refreshed_at=v["profile_refreshed_at"],
+        unreachable_since=v["unreachable_since"],
+    )
+
+
 def reclaimable(now: datetime, lease: timedelta) -> ColumnElement[bool]:
     return or_(
         and_(DigestRow.status == "claimed", DigestRow.claimed_at < now - lease),
@@ -368,13 +396,11 @@ class SqlSweepQueries:
     async def digest_candidates(
         self, local_dates: Mapping[str, date], now: datetime, lease: timedelta
     ) -> list[DigestCandidate]:
-        from store.repositories import to_person
-
         if not local_dates:
             return []
         dates = sorted(set(local_dates.values()))
         query = (
-            select(PersonRow, WorkspaceRow.platform)
+            select(*PersonRow.__table__.columns, WorkspaceRow.platform.label("_platform"))
             .join(WorkspaceRow, WorkspaceRow.id == PersonRow.workspace_id)
             .where(*self._reachable(), PersonRow.tz.in_(list(local_dates)))
             .order_by(PersonRow.workspace_id, PersonRow.id)
@@ -393,9 +419,12 @@ class SqlSweepQueries:
             blocked = {(p, d) for p, d in await s.execute(blocked_query)}
             rows = (await s.execute(query)).all()
         out: list[DigestCandidate] = []
-        for person_row, platform in rows:
-            day = local_dates[person_row.tz]
-            if (person_row.id, day) in blocked:
+        for row in rows:
+            values = row._asdict()
+            platform = values.pop("_platform")
+            day = local_dates[values["tz"]]
+            if (values["id"], day) in blocked:
                 continue
-            out.append(DigestCandidate(to_person(person_row), Platform(platform), day))
+            person = person_from(values)
+            out.append(DigestCandidate(person, Platform(platform), day))
         return out
