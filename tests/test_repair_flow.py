@@ -368,7 +368,8 @@ async def test_pause_stops_nudges_and_mute_and_resume_extends_the_pause(
 
     _on(clock, date(2026, 11, 25))
     out = await chat.say("/repair Acme pause")
-    assert "Paused" in out and "routine reminders run as usual" in out
+    assert "Repair paused. On hold at step 2 of 4 since Wed 25 Nov" in out
+    assert "routine reminders run as usual" in out
     assert (await _repair(store)).status is Status.PAUSED
     assert await _overdue(store, clock, config) is not None  # not muted while paused
     assert await _repair_nudges(store, clock, config) == []

@@ -295,10 +295,12 @@ def step_card(ctx: Context, client: Client, r: Repair, lead: str | None = None) 
     if r.status is Status.PAUSED:
         paused = r.day("paused_on")
         title += " (paused)"
+        since = f" since {_day(paused)}" if paused else ""
         summary = (
-            f"Paused{' since ' + _day(paused) if paused else ''} at step {n} of 4. "
-            f"No repair reminders, and {name}'s routine reminders run as usual, until you resume."
+            f"On hold at step {n} of 4{since}: no repair reminders, and {name}'s routine "
+            "reminders run as usual, until you resume."
         )
+        sections = [Section(fields=(Field("What went wrong", r.reason),))]
         actions = ()
     if r.is_open:
         actions += _controls(r)
@@ -453,7 +455,7 @@ async def _pause(ctx: Context, client: Client, r: Repair) -> Message:
         return _stale(ctx, client, r, exc)
     r = await ctx.uow.repairs.save(r)
     await _event(ctx, r, "repair_paused", "Repair paused.")
-    return step_card(ctx, client, r, lead="Paused.")
+    return step_card(ctx, client, r, lead="Repair paused.")
 
 
 async def _resume(ctx: Context, client: Client, r: Repair) -> Message:
