@@ -12,6 +12,7 @@ from bot.app import Context, Registry, Reply
 from bot.domain import Client, Person, Role, Touch
 from bot.messages import Action, Message, Section, Style, Tone, error, notice
 from bot.ownership import (
+    as_id,
     can_change_owner,
     can_mark_handoff,
     care_plan,
@@ -289,7 +290,8 @@ def old_owner_message(
 async def handoff_step(ctx: Context, value: str) -> Reply:
     data = unpack(value)
     step = str(data.get("s", ""))
-    handoff = await ctx.uow.ownership.handoff(int(data.get("h", 0) or 0))
+    handoff_id = as_id(data.get("h"))
+    handoff = await ctx.uow.ownership.handoff(handoff_id) if handoff_id else None
     if handoff is None or step not in HANDOFF_STEPS:
         return error("That handoff is no longer there.")
     if not can_mark_handoff(ctx.person, handoff):
@@ -412,7 +414,8 @@ CARE_WHY = (
 
 
 async def care_done(ctx: Context, value: str) -> Reply:
-    checkin = await ctx.uow.ownership.checkin(int(value)) if value.isdigit() else None
+    checkin_id = as_id(value)
+    checkin = await ctx.uow.ownership.checkin(checkin_id) if checkin_id else None
     if checkin is None:
         return error("That check-in is no longer there.")
     client = await ctx.uow.clients.get(checkin.client_id)

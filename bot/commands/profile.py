@@ -31,6 +31,7 @@ from bot.messages import (
     error,
     notice,
 )
+from bot.ownership import as_id
 from bot.parsing import lookup_client
 from bot.text import clip, plural
 
@@ -324,21 +325,23 @@ async def profile_command(ctx: Context, client: Client, text: str) -> Reply:
 
 
 async def open_profile(ctx: Context, value: str) -> Reply:
-    client = await ctx.uow.clients.get(int(value)) if value.isdigit() else None
+    client_id = as_id(value)
+    client = await ctx.uow.clients.get(client_id) if client_id else None
     if client is None:
         return error("That client is no longer there.")
     return await profile_form(ctx, client)
 
 
 async def submit_profile(ctx: Context, values: Mapping[str, str], private: str) -> Reply:
-    client = await ctx.uow.clients.get(int(private)) if private.isdigit() else None
+    client_id = as_id(private)
+    client = await ctx.uow.clients.get(client_id) if client_id else None
     if client is None:
         return error("That client is no longer there.")
     errors: dict[str, str] = {}
     rhythm_raw = values.get("rhythm", "").strip()
     rhythm: int | None = None
     if rhythm_raw:
-        rhythm = int(rhythm_raw) if rhythm_raw.isdigit() else rhythm_days(rhythm_raw)
+        rhythm = as_id(rhythm_raw) or rhythm_days(rhythm_raw)
         if rhythm is None or not 1 <= rhythm <= 365:
             errors["rhythm"] = "A number of days from 1 to 365, e.g. 7 for weekly."
     segment = " ".join(values.get("segment", "").split())
