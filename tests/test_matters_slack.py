@@ -17,7 +17,7 @@ from tests.slack_helpers import (  # noqa: F401  (fixtures)
 
 def _button(blocks: list[dict[str, Any]], action_id: str) -> dict[str, Any]:
     for block in blocks:
-        for element in block.get("elements", []) + [block.get("accessory") or {}]:
+        for element in [*block.get("elements", []), block.get("accessory") or {}]:
             if element.get("type") == "button" and element["action_id"].startswith(action_id):
                 return dict(element)
     raise AssertionError(f"no {action_id} button in {json.dumps(blocks)[:400]}")
