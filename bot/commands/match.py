@@ -29,6 +29,7 @@ from bot.matching import (
     suggest,
 )
 from bot.matter_ports import TouchLine
+from bot.matters import row_id
 from bot.messages import (
     Action,
     Field,
@@ -177,7 +178,7 @@ async def match_card(ctx: Context, client: Client) -> Message:
 
 
 async def open_match(ctx: Context, value: str) -> Reply:
-    client = await ctx.uow.clients.get(int(value)) if value.isdigit() else None
+    client = await ctx.uow.clients.get(cid) if (cid := row_id(value)) else None
     if client is None:
         return error("That client is no longer there.", USAGE)
     return await match_card(ctx, client)
@@ -225,8 +226,9 @@ async def single_threaded_clients(ctx: Context) -> Reply:
 
 async def accept(ctx: Context, value: str) -> Reply:
     data = unpack(value)
-    contact = await ctx.uow.matching.contact(int(data.get("c", 0) or 0))
-    person = await ctx.uow.people.get(int(data.get("p", 0) or 0))
+    contact_id, person_id = row_id(data.get("c")), row_id(data.get("p"))
+    contact = await ctx.uow.matching.contact(contact_id) if contact_id else None
+    person = await ctx.uow.people.get(person_id) if person_id else None
     if contact is None or person is None:
         return error("That suggestion is out of date. Type /match <client> for fresh ones.")
     client = await ctx.uow.clients.get(contact.client_id)

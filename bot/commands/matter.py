@@ -24,6 +24,7 @@ from bot.matters import (
     estimate_slip,
     future_date,
     matter_views,
+    row_id,
     short_date,
     take_date,
 )
@@ -71,9 +72,11 @@ async def find_person(ctx: Context, token: str) -> Person | None:
     token = token.strip()
     if token.startswith("<@") and token.endswith(">"):
         user_id, _, label = token[2:-1].partition("|")
+        if not user_id:
+            return None
         found = await ctx.uow.people.by_platform_id(user_id)
-        if found is None:
-            name = label or ctx.mentions.get(user_id, "")
+        if found is None and user_id in ctx.mentions:  # a colleague the platform vouches for
+            name = label or ctx.mentions[user_id]
             found = await ctx.uow.people.ensure(user_id, name or user_id)
         return found
     name = token.lstrip("@").casefold()
@@ -415,7 +418,7 @@ async def matter_card(ctx: Context, matter: Matter) -> Message:
 
 
 async def open_matter_card(ctx: Context, value: str) -> Reply:
-    matter = await ctx.uow.matters.get(int(value)) if value.isdigit() else None
+    matter = await ctx.uow.matters.get(mid) if (mid := row_id(value)) else None
     if matter is None:
         return error("That matter is no longer there.", USAGE)
     return await matter_card(ctx, matter)
@@ -444,7 +447,7 @@ async def close_by_name(ctx: Context, name: str) -> Reply:
 
 
 async def close_button(ctx: Context, value: str) -> Reply:
-    matter = await ctx.uow.matters.get(int(value)) if value.isdigit() else None
+    matter = await ctx.uow.matters.get(mid) if (mid := row_id(value)) else None
     if matter is None:
         return error("That matter is no longer there.", USAGE)
     if not matter.is_open:
@@ -512,7 +515,7 @@ async def update_command(ctx: Context, text: str) -> Reply:
 
 async def update_for(ctx: Context, value: str) -> Reply:
     data = unpack(value)
-    matter = await ctx.uow.matters.get(int(data.get("m", 0) or 0))
+    matter = await ctx.uow.matters.get(mid) if (mid := row_id(data.get("m"))) else None
     if matter is None:
         return error("That matter is no longer there.", UPDATE_USAGE)
     client = await ctx.uow.clients.get(matter.client_id)
@@ -613,14 +616,14 @@ def update_form(matter: Matter, title: str) -> Form:
 
 
 async def open_update_form(ctx: Context, value: str) -> Reply:
-    matter = await ctx.uow.matters.get(int(value)) if value.isdigit() else None
+    matter = await ctx.uow.matters.get(mid) if (mid := row_id(value)) else None
     if matter is None:
         return error("That matter is no longer there.", UPDATE_USAGE)
     return update_form(matter, matter.title)
 
 
 async def submit_update_form(ctx: Context, values: Mapping[str, str], private: str) -> Reply:
-    matter = await ctx.uow.matters.get(int(private)) if private.isdigit() else None
+    matter = await ctx.uow.matters.get(mid) if (mid := row_id(private)) else None
     if matter is None:
         return error("That matter is no longer there.", UPDATE_USAGE)
     client = await ctx.uow.clients.get(matter.client_id)
