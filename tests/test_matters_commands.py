@@ -175,3 +175,23 @@ async def test_matter_card_and_update_form(chat: Chat) -> None:
     assert "== Acme Corp: Q3 audit ==" in out and "[1] Record an update" in out
     out = await chat.say("1", "called the CFO with progress", "2026-12-19")
     assert "estimate 19 Dec" in out and "Estimate slipped from 12 Dec to 19 Dec" in out
+
+
+async def test_stale_or_odd_button_values_get_kind_answers(chat: Chat) -> None:
+    from bot.inbound import ActionIn, FormIn
+
+    app = chat.console.app
+    who = chat.console.identity()
+    for action_id, value in (
+        ("matter_open", "99"),
+        ("matter_open", "²"),
+        ("matter_close", "99999999999999999999"),
+        ("matter_update_for", '{"m": "x", "t": "hi"}'),
+        ("matter_update_open", "-1"),
+        ("match_open", "0"),
+        ("match_accept", '{"c": 1e30, "p": true}'),
+    ):
+        reply = await app.action(who, ActionIn(action_id, value))
+        assert isinstance(reply, Message) and "Something went wrong" not in reply.text
+    reply = await app.submit(who, FormIn("matter_update", {"note": "x"}, "12345678901234567890"))
+    assert isinstance(reply, Message) and "no longer there" in reply.text
