@@ -108,7 +108,7 @@ async def test_closeout_check_ins_appear_at_14_then_90_days(
 ) -> None:
     people = await _firm(chat)
     out = await people["ada"].say("/client Acme closeout Q3 audit delivered")
-    assert "Closed out Acme Corp. bob will check in on Mon 07 Dec and Sun 21 Feb." in out
+    assert "Closed out Acme Corp. bob will check in on Mon 7 Dec and Sun 21 Feb." in out
     assert "nothing to sell" in out
     assert "message for bob" in outbox.getvalue()  # the owner hears about it
     card = await people["bob"].say("/client Acme")

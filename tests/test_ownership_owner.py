@@ -45,6 +45,7 @@ async def test_owner_hands_on_posts_once_and_tells_both(
     assert sent.count("--- message for jane ---") == 1
     assert sent.count("--- message for bob ---") == 1
     assert "Acme Corp is yours now" in sent and "Acme Corp moves to jane" in sent
+    assert "bob handed you Acme Corp." in sent and "You handed Acme Corp to jane." in sent
     owner, changes, events = await _acme(store)
     assert owner == "jane"
     assert [(c.from_person_id is not None, c.to_person_id is not None) for c in changes] == [

@@ -224,7 +224,12 @@ def new_owner_message(
     handoff: Handoff | None,
     today: date,
 ) -> Message:
-    who = "You took" if actor.id == new.id else f"{actor.display_name} gave you"
+    if actor.id == new.id:
+        who = "You took"
+    elif old is not None and actor.id == old.id:
+        who = f"{old.display_name} handed you"
+    else:
+        who = f"{actor.display_name} gave you"
     if old is None or handoff is None:
         return Message(
             text=f"{who} {client.name}. Nobody owned it before you.",
@@ -240,7 +245,11 @@ def new_owner_message(
             actions=(Action("client_open", "Open client", str(client.id)),),
         )
     return Message(
-        text=f"{who} {client.name}, from {old.display_name}.",
+        text=(
+            f"{who} {client.name}."
+            if actor.id == old.id
+            else f"{who} {client.name}, which {old.display_name} owned."
+        ),
         title=f"{client.name} is yours now",
         sections=(
             Section(
@@ -377,7 +386,7 @@ async def closeout(ctx: Context, client: Client, what: str) -> Reply:
     if plan and all(due in planned for _, due in plan):
         return notice(f"{client.name} is already closed out, with its check-ins planned.")
     await ctx.uow.ownership.add_checkins(client.id, owner.id, plan)
-    dates = " and ".join(f"{due:%a %d %b}" for _, due in plan)
+    dates = " and ".join(f"{due:%a} {due.day} {due:%b}" for _, due in plan)
     what = " ".join(what.split())
     await ctx.uow.history.add_event(
         client.id,
