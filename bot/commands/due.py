@@ -45,7 +45,9 @@ async def ask_snooze(ctx: Context, value: str) -> Reply:
 
 async def snooze_for(ctx: Context, value: str) -> Reply:
     days_text, _, key = value.partition("|")
-    if not days_text.isdigit() or not key:
+    longest = max(d for d, _ in SNOOZE_CHOICES)
+    valid = days_text.isascii() and days_text.isdigit() and 1 <= int(days_text) <= longest
+    if not valid or not key:  # a forged value must not push a date past year 9999
         return error("That button is out of date. Type /due to see what is due now.")
     days = int(days_text)
     client_id = _client_of(key)
@@ -62,7 +64,7 @@ async def snooze_for(ctx: Context, value: str) -> Reply:
 def _client_of(key: str) -> int | None:
     """The client a routine key names ("due:client:12"); other keys carry none."""
     parts = key.split(":")
-    if len(parts) == 3 and parts[:2] == ["due", "client"] and parts[2].isdigit():
+    if len(parts) == 3 and parts[:2] == ["due", "client"] and parts[2].isdecimal():
         return int(parts[2])
     return None
 

@@ -128,7 +128,8 @@ def confirmation(touch: Touch, client_name: str, today: date) -> Message:
 
 async def pick_client(ctx: Context, value: str) -> Reply:
     data = unpack(value)
-    client = await ctx.uow.clients.get(int(data.get("id", 0) or 0))
+    raw_id = data.get("id")
+    client = await ctx.uow.clients.get(raw_id) if type(raw_id) is int else None
     if client is None:
         return error("That client is no longer there.", USAGE)
     return await _log_for(ctx, client, str(data.get("typed", "")), str(data.get("text", "")))
