@@ -13,6 +13,7 @@ only the owner, principals and admins see them. Everyone else sees that a repair
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date
@@ -51,6 +52,25 @@ _TRUE = ("1", "true", "yes", "y", "on", "checked")
 
 def _day(d: date) -> str:
     return f"{d:%a} {d.day} {d:%b}"
+
+
+def _id(value: object) -> int | None:
+    """A positive whole number that fits a database integer (an id, a count of days), else None."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if 0 < value < 2**31 else None
+    text = value.strip() if isinstance(value, str) else ""
+    if not (text.isascii() and text.isdigit() and len(text) <= 10):
+        return None
+    number = int(text)
+    return number if 0 < number < 2**31 else None
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def _plain(text: str, limit: int = 1000) -> str:
+    """Typed text as it is kept: no control characters, spaces collapsed, at most `limit`."""
+    return clip(_CONTROL.sub(" ", text), limit)
 
 
 # --- finding the client and the repair --------------------------------------------------------
@@ -122,7 +142,8 @@ async def _event(
 
 
 async def _by_id(ctx: Context, value: str) -> tuple[Client, Repair] | Message:
-    r = await ctx.uow.repairs.get(int(value)) if value.isdigit() else None
+    repair_id = _id(value)
+    r = await ctx.uow.repairs.get(repair_id) if repair_id is not None else None
     client = await ctx.uow.clients.get(r.client_id) if r is not None else None
     if r is None or client is None:
         return error("That repair is no longer there.", USAGE)
@@ -376,7 +397,7 @@ async def start_repair(ctx: Context, client: Client, reason: str) -> Reply:
             client_id=client.id,
             owner_id=client.owner_id,
             started_by_id=ctx.person.id,
-            reason=clip(reason, 1000),
+            reason=_plain(reason),
             now=ctx.clock.now(),
             config=ctx.config,
         )
@@ -443,7 +464,7 @@ async def _subcommand(ctx: Context, client: Client, word: str, arg: str) -> Repl
             return cancel_form(r)
         return await _cancel(ctx, client, r, arg)
     # breathe
-    if not arg.isdigit():
+    if not (arg.isascii() and arg.isdigit() and len(arg) <= 4):
         return error("How many days?", f"Try: /repair {client.name} breathe 10")
     return await _breathe(ctx, client, r, int(arg))
 
@@ -470,7 +491,7 @@ async def _resume(ctx: Context, client: Client, r: Repair) -> Message:
 
 async def _cancel(ctx: Context, client: Client, r: Repair, why: str) -> Message:
     try:
-        r = rules.cancel(r, clip(why, 1000), ctx.clock.now())
+        r = rules.cancel(r, _plain(why), ctx.clock.now())
     except rules.RepairError as exc:
         return _stale(ctx, client, r, exc)
     r = await ctx.uow.repairs.save(r)
@@ -525,7 +546,8 @@ def _stale(ctx: Context, client: Client, r: Repair, exc: Exception) -> Message:
 
 
 async def open_status(ctx: Context, value: str) -> Reply:
-    client = await ctx.uow.clients.get(int(value)) if value.isdigit() else None
+    client_id = _id(value)
+    client = await ctx.uow.clients.get(client_id) if client_id is not None else None
     if client is None:
         return error("That client is no longer there.", USAGE)
     return await _status(ctx, client)
@@ -570,11 +592,11 @@ async def resume_button(ctx: Context, value: str) -> Reply:
 
 async def start_from_touch(ctx: Context, value: str) -> Reply:
     data = unpack(value)
-    raw_client, raw_touch = data.get("client"), data.get("touch")
-    client = await ctx.uow.clients.get(raw_client) if isinstance(raw_client, int) else None
+    client_id, touch_id = _id(data.get("client")), _id(data.get("touch"))
+    client = await ctx.uow.clients.get(client_id) if client_id is not None else None
     if client is None:
         return error("That client is no longer there.", USAGE)
-    touch = await ctx.uow.touches.get(raw_touch) if isinstance(raw_touch, int) else None
+    touch = await ctx.uow.touches.get(touch_id) if touch_id is not None else None
     note = touch.note.replace("#repair", " ") if touch is not None else ""
     reason = " ".join(note.split()) or "Trouble noted in a touch."
     return await start_repair(ctx, client, reason)
@@ -691,7 +713,7 @@ async def submit_task(ctx: Context, values: Mapping[str, str], private: str) -> 
         return found
     client, r = found
     errors: dict[str, str] = {}
-    task = " ".join(values.get("task", "").split())
+    task = _plain(values.get("task", ""))
     if not task:
         errors["task"] = "Say what must be finished or corrected."
     try:
@@ -704,7 +726,7 @@ async def submit_task(ctx: Context, values: Mapping[str, str], private: str) -> 
     if errors:
         return FormErrors(errors)
     try:
-        r = rules.set_task(r, clip(task, 1000), due, ctx.today(), ctx.clock.now())
+        r = rules.set_task(r, task, due, ctx.today(), ctx.clock.now())
     except rules.RepairError as exc:
         return _stale(ctx, client, r, exc)
     r = await ctx.uow.repairs.save(r)
@@ -720,9 +742,10 @@ async def submit_breathe(ctx: Context, values: Mapping[str, str], private: str) 
         return found
     client, r = found
     raw = values.get("days", "").strip()
-    if not raw.isdigit() or not 1 <= int(raw) <= rules.MAX_BREATHING_DAYS:
+    days = _id(raw)
+    if days is None or not 1 <= days <= rules.MAX_BREATHING_DAYS:
         return FormErrors({"days": f"A whole number of days, 1 to {rules.MAX_BREATHING_DAYS}."})
-    return await _breathe(ctx, client, r, int(raw))
+    return await _breathe(ctx, client, r, days)
 
 
 async def submit_checklist(ctx: Context, values: Mapping[str, str], private: str) -> Reply:
@@ -740,7 +763,7 @@ async def submit_checklist(ctx: Context, values: Mapping[str, str], private: str
     except rules.RepairError as exc:
         return _stale(ctx, client, r, exc)
     r = await ctx.uow.repairs.save(r)
-    heard = " ".join(values.get("heard", "").split())
+    heard = _plain(values.get("heard", ""))
     if heard:
         await _event(
             ctx, r, "repair_heard", f"What they told us: {clip(heard, 1000)}", private=True
@@ -753,7 +776,7 @@ async def submit_cancel(ctx: Context, values: Mapping[str, str], private: str) -
     if isinstance(found, Message):
         return found
     client, r = found
-    why = " ".join(values.get("reason", "").split())
+    why = _plain(values.get("reason", ""))
     if not why:
         return FormErrors({"reason": "Say briefly why the repair is being cancelled."})
     return await _cancel(ctx, client, r, why)
