@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from bot.app import Touchbase
 from bot.clock import FixedClock
+from bot.messages import Message
 from store.repositories import SqlStore
 from tests.conftest import Chat
 from tests.nudge_fixtures import add_client, add_touch, workspace
@@ -87,3 +88,21 @@ async def test_log_touch_button_opens_the_touch_form(
 async def test_nothing_due(app: Touchbase, chat: Chat) -> None:
     out = await chat.say("/due")
     assert "Nothing is due" in out
+
+
+async def test_odd_button_values_get_a_kind_answer(app: Touchbase, chat: Chat) -> None:
+    from bot.inbound import ActionIn
+
+    who = chat.console.identity()
+    for action_id, value in [
+        ("nudge_replied", "9" * 40),
+        ("nudge_replied", "abc"),
+        ("nudge_snooze", ""),
+        ("nudge_snooze", "x" * 500),
+        ("nudge_snooze_for", "999999999999|due:client:1"),
+        ("nudge_snooze_for", "1|due:client:" + "9" * 40),
+        ("nudge_snooze_for", "nonsense"),
+    ]:
+        reply = await app.action(who, ActionIn(action_id, value, None))
+        assert isinstance(reply, Message)
+        assert "went wrong" not in reply.text, (action_id, value)

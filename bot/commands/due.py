@@ -11,6 +11,16 @@ from bot.messages import Action, Message, Tone, error
 from bot.nudges import collect_nudges, load_note
 
 SNOOZE_CHOICES = ((1, "1 day"), (3, "3 days"), (7, "1 week"))
+STALE = "That button is out of date. Type /due to see what is due now."
+
+
+def row_id(text: str) -> int | None:
+    """A database id from a button value: plain digits within a 32-bit integer, else None."""
+    text = text.strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= 10):
+        return None
+    number = int(text)
+    return number if 0 < number < 2**31 else None
 
 
 async def show_due(ctx: Context, text: str) -> Reply:
@@ -33,8 +43,8 @@ async def show_due(ctx: Context, text: str) -> Reply:
 
 async def ask_snooze(ctx: Context, value: str) -> Reply:
     key = value.strip()
-    if not key:
-        return error("That button is out of date. Type /due to see what is due now.")
+    if not key or len(key) > 120:
+        return error(STALE)
     return Message(
         text="Snooze this for how long? It comes back in your digest after that.",
         actions=tuple(
@@ -45,17 +55,16 @@ async def ask_snooze(ctx: Context, value: str) -> Reply:
 
 async def snooze_for(ctx: Context, value: str) -> Reply:
     days_text, _, key = value.partition("|")
-    longest = max(d for d, _ in SNOOZE_CHOICES)
-    valid = days_text.isascii() and days_text.isdigit() and 1 <= int(days_text) <= longest
-    if not valid or not key:  # a forged value must not push a date past year 9999
-        return error("That button is out of date. Type /due to see what is due now.")
-    days = int(days_text)
+    # Only the offered choices: a forged value must not push a date past year 9999.
+    days = next((d for d, _ in SNOOZE_CHOICES if str(d) == days_text), None)
+    if days is None or not key or len(key) > 120:
+        return error(STALE)
     client_id = _client_of(key)
     if client_id is not None and await ctx.uow.clients.get(client_id) is None:
         return error("That client is no longer in Touchbase.")
     until = ctx.clock.now() + timedelta(days=days)
     await ctx.uow.nudges.snooze(ctx.person.id, until, client_id=client_id, nudge_key=key)
-    label = next((lbl for d, lbl in SNOOZE_CHOICES if d == days), f"{days} days")
+    label = next(lbl for d, lbl in SNOOZE_CHOICES if d == days)
     return Message(
         text=f"Snoozed for {label}. It stays out of your digest until then.", tone=Tone.SUCCESS
     )
@@ -64,13 +73,14 @@ async def snooze_for(ctx: Context, value: str) -> Reply:
 def _client_of(key: str) -> int | None:
     """The client a routine key names ("due:client:12"); other keys carry none."""
     parts = key.split(":")
-    if len(parts) == 3 and parts[:2] == ["due", "client"] and parts[2].isdecimal():
-        return int(parts[2])
+    if len(parts) == 3 and parts[:2] == ["due", "client"]:
+        return row_id(parts[2])
     return None
 
 
 async def they_replied(ctx: Context, value: str) -> Reply:
-    touch = await ctx.uow.touches.get(int(value)) if value.isdigit() else None
+    touch_id = row_id(value)
+    touch = await ctx.uow.touches.get(touch_id) if touch_id is not None else None
     if touch is None:
         return error("That touch is no longer in the history.")
     if touch.replied_at is not None:
