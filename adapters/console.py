@@ -21,7 +21,7 @@ from bot.messages import Action, Form, FormErrors, InputKind, Message, Tone
 from bot.ports import Address
 
 WORKSPACE_KEY = "local"
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x1b]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # C0, DEL and C1 (\x9b is CSI)
 _ICONS = {Tone.SUCCESS: "✔", Tone.WARNING: "!", Tone.ERROR: "✘", Tone.INFO: "•"}
 
 
