@@ -56,3 +56,7 @@ def configure_logging(level: str) -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     # bolt logs a failed request's body at INFO, and a body can hold a client note.
     logging.getLogger("slack_bolt").setLevel(max(logging.WARNING, logging.getLogger().level))
+    # The database drivers log every statement's parameters at DEBUG (aiosqlite) or INFO
+    # (SQLAlchemy's engine logger): those are note text. Keep them out even at LOG_LEVEL=DEBUG.
+    for name in ("aiosqlite", "sqlalchemy.engine", "sqlalchemy.pool"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))

@@ -50,10 +50,15 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             path.parent.mkdir(parents=True, exist_ok=True)
         # One connection: SQLite has one writer, so commands queue here rather than meeting
         # "database is locked". WAL lets other processes (the console, an export) read meanwhile.
-        engine = create_async_engine(url, echo=echo, pool_size=1, max_overflow=0, pool_timeout=60)
+        engine = create_async_engine(
+            url, echo=echo, pool_size=1, max_overflow=0, pool_timeout=60, hide_parameters=True
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    # hide_parameters: a failed statement's error (which gets logged) never quotes note text.
+    return create_async_engine(
+        url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
