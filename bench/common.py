@@ -1,0 +1,165 @@
+"""Shared by the benchmarks and the fault tests: `touchbase serve` as a real process, signed Slack
+requests, percentiles. Loopback only."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from urllib.parse import urlencode
+
+import aiohttp
+from slack_sdk.signature import SignatureVerifier
+
+SIGNING_SECRET = "bench-signing-secret"
+BOT_TOKEN = "xoxb-bench-token"
+TEAM = "T0BENCH"
+USER = "U0ADA"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def signed_headers(body: str, secret: str = SIGNING_SECRET) -> dict[str, str]:
+    ts = str(int(time.time()))
+    return {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": SignatureVerifier(secret).generate_signature(timestamp=ts, body=body),
+    }
+
+
+def command_body(
+    text: str,
+    *,
+    command: str = "/touch",
+    response_url: str = "",
+    team: str = TEAM,
+    user: str = USER,
+    trigger_id: str | None = None,
+) -> str:
+    return urlencode(
+        {
+            "token": "legacy",
+            "team_id": team,
+            "team_domain": "bench",
+            "channel_id": "C0GENERAL",
+            "channel_name": "general",
+            "user_id": user,
+            "user_name": "ada",
+            "command": command,
+            "text": text,
+            "api_app_id": "A0BENCH",
+            "is_enterprise_install": "false",
+            "response_url": response_url,
+            "trigger_id": trigger_id or f"{time.time():.0f}.{uuid.uuid4().hex}",
+        }
+    )
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    k = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+def machine() -> str:
+    return f"{os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}"
+
+
+def today() -> str:
+    return date.today().isoformat()
+
+
+@dataclass
+class ServeProcess:
+    """`python -m adapters.cli serve` on a free loopback port, Slack over HTTP at `api_url`."""
+
+    database_url: str
+    api_url: str
+    cwd: Path
+    extra_env: Mapping[str, str] = field(default_factory=dict)
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def env(self) -> dict[str, str]:
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("SLACK_", "MICROSOFT_APP_", "TOUCHBASE_", "DATABASE_URL"))
+        }
+        env.update(
+            {
+                "DATABASE_URL": self.database_url,
+                "SLACK_BOT_TOKEN": BOT_TOKEN,
+                "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+                "SLACK_API_URL": self.api_url,
+                "TOUCHBASE_SCHEDULER": "false",
+                "TOUCHBASE_PORT": str(self.port),
+                "LOG_LEVEL": "WARNING",
+            }
+        )
+        env.update(self.extra_env)
+        return env
+
+    async def start(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109
+        self.proc = subprocess.Popen(  # noqa: ASYNC220  (returns at once)
+            [sys.executable, "-m", "adapters.cli", "serve", "--port", str(self.port)],
+            cwd=self.cwd,
+            env=self.env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + timeout
+        async with aiohttp.ClientSession() as http:
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    err = self.proc.stderr.read().decode() if self.proc.stderr else ""
+                    raise RuntimeError(f"touchbase serve exited {self.proc.returncode}: {err}")
+                try:
+                    async with http.get(f"{self.url}/healthz") as r:
+                        if r.status == 200:
+                            return
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.05)
+        self.kill()
+        raise TimeoutError("touchbase serve did not become healthy")
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def terminate(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+
+    async def wait(self, timeout: float) -> int:  # noqa: ASYNC109
+        assert self.proc is not None
+        deadline = time.monotonic() + timeout
+        while self.proc.poll() is None and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+        if self.proc.poll() is None:
+            self.kill()
+            raise TimeoutError(f"still running {timeout} s after the signal")
+        return self.proc.returncode
