@@ -115,7 +115,7 @@ def nudge_sources() -> tuple[NudgeSource, ...]:
         RepairSource(),
         HandoffSource(),
         CareCheckinSource(),
-        # RepairSource(), HandoffSource(), CareCheckinSource(), MatterSource() join here.
+        # A new feature's source joins here.
     )
 
 
@@ -162,17 +162,19 @@ def regularity_nudge(
     if cadence is None:
         return None
     start = due.last_touch_on or due.since
-    late = (today - (start + timedelta(days=cadence))).days
+    late = (today - start).days - cadence
     if late < 0:
         return None
-    title = f"{due.name}: due today" if late == 0 else f"{due.name}: {_plural(late, 'day')} overdue"
+    every = "every day" if cadence == 1 else f"every {cadence} days"
+    if late == 0:
+        title = f"{due.name}: due today"
+    else:
+        title = f"{due.name}: {late} day{'s' if late != 1 else ''} overdue"
     if due.last_touch_on is None:
-        detail = f"No touch logged yet. Every {_plural(cadence, 'day')} is the plan."
+        detail = f"No touch logged yet. The plan is {every}."
     else:
         ago = (today - due.last_touch_on).days
-        detail = (
-            f"Last touch {_plural(ago, 'day')} ago; the plan is every {_plural(cadence, 'day')}."
-        )
+        detail = f"Last touch {ago} day{'s' if ago != 1 else ''} ago; the plan is {every}."
     return Nudge(
         key=f"due:client:{due.client_id}",
         person_id=due.owner_id,
