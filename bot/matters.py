@@ -42,18 +42,6 @@ DEFAULT_RHYTHM_DAYS = 7
 MATTER = "matter"
 
 
-def row_id(raw: object) -> int | None:
-    """An id from a button value or form state: plain ASCII digits in the columns' range, else
-    None, so a stale or tampered value gets a kind answer instead of a database error."""
-    if isinstance(raw, bool) or not isinstance(raw, str | int):
-        return None
-    text = str(raw).strip()
-    if not (text.isascii() and text.isdigit()):
-        return None
-    n = int(text)
-    return n if 0 < n < 2**31 else None
-
-
 # --- rhythm -----------------------------------------------------------------------------------
 
 

@@ -39,19 +39,6 @@ log = logging.getLogger(__name__)
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-def as_id(value: object) -> int | None:
-    """A row id from a button value or form state: digits within a database integer, else None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value if 0 < value < 2**31 else None
-    text = str(value).strip() if isinstance(value, str) else ""
-    if not (text.isascii() and text.isdigit() and len(text) <= 10):
-        return None
-    number = int(text)
-    return number if 0 < number < 2**31 else None
-
-
 # --- permissions ---------------------------------------------------------------------------------
 
 

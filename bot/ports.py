@@ -23,8 +23,8 @@ from bot.domain import (
 from bot.matter_ports import MatchingRepo, MatterRepo
 from bot.messages import Message
 from bot.nudge_ports import NudgeRepo, SweepQueries
-from bot.repair_ports import RepairRepo
 from bot.ownership_ports import OwnershipRepo
+from bot.repair_ports import RepairRepo
 
 Address = dict[str, Any]  # opaque to the core: what a platform needs to reach a person or channel
 

@@ -53,6 +53,20 @@ def unpack(value: str) -> dict[str, Any]:
     return loaded if isinstance(loaded, dict) else {}
 
 
+def row_id(value: object) -> int | None:
+    """A row id from a button value or form state: plain ASCII digits within a database
+    integer, else None, so a stale or tampered value gets a kind answer, not a database error."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 0 < value < 2**31 else None
+    text = value.strip() if isinstance(value, str) else ""
+    if not (text.isascii() and text.isdigit() and len(text) <= 10):
+        return None
+    number = int(text)
+    return number if 0 < number < 2**31 else None
+
+
 def clip(text: str, limit: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

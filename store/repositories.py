@@ -39,8 +39,8 @@ from store.models import (
     WorkspaceRow,
 )
 from store.nudges import SqlNudges, SqlSweepQueries
-from store.repairs import SqlRepairs
 from store.ownership import SqlOwnership
+from store.repairs import SqlRepairs
 
 
 def name_key(name: str) -> str:

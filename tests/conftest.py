@@ -3,14 +3,17 @@ names one (`.ci/run` sets it); without it the PostgreSQL runs are skipped with a
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.console import ConsoleChat, ConsoleMessenger
@@ -19,15 +22,42 @@ from bot.clock import FixedClock
 from bot.commands import default_registry
 from bot.config import CoreConfig
 from bot.domain import Platform
-from store.db import create_engine, upgrade
+from store.db import create_engine, sqlite_path, upgrade
 from store.models import Base
 from store.repositories import SqlStore
 
-PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+
+def _worker_database(url: str) -> str:
+    """Under pytest-xdist each worker gets a database of its own, created on first use."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+
+    async def create() -> None:
+        admin = create_engine(base.render_as_string(hide_password=False))
+        try:
+            async with admin.connect() as conn:
+                conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                exists = await conn.scalar(
+                    text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+                )
+                if not exists:
+                    await conn.execute(text(f'CREATE DATABASE "{name}"'))
+        finally:
+            await admin.dispose()
+
+    asyncio.run(create())
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+PG_URL = _worker_database(os.environ.get("TEST_DATABASE_URL", ""))
 # Monday 23 November 2026, 15:00 UTC: a workday afternoon almost everywhere.
 T0 = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 
 _pg_reset = False
+_pg_ready = False
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -64,15 +94,39 @@ async def _truncate(engine: AsyncEngine) -> None:
         await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
+_sqlite_template: Path | None = None
+
+
+async def _sqlite_from_template(url: str, scratch: Path) -> None:
+    """Migrate one SQLite file per run and copy it for each test: same schema, a fraction of
+    the time. The migrations themselves are tested in test_store.py."""
+    global _sqlite_template
+    if _sqlite_template is None:
+        template = scratch / "template.db"
+        eng = create_engine(f"sqlite:///{template}")
+        await upgrade(eng)
+        await eng.dispose()
+        _sqlite_template = template
+    target = sqlite_path(url)
+    assert target is not None
+    shutil.copyfile(_sqlite_template, target)
+
+
 @pytest.fixture
-async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
-    eng = create_engine(db_url)
-    if eng.dialect.name == "postgresql":
-        await _reset_postgres(eng)
-        await upgrade(eng)
-        await _truncate(eng)
+async def engine(
+    db_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[AsyncEngine]:
+    global _pg_ready
+    if db_url.startswith("sqlite"):
+        await _sqlite_from_template(db_url, tmp_path_factory.getbasetemp())
+        eng = create_engine(db_url)
     else:
-        await upgrade(eng)
+        eng = create_engine(db_url)
+        if not _pg_ready:
+            await _reset_postgres(eng)
+            await upgrade(eng)
+            _pg_ready = True
+        await _truncate(eng)
     yield eng
     await eng.dispose()
 

@@ -335,18 +335,9 @@ async def test_router_long_run(fuzz_app: Touchbase, call: tuple[Any, ...]) -> No
         await route_forms(fuzz_app, args[0], args[1], args[2])
 
 
-# --- known gap: ids beyond the database's integer range ----------------------------------------
+# --- ids beyond the database's integer range, or digits int() refuses ---------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "known bug: handlers read an id from a button value or private_value with "
-        "`int(v) if v.isdigit()`: a digit such as '²' passes isdigit() and int() refuses it, "
-        "and an id beyond the column's range (int32 on PostgreSQL, int64 on SQLite) makes the "
-        "driver raise; the person gets the crash apology. Nothing is saved or corrupted."
-    ),
-)
 @pytest.mark.parametrize("big", BEYOND)
 async def test_out_of_range_ids_are_answered_kindly(fuzz_app: Touchbase, big: str) -> None:
     failures = []

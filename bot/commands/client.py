@@ -10,7 +10,7 @@ from bot.domain import Client, Role, TouchKind
 from bot.messages import Action, Field, Message, Section, Style, Tone, error
 from bot.parsing import lookup_client
 from bot.rules import effective_cadence, next_due
-from bot.text import clip, plural, when
+from bot.text import clip, plural, row_id, when
 
 from . import profile
 from .touch import client_names
@@ -92,7 +92,7 @@ async def add_client(ctx: Context, text: str) -> Reply:
 
 
 async def open_client(ctx: Context, value: str) -> Reply:
-    client = await ctx.uow.clients.get(int(value)) if value.isdigit() else None
+    client = await ctx.uow.clients.get(cid) if (cid := row_id(value)) else None
     if client is None:
         return error("That client is no longer there.", USAGE)
     return await client_card(ctx, client)

@@ -29,7 +29,6 @@ from bot.matching import (
     suggest,
 )
 from bot.matter_ports import TouchLine
-from bot.matters import row_id
 from bot.messages import (
     Action,
     Field,
@@ -44,7 +43,7 @@ from bot.messages import (
 )
 from bot.parsing import lookup_client
 from bot.rules import SINGLE_THREAD_WINDOW_DAYS, single_threaded
-from bot.text import clip, pack, plural, unpack
+from bot.text import clip, pack, plural, row_id, unpack
 
 from .touch import client_names
 

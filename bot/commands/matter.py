@@ -24,7 +24,6 @@ from bot.matters import (
     estimate_slip,
     future_date,
     matter_views,
-    row_id,
     short_date,
     take_date,
 )
@@ -42,7 +41,7 @@ from bot.messages import (
     error,
 )
 from bot.parsing import ClientName, lookup_client, match_client
-from bot.text import clip, pack, plural, unpack, when
+from bot.text import clip, pack, plural, row_id, unpack, when
 
 from .owner import closeout
 from .touch import client_names

@@ -12,7 +12,6 @@ from bot.app import Context, Registry, Reply
 from bot.domain import Client, Person, Role, Touch
 from bot.messages import Action, Message, Section, Style, Tone, error, notice
 from bot.ownership import (
-    as_id,
     can_change_owner,
     can_mark_handoff,
     care_plan,
@@ -21,7 +20,7 @@ from bot.ownership import (
 )
 from bot.ownership_ports import HANDOFF_STEPS, Handoff
 from bot.parsing import lookup_client
-from bot.text import clip, find_mentions, unpack, when
+from bot.text import clip, find_mentions, row_id, unpack, when
 
 from .touch import client_names
 
@@ -299,7 +298,7 @@ def old_owner_message(
 async def handoff_step(ctx: Context, value: str) -> Reply:
     data = unpack(value)
     step = str(data.get("s", ""))
-    handoff_id = as_id(data.get("h"))
+    handoff_id = row_id(data.get("h"))
     handoff = await ctx.uow.ownership.handoff(handoff_id) if handoff_id else None
     if handoff is None or step not in HANDOFF_STEPS:
         return error("That handoff is no longer there.")
@@ -423,7 +422,7 @@ CARE_WHY = (
 
 
 async def care_done(ctx: Context, value: str) -> Reply:
-    checkin_id = as_id(value)
+    checkin_id = row_id(value)
     checkin = await ctx.uow.ownership.checkin(checkin_id) if checkin_id else None
     if checkin is None:
         return error("That check-in is no longer there.")

@@ -31,9 +31,8 @@ from bot.messages import (
     error,
     notice,
 )
-from bot.ownership import as_id
 from bot.parsing import lookup_client
-from bot.text import clip, plural
+from bot.text import clip, plural, row_id
 
 from .owner import closeout
 from .touch import client_names
@@ -325,7 +324,7 @@ async def profile_command(ctx: Context, client: Client, text: str) -> Reply:
 
 
 async def open_profile(ctx: Context, value: str) -> Reply:
-    client_id = as_id(value)
+    client_id = row_id(value)
     client = await ctx.uow.clients.get(client_id) if client_id else None
     if client is None:
         return error("That client is no longer there.")
@@ -333,7 +332,7 @@ async def open_profile(ctx: Context, value: str) -> Reply:
 
 
 async def submit_profile(ctx: Context, values: Mapping[str, str], private: str) -> Reply:
-    client_id = as_id(private)
+    client_id = row_id(private)
     client = await ctx.uow.clients.get(client_id) if client_id else None
     if client is None:
         return error("That client is no longer there.")
@@ -341,7 +340,7 @@ async def submit_profile(ctx: Context, values: Mapping[str, str], private: str) 
     rhythm_raw = values.get("rhythm", "").strip()
     rhythm: int | None = None
     if rhythm_raw:
-        rhythm = as_id(rhythm_raw) or rhythm_days(rhythm_raw)
+        rhythm = row_id(rhythm_raw) or rhythm_days(rhythm_raw)
         if rhythm is None or not 1 <= rhythm <= 365:
             errors["rhythm"] = "A number of days from 1 to 365, e.g. 7 for weekly."
     segment = " ".join(values.get("segment", "").split())

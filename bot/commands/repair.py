@@ -39,7 +39,7 @@ from bot.nudges import add_business_days
 from bot.parsing import lookup_client, match_client
 from bot.repair_ports import Repair, RepairAlreadyOpen, Status, Step
 from bot.rules import effective_cadence
-from bot.text import clip, pack, plural, unpack
+from bot.text import clip, pack, plural, row_id, unpack
 
 USAGE = "Try: /repair Acme missed the filing deadline"
 SUBCOMMANDS = ("status", "pause", "resume", "cancel", "restart", "breathe")
@@ -54,15 +54,7 @@ def _day(d: date) -> str:
     return f"{d:%a} {d.day} {d:%b}"
 
 
-def _id(value: object) -> int | None:
-    """A positive whole number that fits a database integer (an id, a count of days), else None."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value if 0 < value < 2**31 else None
-    text = value.strip() if isinstance(value, str) else ""
-    if not (text.isascii() and text.isdigit() and len(text) <= 10):
-        return None
-    number = int(text)
-    return number if 0 < number < 2**31 else None
+_id = row_id
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")

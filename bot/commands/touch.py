@@ -24,7 +24,7 @@ from bot.messages import (
     error,
 )
 from bot.parsing import ClientName, ParsedTouch, ParseProblem, lookup_client, parse_touch
-from bot.text import clip, pack, unpack, when
+from bot.text import clip, pack, row_id, unpack, when
 
 USAGE = "Try: /touch Acme lunch with the CFO yesterday"
 FORM_ID = "log_touch"
@@ -128,8 +128,7 @@ def confirmation(touch: Touch, client_name: str, today: date) -> Message:
 
 async def pick_client(ctx: Context, value: str) -> Reply:
     data = unpack(value)
-    raw_id = data.get("id")
-    client = await ctx.uow.clients.get(raw_id) if type(raw_id) is int else None
+    client = await ctx.uow.clients.get(cid) if (cid := row_id(data.get("id"))) else None
     if client is None:
         return error("That client is no longer there.", USAGE)
     return await _log_for(ctx, client, str(data.get("typed", "")), str(data.get("text", "")))
@@ -161,7 +160,7 @@ async def _log_for(ctx: Context, client: Client, typed: str, text: str) -> Reply
 
 
 async def undo(ctx: Context, value: str) -> Reply:
-    touch = await ctx.uow.touches.get(int(value)) if value.isdigit() else None
+    touch = await ctx.uow.touches.get(tid) if (tid := row_id(value)) else None
     if touch is None:
         return Message(text="That touch was already removed.", tone=Tone.INFO)
     if touch.person_id != ctx.person.id and ctx.person.role.value != "admin":
@@ -214,7 +213,7 @@ def touch_form(
 
 
 async def open_form(ctx: Context, value: str) -> Reply:
-    client = await ctx.uow.clients.get(int(value)) if value.isdigit() else None
+    client = await ctx.uow.clients.get(cid) if (cid := row_id(value)) else None
     return touch_form(client, today=ctx.today())
 
 
@@ -260,7 +259,7 @@ async def submit_form(ctx: Context, values: Mapping[str, str], _private: str) ->
 async def _client_from_input(ctx: Context, raw: str) -> Client | None:
     raw = raw.strip()
     if raw.isdigit():
-        return await ctx.uow.clients.get(int(raw))
+        return await ctx.uow.clients.get(cid) if (cid := row_id(raw)) else None
     if not raw:
         return None
     match = lookup_client(raw, client_names(await ctx.uow.clients.list()))
