@@ -120,3 +120,29 @@ def _cmd(name: str):  # type: ignore[no-untyped-def]
     from bot.inbound import CommandIn
 
     return CommandIn(name, "")
+
+
+async def test_help_lists_every_command_and_details_one(chat: Chat) -> None:
+    from bot.catalog import COMMANDS
+
+    out = await chat.say("/touchbase help")
+    for command in COMMANDS:
+        assert f"/{command.name}" in out
+    out = await chat.say("/touchbase help client")
+    assert "/client Acme closeout" in out and "people add" in out
+    out = await chat.say("/touchbase help nonsense")
+    assert "Commands:" in out
+
+
+def test_every_catalog_command_has_a_handler() -> None:
+    from bot.catalog import COMMANDS
+    from bot.commands import default_registry
+
+    registry = default_registry()
+    assert {c.name for c in COMMANDS} <= set(registry.commands)
+    subcommands = {name.split(" ", 1)[1] for name in registry.commands if " " in name}
+    for command in COMMANDS:
+        for line in (command.example, *command.more):
+            words = line.split()
+            if words[0] == "/touchbase" and len(words) > 1:
+                assert words[1] in subcommands | {"help"}, line

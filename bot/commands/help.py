@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.app import Context, Registry, Reply
-from bot.catalog import COMMANDS
+from bot.catalog import COMMANDS, spec
 from bot.messages import Field, Message, Section
 
 
@@ -23,12 +23,27 @@ def help_message() -> Message:
                 )
             ),
             Section(heading="Commands", fields=fields),
+            Section(context="For more about one command: /touchbase help touch"),
         ),
     )
 
 
+def command_help(name: str) -> Message | None:
+    try:
+        command = spec(name.strip().lstrip("/").lower())
+    except KeyError:
+        return None
+    lines = (command.example, *command.more)
+    return Message(
+        text=f"/{command.name}: {command.description}.",
+        title=f"/{command.name} {command.usage}".strip(),
+        sections=(Section(heading="For example", text="\n".join(lines)),),
+    )
+
+
 async def show_help(ctx: Context, text: str) -> Reply:
-    return help_message()
+    topic = text.removeprefix("help").strip()
+    return (command_help(topic) if topic else None) or help_message()
 
 
 def register(r: Registry) -> None:
