@@ -129,6 +129,10 @@ class ServeProcess:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
+        await self._wait_healthy(timeout)
+
+    async def _wait_healthy(self, timeout: float) -> None:  # noqa: ASYNC109
+        assert self.proc is not None
         deadline = time.monotonic() + timeout
         async with aiohttp.ClientSession() as http:
             while time.monotonic() < deadline:

@@ -1,0 +1,226 @@
+"""Ingress: signed Slack `/touch` requests through `touchbase serve`, against a bare bolt app.
+
+    python -m bench.ingress --engine sqlite
+    python -m bench.ingress --engine postgres    # TOUCHBASE_BENCH_PG_URL, default tb_prove_bench
+
+Both servers run as separate processes on loopback, with Slack's Web API played by FakeSlackApi
+in this process. The baseline is a bare slack-bolt AsyncApp that only acks `/touch`, behind the
+same aiohttp route. At 16 and 64 concurrent clients it reports throughput, p50 and p99 and the
+ratios (goals: at least 0.8x the bare app's throughput, at most 2x its p99). Then the event-loop
+check: Touchbase again with asyncio debug on (PYTHONASYNCIODEBUG=1, slow_callback_duration
+0.1 s), counting the "Executing ... took" warnings and the longest one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+
+from bench.common import (
+    TEAM,
+    USER,
+    ServeProcess,
+    command_body,
+    machine,
+    percentile,
+    signed_headers,
+    today,
+)
+
+PG_URL = os.environ.get("TOUCHBASE_BENCH_PG_URL", "postgresql://postgres@127.0.0.1/tb_prove_bench")
+
+BARE_SERVER = """
+import asyncio, os, sys
+from aiohttp import web
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_sdk.web.async_client import AsyncWebClient
+
+async def main() -> None:
+    client = AsyncWebClient(token=os.environ["SLACK_BOT_TOKEN"], base_url=os.environ["SLACK_API_URL"])
+    bolt = AsyncApp(signing_secret=os.environ["SLACK_SIGNING_SECRET"], client=client)
+
+    @bolt.command("/touch")
+    async def touch(ack):
+        await ack(response_type="ephemeral", text="ok")
+
+    async def events(request):
+        return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
+
+    async def healthz(request):
+        return web.json_response({"ok": True})
+
+    app = web.Application()
+    app.router.add_post("/slack/events", events)
+    app.router.add_get("/healthz", healthz)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", int(sys.argv[1])).start()
+    await asyncio.Event().wait()
+
+asyncio.run(main())
+"""
+
+
+class BareProcess(ServeProcess):
+    async def start(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109
+        import subprocess
+
+        script = self.cwd / "bare_bolt.py"
+        script.write_text(BARE_SERVER)
+        self.proc = subprocess.Popen(  # noqa: ASYNC220
+            [sys.executable, str(script), str(self.port)],
+            cwd=self.cwd,
+            env=self.env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        await self._wait_healthy(timeout)
+
+
+@dataclass
+class Run:
+    name: str
+    concurrency: int
+    requests: int
+    seconds: float
+    latencies: list[float]
+    errors: int
+
+    @property
+    def throughput(self) -> float:
+        return self.requests / self.seconds
+
+    @property
+    def p50(self) -> float:
+        return percentile(self.latencies, 50) * 1000
+
+    @property
+    def p99(self) -> float:
+        return percentile(self.latencies, 99) * 1000
+
+
+async def load(
+    url: str, concurrency: int, requests: int, tag: str
+) -> tuple[float, list[float], int]:
+    latencies: list[float] = []
+    errors = 0
+    counter = iter(range(requests))
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as http:
+
+        async def worker() -> None:
+            nonlocal errors
+            for i in counter:
+                body = command_body(f"Acme call with Dana {tag} {i}")
+                started = time.perf_counter()
+                async with http.post(
+                    f"{url}/slack/events", data=body.encode(), headers=signed_headers(body)
+                ) as response:
+                    text = await response.text()
+                latencies.append(time.perf_counter() - started)
+                if response.status != 200 or ("Logged" not in text and "ok" not in text):
+                    errors += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return time.perf_counter() - started, latencies, errors
+
+
+async def prepare(server: ServeProcess) -> None:
+    async with aiohttp.ClientSession() as http:
+        body = command_body("add Acme", command="/client")
+        async with http.post(
+            f"{server.url}/slack/events", data=body.encode(), headers=signed_headers(body)
+        ) as response:
+            assert response.status == 200, await response.text()
+
+
+async def reset_postgres(url: str) -> None:
+    from sqlalchemy import text
+
+    from store.db import create_engine
+
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(text("DROP SCHEMA public CASCADE"))
+        await conn.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--engine", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--requests", type=int, default=2000, help="per concurrency level")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[16, 64])
+    args = parser.parse_args()
+
+    from tests.fakes.slack_api import FakeSlackApi
+
+    workdir = Path(tempfile.mkdtemp(prefix="tb-ingress-"))
+    db_url = f"sqlite:///{workdir / 'touchbase.db'}" if args.engine == "sqlite" else PG_URL
+    if args.engine == "postgres":
+        await reset_postgres(db_url)
+
+    runs: list[Run] = []
+    loop_report = ""
+    async with FakeSlackApi(team_id=TEAM) as fake:
+        fake.add_user(USER, "ada", tz="Europe/London", email="ada@example.com")
+        for name, cls in (("bare bolt", BareProcess), ("touchbase", ServeProcess)):
+            server = cls(db_url, fake.base_url, workdir)
+            await server.start()
+            try:
+                if cls is ServeProcess:
+                    await prepare(server)
+                await load(server.url, 8, 200, "warmup")
+                for c in args.concurrency:
+                    seconds, latencies, errors = await load(server.url, c, args.requests, f"c{c}")
+                    runs.append(Run(name, c, args.requests, seconds, latencies, errors))
+            finally:
+                server.kill()
+
+        # The event-loop check: asyncio debug mode in the server, 64 concurrent.
+        server = ServeProcess(db_url, fake.base_url, workdir, extra_env={"PYTHONASYNCIODEBUG": "1"})
+        await server.start()
+        try:
+            await load(server.url, max(args.concurrency), args.requests // 2, "debug")
+        finally:
+            server.terminate()
+            await server.wait(timeout=20)
+            stderr = (
+                server.proc.stderr.read().decode() if server.proc and server.proc.stderr else ""
+            )
+        took = [float(x) for x in re.findall(r"took ([0-9.]+) seconds", stderr)]
+        loop_report = (
+            f"callbacks over 100 ms: {len(took)}, longest {max(took, default=0) * 1000:.0f} ms"
+        )
+
+    print(f"# ingress, {args.engine}, {machine()}, {today()}, {args.requests} requests per level")
+    print(f"{'server':<10} {'conc':>4} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}")
+    for r in runs:
+        print(
+            f"{r.name:<10} {r.concurrency:>4} {r.throughput:>8.0f} {r.p50:>8.1f} {r.p99:>8.1f} {r.errors:>6}"
+        )
+    for c in args.concurrency:
+        bare = next(r for r in runs if r.name == "bare bolt" and r.concurrency == c)
+        ours = next(r for r in runs if r.name == "touchbase" and r.concurrency == c)
+        tput, p99 = ours.throughput / bare.throughput, ours.p99 / bare.p99
+        print(
+            f"c={c}: throughput {tput:.2f}x bare (goal >= 0.8: {'met' if tput >= 0.8 else 'MISSED'}), "
+            f"p99 {p99:.2f}x bare (goal <= 2: {'met' if p99 <= 2 else 'MISSED'})"
+        )
+    print(f"event loop (asyncio debug, c={max(args.concurrency)}): {loop_report}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
