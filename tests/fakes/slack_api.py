@@ -50,6 +50,14 @@ Fault injection:
 * ``fake.rate_limit(per_channel_per_second=1.0, burst=1)``: a token bucket per channel for
   ``chat.postMessage``; an exceeded bucket answers 429 with ``Retry-After``.
   ``fake.rate_limit(None)`` turns it off.
+* ``fake.rate_limit(per_channel_per_second=1.0, workspace_per_second=10.0, workspace_burst=5)``
+  adds a second token bucket for ``chat.postMessage`` across every channel of the workspace
+  (one bucket per token, i.e. per app installation): a post needs a token from both buckets and
+  takes one from each only when both have one; otherwise 429 with ``Retry-After``.
+* ``error_rate=0.10, seed=7`` (with ``rate_limit``) answers a seeded, reproducible 10 % of
+  ``chat.postMessage`` calls with a fault instead: half HTTP 429 ``ratelimited`` with
+  ``Retry-After: 1``, the other half a 5xx (500, 502 or 503) with an ``ok: false`` body. Such a
+  call posts nothing and takes no token. ``fake.injected`` counts them by status.
 
 Every call, failed or not, is recorded as a frozen :class:`SlackCall`; ``calls(method)`` filters
 them and ``await wait_for(method, count)`` waits (without polling) until enough have arrived.
@@ -64,8 +72,9 @@ import binascii
 import itertools
 import json
 import math
+import random
 import time
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -115,6 +124,17 @@ class _Fault:
 class _Bucket:
     tokens: float
     last: float
+
+    def refill(self, now: float, rate: float, burst: int) -> None:
+        self.tokens = min(float(burst), self.tokens + (now - self.last) * rate)
+        self.last = now
+
+    def wait(self, rate: float) -> int:
+        """Whole seconds until this bucket holds a token (at least 1, as Slack answers)."""
+        return max(1, math.ceil((1.0 - self.tokens) / rate))
+
+
+_INJECTED_5XX = (500, 502, 503)
 
 
 def _maybe_json(value: Any) -> Any:
@@ -166,6 +186,13 @@ class FakeSlackApi:
         self._rate: float | None = None
         self._burst = 1
         self._buckets: dict[str, _Bucket] = {}
+        self._workspace_rate: float | None = None
+        self._workspace_burst = 1
+        self._workspace_buckets: dict[str, _Bucket] = {}
+        self._error_rate = 0.0
+        self._rng = random.Random(0)
+        self.injected: Counter[int] = Counter()
+        """Faults injected by ``rate_limit(error_rate=...)``, counted by HTTP status."""
         self._ts_base = int(time.time())
         self._ts_counter = itertools.count(1)
         self._id_counter = itertools.count(1)
@@ -297,11 +324,33 @@ class FakeSlackApi:
             error = "ratelimited" if status == 429 else "internal_error"
         self._faults[method].append(_Fault(status, error, retry_after, times))
 
-    def rate_limit(self, per_channel_per_second: float | None = 1.0, burst: int = 1) -> None:
-        """Rate-limit ``chat.postMessage`` per channel (token bucket); ``None`` turns it off."""
+    def rate_limit(
+        self,
+        per_channel_per_second: float | None = 1.0,
+        burst: int = 1,
+        *,
+        workspace_per_second: float | None = None,
+        workspace_burst: int | None = None,
+        error_rate: float = 0.0,
+        seed: int = 0,
+    ) -> None:
+        """Rate-limit ``chat.postMessage`` per channel (token bucket); ``None`` turns it off.
+
+        ``workspace_per_second`` (burst ``workspace_burst``, default one second's worth) adds a
+        cap across all channels of the workspace; ``error_rate`` answers that share of calls,
+        drawn from ``random.Random(seed)``, with an injected 429 or 5xx (see the module doc)."""
         self._rate = per_channel_per_second if per_channel_per_second else None
         self._burst = max(1, burst)
         self._buckets.clear()
+        self._workspace_rate = workspace_per_second if workspace_per_second else None
+        default_burst = math.ceil(workspace_per_second) if workspace_per_second else 1
+        self._workspace_burst = max(1, workspace_burst or default_burst)
+        self._workspace_buckets.clear()
+        if not 0.0 <= error_rate <= 1.0:
+            raise ValueError("error_rate is a share between 0 and 1")
+        self._error_rate = error_rate
+        self._rng = random.Random(seed)
+        self.injected.clear()
 
     # ------------------------------------------------------------------ inspection
 
@@ -363,18 +412,41 @@ class FakeSlackApi:
             headers["Retry-After"] = str(math.ceil(fault.retry_after))
         return fault.status, {"ok": False, "error": fault.error}, headers
 
-    def _rate_check(self, channel: str) -> int | None:
-        """Seconds to wait when ``channel`` is over its rate, else ``None`` (token taken)."""
-        if self._rate is None:
-            return None
+    def _rate_check(self, channel: str, token: str | None = None) -> int | None:
+        """Seconds to wait when ``channel`` (or, with a workspace cap, the workspace of
+        ``token``) is over its rate, else ``None`` (a token taken from each bucket)."""
         now = time.monotonic()
-        bucket = self._buckets.setdefault(channel, _Bucket(float(self._burst), now))
-        bucket.tokens = min(float(self._burst), bucket.tokens + (now - bucket.last) * self._rate)
-        bucket.last = now
-        if bucket.tokens >= 1.0:
+        waits: list[int] = []
+        taken: list[_Bucket] = []
+        checks: list[tuple[dict[str, _Bucket], str, float, int]] = []
+        if self._rate is not None:
+            checks.append((self._buckets, channel, self._rate, self._burst))
+        if self._workspace_rate is not None:
+            checks.append(
+                (self._workspace_buckets, token or "", self._workspace_rate, self._workspace_burst)
+            )
+        for buckets, key, rate, burst in checks:
+            bucket = buckets.setdefault(key, _Bucket(float(burst), now))
+            bucket.refill(now, rate, burst)
+            if bucket.tokens >= 1.0:
+                taken.append(bucket)
+            else:
+                waits.append(bucket.wait(rate))
+        if waits:
+            return max(waits)
+        for bucket in taken:
             bucket.tokens -= 1.0
+        return None
+
+    def _injected_fault(self) -> tuple[int, JsonDict, dict[str, str]] | None:
+        if not self._error_rate or self._rng.random() >= self._error_rate:
             return None
-        return max(1, math.ceil((1.0 - bucket.tokens) / self._rate))
+        if self._rng.random() < 0.5:
+            self.injected[429] += 1
+            return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"}
+        status = self._rng.choice(_INJECTED_5XX)
+        self.injected[status] += 1
+        return status, {"ok": False, "error": "internal_error"}, {}
 
     async def _handle_api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
@@ -421,8 +493,11 @@ class FakeSlackApi:
                 return 200, {"ok": False, "error": "not_authed"}, {}
             if self.valid_tokens is not None and token not in self.valid_tokens:
                 return 200, {"ok": False, "error": "invalid_auth"}, {}
-        if method == "chat.postMessage" and self._rate is not None:
-            wait = self._rate_check(str(params.get("channel", "")))
+        if method == "chat.postMessage":
+            injected = self._injected_fault()
+            if injected is not None:
+                return injected
+            wait = self._rate_check(str(params.get("channel", "")), token)
             if wait is not None:
                 return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(wait)}
         handler = self._handlers.get(method)
