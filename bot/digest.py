@@ -7,6 +7,7 @@ calls it once. It is safe to run from any number of processes at once.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -175,8 +176,12 @@ async def run_sweep(
     *,
     dry_run: bool = False,
     sources: Sequence[NudgeSource] | None = None,
+    concurrency: int = 1,
 ) -> SweepReport:
-    """Send every digest that is due now and not yet sent by anyone. Safe to run concurrently."""
+    """Send every digest that is due now and not yet sent by anyone. Safe to run concurrently.
+
+    `concurrency` people are delivered at once (each still claim, send, record, in that order):
+    while the platform client sleeps on one person's Retry-After, the others go on."""
     now = clock.now()
     report = SweepReport()
     candidates = await due_candidates(store, now, config)
@@ -188,12 +193,33 @@ async def run_sweep(
         messages = await build_digests(
             store, workspace_id, [c.person for c in group], now, config, sources
         )
-        for c in group:
-            message = messages.get(c.person.id)
-            if dry_run:
-                report.planned.append((c.person, message))
-                continue
-            await _deliver_one(store, messengers[c.platform], c, message, clock, worker_id, report)
+        if dry_run:
+            report.planned.extend((c.person, messages.get(c.person.id)) for c in group)
+            continue
+        if concurrency <= 1:
+            for c in group:
+                message = messages.get(c.person.id)
+                await _deliver_one(
+                    store, messengers[c.platform], c, message, clock, worker_id, report
+                )
+            continue
+        limit = asyncio.Semaphore(concurrency)
+
+        async def deliver(c: DigestCandidate) -> None:
+            async with limit:
+                await _deliver_one(
+                    store,
+                    messengers[c.platform],
+                    c,
+                    messages.get(c.person.id),
+                    clock,
+                    worker_id,
+                    report,
+                )
+
+        async with asyncio.TaskGroup() as tasks:
+            for c in group:
+                tasks.create_task(deliver(c))
     if not dry_run and (report.sent or report.failed or report.retrying):
         log.info(
             "digest sweep: %d sent, %d empty, %d to retry, %d failed",

@@ -78,6 +78,9 @@ class ActivityFacts:
 class OwnershipRepo(Protocol):
     # the relationships channel
     async def set_channel(self, address: dict[str, Any] | None) -> None: ...
+    async def channel(self) -> dict[str, Any] | None:
+        """The relationships channel, read in this unit of work (never from a cache)."""
+        ...
 
     # handoffs
     async def start_handoff(

@@ -8,8 +8,9 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK = 0x70C4BA5E  # PostgreSQL advisory lock key: one replica migrates at a time
@@ -68,6 +69,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def insert_for(session: AsyncSession) -> Any:
+    """The dialect's INSERT, which offers ON CONFLICT DO NOTHING on both engines: the way every
+    once-only row (a touch per source message, a digest per person and day) is claimed."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

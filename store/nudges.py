@@ -24,13 +24,13 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from bot.clock import Clock
 from bot.domain import Person, Platform, Role
 from bot.nudge_ports import AwaitingReply, ClientDue, DigestCandidate, DigestClaim, Snooze
+from store.db import insert_for
 from store.models import (
     ClientRow,
     DeliveryRow,
@@ -262,7 +262,6 @@ class SqlNudges:
     async def claim_digest(
         self, person_id: int, local_date: date, worker: str, now: datetime, lease: timedelta
     ) -> DigestClaim | None:
-        dialect = _dialect(self.s)
         values = {
             "workspace_id": self.ws,
             "person_id": person_id,
@@ -273,7 +272,7 @@ class SqlNudges:
             "item_count": 0,
             "attempts": 0,
         }
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        insert = insert_for(self.s)
         stmt = (
             insert(DigestRow)
             .values(**values)

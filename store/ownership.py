@@ -13,12 +13,12 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.domain import Contact
 from bot.ownership_ports import ActivityFacts, CareCheckin, CareDue, Handoff
+from store.db import insert_for
 from store.models import (
     CareCheckinRow,
     ClientRow,
@@ -93,6 +93,12 @@ class SqlOwnership:
         await self.s.execute(
             update(WorkspaceRow).where(WorkspaceRow.id == self.ws).values(channel=address)
         )
+
+    async def channel(self) -> dict[str, Any] | None:
+        channel: dict[str, Any] | None = await self.s.scalar(
+            select(WorkspaceRow.channel).where(WorkspaceRow.id == self.ws)
+        )
+        return channel
 
     # --- handoffs --------------------------------------------------------------------------------
 
@@ -378,8 +384,7 @@ class SqlOwnership:
     # --- once-only channel posts -----------------------------------------------------------------
 
     async def claim_post(self, key: str, now: datetime, lease: timedelta) -> bool:
-        dialect = self.s.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        insert = insert_for(self.s)
         new_id = await self.s.scalar(
             insert(PostRow)
             .values(workspace_id=self.ws, key=key, claimed_at=now, status="claimed")

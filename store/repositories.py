@@ -4,6 +4,7 @@ every query it makes filters on that workspace: no code path can cross into anot
 from __future__ import annotations
 
 import builtins
+import time
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, Self
@@ -28,6 +29,7 @@ from bot.domain import (
     Workspace,
 )
 from bot.ports import Address
+from store.db import insert_for
 from store.matters import SqlMatching, SqlMatters
 from store.models import (
     ClientEventRow,
@@ -341,34 +343,35 @@ class SqlContacts(_Repo):
 
 class SqlTouches(_Repo):
     async def add(self, touch: NewTouch) -> tuple[Touch, bool]:
-        if touch.source_id:
-            existing = await self._by_source(touch.source_id)
-            if existing is not None:
-                return to_touch(existing), False
-        row = TouchRow(
-            workspace_id=self.ws,
-            client_id=touch.client_id,
-            person_id=touch.person_id,
-            kind=touch.kind.value,
-            contact=touch.contact,
-            note=touch.note,
-            occurred_on=touch.occurred_on,
-            awaiting_reply=touch.awaiting_reply,
-            source_id=touch.source_id,
-            matter_id=touch.matter_id,
-            estimate_on=touch.estimate_on,
-            created_at=self.clock.now(),
+        # One statement in the common case; a repeat of the same source message (a platform's
+        # retry, a double click) conflicts and gets the first touch back.
+        insert = insert_for(self.s)
+        stmt = (
+            insert(TouchRow)
+            .values(
+                workspace_id=self.ws,
+                client_id=touch.client_id,
+                person_id=touch.person_id,
+                kind=touch.kind.value,
+                contact=touch.contact,
+                note=touch.note,
+                occurred_on=touch.occurred_on,
+                awaiting_reply=touch.awaiting_reply,
+                source_id=touch.source_id,
+                matter_id=touch.matter_id,
+                estimate_on=touch.estimate_on,
+                created_at=self.clock.now(),
+            )
+            .on_conflict_do_nothing(index_elements=["workspace_id", "source_id"])
+            .returning(TouchRow)
         )
-        try:
-            async with self.s.begin_nested():
-                self.s.add(row)
-                await self.s.flush()
-        except IntegrityError:
-            # A concurrent delivery of the same source message won the race: return its touch.
-            if touch.source_id and (existing := await self._by_source(touch.source_id)):
-                return to_touch(existing), False
-            raise
-        return to_touch(row), True
+        row = await self.s.scalar(select(TouchRow).from_statement(stmt))
+        if row is not None:
+            return to_touch(row), True
+        existing = await self._by_source(touch.source_id or "")
+        if existing is None:
+            raise RuntimeError("touch neither stored nor found")
+        return to_touch(existing), False
 
     async def _by_source(self, source_id: str) -> TouchRow | None:
         return await self.s.scalar(
@@ -534,10 +537,19 @@ class SqlUnitOfWork:
 
 
 class SqlStore:
+    # Every inbound request looks its workspace up; the answer rarely changes, so it is kept for
+    # a short while. A change made by another replica (a new channel) is seen within that time.
+    WORKSPACE_TTL_SECONDS = 30.0
+
     def __init__(self, engine: AsyncEngine, clock: Clock) -> None:
         self.engine = engine
         self.clock = clock
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._workspaces: dict[tuple[str, str], tuple[Workspace, float]] = {}
+
+    def _remember(self, ws: Workspace) -> Workspace:
+        self._workspaces[(ws.platform.value, ws.external_id)] = (ws, time.monotonic())
+        return ws
 
     def unit(self, workspace_id: int) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.sessions, workspace_id, self.clock)
@@ -547,6 +559,15 @@ class SqlStore:
 
     async def workspace(
         self, platform: Platform, external_id: str, name: str | None = None
+    ) -> Workspace:
+        cached = self._workspaces.get((platform.value, external_id))
+        fresh = cached and time.monotonic() - cached[1] < self.WORKSPACE_TTL_SECONDS
+        if cached and fresh and (not name or name == cached[0].name):
+            return cached[0]
+        return self._remember(await self._load_workspace(platform, external_id, name))
+
+    async def _load_workspace(
+        self, platform: Platform, external_id: str, name: str | None
     ) -> Workspace:
         query = select(WorkspaceRow).where(
             WorkspaceRow.platform == platform.value, WorkspaceRow.external_id == external_id
@@ -582,7 +603,7 @@ class SqlStore:
             for key, value in changes.items():
                 setattr(row, key, value)
             await s.commit()
-            return to_workspace(row)
+            return self._remember(to_workspace(row))
 
     async def workspaces(self) -> builtins.list[Workspace]:
         async with self.sessions() as s:

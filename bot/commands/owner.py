@@ -169,8 +169,10 @@ async def change_owner(ctx: Context, client: Client, new: Person) -> Reply:
 
     handoff = await ctx.uow.ownership.start_handoff(client.id, old.id, new.id) if old else None
     today = ctx.today()
-    if ctx.workspace.channel is not None:
-        ctx.notify(ctx.workspace.channel, channel_post(client, old, new))
+    channel = await ctx.uow.ownership.channel()
+    if channel is not None:
+        ctx.notify(channel, channel_post(client, old, new))
+    # Both owners get their part of the handoff in a direct message, to keep and act on.
     ctx.notify(new.address, new_owner_message(client, old, new, actor, handoff, today), new.id)
     if old is not None:
         ctx.notify(old.address, old_owner_message(client, old, new, actor, handoff, today), old.id)
@@ -183,7 +185,7 @@ async def change_owner(ctx: Context, client: Client, new: Person) -> Reply:
     told = [p.display_name for p in (old, new) if p is not None and p.id != actor.id]
     if told:
         sections.append(Section(text=f"I've let {' and '.join(told)} know."))
-    if ctx.workspace.channel is None:
+    if channel is None:
         sections.append(Section(context=NO_CHANNEL))
     else:
         sections.append(Section(context="Posted to the relationships channel."))

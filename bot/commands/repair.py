@@ -808,10 +808,12 @@ async def on_card(ctx: Context, client: Client) -> tuple[Section, ...]:
 
 
 async def after_touch(ctx: Context, touch: Touch) -> tuple[Action, ...]:
+    r = await ctx.uow.repairs.open_for(touch.client_id)
+    if r is None and not rules.reads_as_trouble(touch.note):
+        return ()  # the common case: one query
     client = await ctx.uow.clients.get(touch.client_id)
     if client is None:
         return ()
-    r = await ctx.uow.repairs.open_for(client.id)
     if r is not None:
         before = r.step
         r = await _up_to_date(ctx, client, r)

@@ -34,9 +34,18 @@ def client_names(clients: list[Client]) -> list[ClientName]:
     return [ClientName(c.id, c.name, c.aliases) for c in clients]
 
 
+MAX_TEXT = 1000  # a touch is a line or two; longer text belongs in the client's file
+
+
 async def log_touch(ctx: Context, text: str) -> Reply:
     if not text.strip():
         return error("Tell me which client and what happened.", USAGE)
+    if len(text) > MAX_TEXT:
+        return error(
+            f"That is longer than a touch can be ({MAX_TEXT:,} characters). Shorten it and send "
+            "it again; here is what you typed, so you can copy it:",
+            f"/touch {text}",
+        )
     clients = await ctx.uow.clients.list()
     result = parse_touch(text, client_names(clients), ctx.today())
     if isinstance(result, ParseProblem):
@@ -47,17 +56,21 @@ async def log_touch(ctx: Context, text: str) -> Reply:
 def problem_reply(problem: ParseProblem, text: str) -> Message:
     actions: list[Action] = []
     match = problem.match
-    if problem.code == "unknown_client" and match is not None:
-        name = match.matched_text.strip("\"'“”‘’ ") or text.split()[0]
-        actions.append(
-            Action(
-                "touch_add_client", f"Add {clip(name, 40)} and log it", pack(name=name, text=text)
+    # Buttons carry what was typed, so choosing one logs it without typing it again. A "name"
+    # too long to be a client's gets no button: the message says what to do instead.
+    if match is not None and len(match.matched_text) <= 200:
+        if problem.code == "unknown_client":
+            name = match.matched_text.strip("\"'“”‘’ ") or text.split()[0]
+            actions.append(
+                Action(
+                    "touch_add_client",
+                    f"Add {clip(name, 40)} and log it",
+                    pack(name=name, text=text),
+                )
             )
-        )
-        for candidate in match.candidates[:3]:
-            actions.append(_pick(candidate, match.matched_text, text))
-    elif problem.code == "ambiguous_client" and match is not None:
-        actions.extend(_pick(c, match.matched_text, text) for c in match.candidates[:5])
+            actions.extend(_pick(c, match.matched_text, text) for c in match.candidates[:3])
+        elif problem.code == "ambiguous_client":
+            actions.extend(_pick(c, match.matched_text, text) for c in match.candidates[:5])
     return Message(
         text=problem.message,
         sections=(Section(context=f"You typed: /touch {clip(text, 300)}"),),
@@ -139,6 +152,8 @@ async def add_client_and_log(ctx: Context, value: str) -> Reply:
     name = " ".join(str(data.get("name", "")).split())
     if not name:
         return error("I lost track of that client's name.", USAGE)
+    if len(name) > 200:
+        return error("That client name is too long: keep it under 200 characters.", USAGE)
     client = await ctx.uow.clients.by_name(name) or await ctx.uow.clients.add(
         name, owner_id=ctx.person.id
     )
