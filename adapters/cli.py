@@ -12,7 +12,13 @@ from pathlib import Path
 
 from adapters.bootstrap import Services, bootstrap, configure_logging
 from adapters.settings import Settings
-from bot.domain import Platform, Workspace
+from bot.domain import (
+    LOCAL_PLATFORM,
+    LOCAL_WORKSPACE_KEY,
+    LOCAL_WORKSPACE_NAME,
+    Platform,
+    Workspace,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,7 +80,9 @@ WORKSPACE_HELP = "platform:id, e.g. slack:T0123 (default: the local chat's works
 
 async def _workspace(services: Services, spec: str | None) -> Workspace:
     if spec is None:
-        return await services.store.workspace(Platform.CONSOLE, "local", "This computer")
+        return await services.store.workspace(
+            LOCAL_PLATFORM, LOCAL_WORKSPACE_KEY, LOCAL_WORKSPACE_NAME
+        )
     platform, _, external = spec.partition(":")
     try:
         chosen = Platform(platform)
@@ -93,7 +101,7 @@ async def cmd_console(settings: Settings, args: argparse.Namespace) -> int:
 
     services = await bootstrap(settings)
     try:
-        services.add_messenger(Platform.CONSOLE, ConsoleMessenger(sys.stdout))
+        services.add_messenger(LOCAL_PLATFORM, ConsoleMessenger(sys.stdout))
         user = args.user or getpass.getuser() or "you"
         await run_console(services.app, user, args.tz or settings.default_tz)
     finally:

@@ -15,12 +15,11 @@ from typing import TextIO
 
 from bot.app import Reply, Touchbase
 from bot.catalog import COMMAND_NAMES
-from bot.domain import Platform
+from bot.domain import LOCAL_PLATFORM, LOCAL_WORKSPACE_KEY, LOCAL_WORKSPACE_NAME
 from bot.inbound import ActionIn, CommandIn, FormIn, Identity
 from bot.messages import Action, Form, FormErrors, InputKind, Message, Tone
 from bot.ports import Address
 
-WORKSPACE_KEY = "local"
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # C0, DEL and C1 (\x9b is CSI)
 _ICONS = {Tone.SUCCESS: "✔", Tone.WARNING: "!", Tone.ERROR: "✘", Tone.INFO: "•"}
 
@@ -88,9 +87,9 @@ class ConsoleChat:
 
     def identity(self) -> Identity:
         return Identity(
-            platform=Platform.CONSOLE,
-            workspace_key=WORKSPACE_KEY,
-            workspace_name="This computer",
+            platform=LOCAL_PLATFORM,
+            workspace_key=LOCAL_WORKSPACE_KEY,
+            workspace_name=LOCAL_WORKSPACE_NAME,
             user_id=self.user.casefold(),
             display_name=self.user,
             tz=self.tz,

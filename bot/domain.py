@@ -47,6 +47,12 @@ class ClientStatus(enum.StrEnum):
     INACTIVE = "inactive"
 
 
+# The local chats, in the terminal and on the web page, share one workspace on this computer,
+# so what is typed in one shows in the other, and import and export use it by default.
+LOCAL_PLATFORM = Platform.CONSOLE
+LOCAL_WORKSPACE_KEY = "local"
+LOCAL_WORKSPACE_NAME = "This computer"
+
 WEEKDAYS = (0, 1, 2, 3, 4)  # Monday..Friday, as date.weekday() numbers
 
 

@@ -171,19 +171,22 @@ class SqlPeople(_Repo):
                 PersonRow.workspace_id == self.ws, PersonRow.platform_user_id == platform_user_id
             )
         )
-        if row is None:
+        placeholder = platform_user_id.startswith("import:")
+        if row is None and not placeholder:
             row = await self._placeholder(platform_user_id, display_name, email)
             if row is not None:  # an owner named in an import, now using Touchbase: adopt
+                if not await self._anyone_real():
+                    row.role = Role.ADMIN.value
                 row.platform_user_id = platform_user_id
         if row is None:
-            has_anyone = await self.s.scalar(
-                select(func.count()).select_from(PersonRow).where(PersonRow.workspace_id == self.ws)
-            )
+            # The first person to use Touchbase in a workspace is its admin; owners named in an
+            # import who have not used it yet do not count, and are never made admin.
+            first = not placeholder and not await self._anyone_real()
             row = PersonRow(
                 workspace_id=self.ws,
                 platform_user_id=platform_user_id,
                 display_name=display_name or platform_user_id,
-                role=Role.STAFF.value if has_anyone else Role.ADMIN.value,
+                role=Role.ADMIN.value if first else Role.STAFF.value,
                 tz=tz or "UTC",
                 email=email,
                 address=address,
@@ -204,6 +207,17 @@ class SqlPeople(_Repo):
             row.address = address
         await self.s.flush()
         return to_person(row)
+
+    async def _anyone_real(self) -> bool:
+        count = await self.s.scalar(
+            select(func.count())
+            .select_from(PersonRow)
+            .where(
+                PersonRow.workspace_id == self.ws,
+                PersonRow.platform_user_id.not_like("import:%"),
+            )
+        )
+        return bool(count)
 
     async def _placeholder(
         self, platform_user_id: str, display_name: str, email: str | None

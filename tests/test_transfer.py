@@ -139,3 +139,15 @@ async def test_export_json_and_csv(chat: Chat, store: SqlStore) -> None:
         csv_text.splitlines()[0] == "client,kind,contact,occurred_on,awaiting_reply,note,logged_by"
     )
     assert csv_text.splitlines()[1].startswith("Acme Corp,email,CFO,2026-11-23,True,")
+
+
+async def test_an_import_on_a_new_workspace_leaves_the_first_user_admin(
+    chat: Chat, store: SqlStore
+) -> None:
+    await _import(store, "name,owner\nAcme,Bob\nGlobex,Carol\n")
+    await chat.say("/touchbase help")  # jane is the first to use Touchbase here
+    await chat.as_user("bob").say("/touchbase help")  # bob takes over his placeholder
+    ws = await store.workspace(Platform.CONSOLE, "local")
+    async with store.unit(ws.id) as uow:
+        roles = {p.display_name: p.role.value for p in await uow.people.list()}
+    assert roles == {"jane": "admin", "bob": "staff", "Carol": "staff"}

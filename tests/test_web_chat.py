@@ -39,7 +39,7 @@ async def user(client: TestClient[Any, Any]) -> WebUser:
 
 
 async def web_touches(store: SqlStore) -> list[Any]:
-    ws = await store.workspace(Platform.WEB, "local")
+    ws = await store.workspace(Platform.CONSOLE, "local")
     async with store.unit(ws.id) as uow:
         return list(await uow.touches.all())
 
@@ -128,7 +128,7 @@ async def test_messages_for_other_people_wait_in_their_inbox(
 
     services = app[SERVICES]
     note = Message(text="Acme is yours now <3", tone=Tone.INFO)
-    await services.app.deliver(Platform.WEB, [Outbound({"user": "bob", "name": "Bob"}, note)])
+    await services.app.deliver(Platform.CONSOLE, [Outbound({"user": "bob", "name": "Bob"}, note)])
     inbox = await user.call("/api/chat/inbox", {"user": "Bob"})
     assert [i["label"] for i in inbox["items"]] == ["Direct message"]
     assert "Acme is yours now &lt;3" in inbox["items"][0]["html"]

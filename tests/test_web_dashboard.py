@@ -56,7 +56,7 @@ CLIENTS = [5] * 9 + [6] * 3
 
 
 async def seed(store: SqlStore, clock: FixedClock) -> int:
-    ws = await store.workspace(Platform.WEB, "local", "Web chat")
+    ws = await store.workspace(Platform.CONSOLE, "local", "This computer")
     clock.set(datetime(2026, 8, 1, 12, tzinfo=UTC))
     async with store.unit(ws.id) as uow:
         ann = await uow.people.ensure("ann", "Ann")

@@ -10,7 +10,7 @@ from aiohttp import web
 from adapters.bootstrap import Services
 from adapters.web import chat, dashboard
 from adapters.web.auth import Guard, WebAccessError, check_bind, security_headers
-from bot.domain import Platform
+from bot.domain import LOCAL_PLATFORM
 
 STATIC = Path(__file__).parent / "static"
 _TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
@@ -42,7 +42,7 @@ def mount(app: web.Application, services: Services) -> None:
     Raises WebAccessError when bound beyond localhost without TOUCHBASE_WEB_PASSWORD."""
     guard = Guard(services.settings)
     messenger = chat.add_routes(app, services, guard)
-    services.add_messenger(Platform.WEB, messenger)
+    services.add_messenger(LOCAL_PLATFORM, messenger)
     dashboard.add_routes(app, services, guard)
     app.router.add_get("/login", guard.login_page)
     app.router.add_post("/login", guard.login)

@@ -26,13 +26,11 @@ from adapters.web.render import page, render_errors, render_form, render_message
 from bot.app import Reply
 from bot.catalog import COMMAND_NAMES
 from bot.clock import local_today
-from bot.domain import Platform, Workspace
+from bot.domain import LOCAL_PLATFORM, LOCAL_WORKSPACE_KEY, LOCAL_WORKSPACE_NAME, Workspace
 from bot.inbound import ActionIn, CommandIn, FormIn, Identity
 from bot.messages import Form, FormErrors, Message, Tone
 from bot.ports import Address
 
-WORKSPACE_KEY = "local"
-WORKSPACE_NAME = "Web chat"
 _NAME_OK = re.compile(r"^[^\x00-\x1f\x7f<>]{1,60}$")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 MAX_TEXT = 4000
@@ -71,9 +69,9 @@ class BadRequest(Exception):
 def identity(name: str) -> Identity:
     key = name.casefold()
     return Identity(
-        platform=Platform.WEB,
-        workspace_key=WORKSPACE_KEY,
-        workspace_name=WORKSPACE_NAME,
+        platform=LOCAL_PLATFORM,
+        workspace_key=LOCAL_WORKSPACE_KEY,
+        workspace_name=LOCAL_WORKSPACE_NAME,
         user_id=key,
         display_name=name,
         address={"user": key, "name": name},
@@ -110,7 +108,9 @@ class ChatHandlers:
         self.digest_shown: set[tuple[str, str]] = set()  # (person key, local date): in memory
 
     async def workspace(self) -> Workspace:
-        return await self.services.store.workspace(Platform.WEB, WORKSPACE_KEY, WORKSPACE_NAME)
+        return await self.services.store.workspace(
+            LOCAL_PLATFORM, LOCAL_WORKSPACE_KEY, LOCAL_WORKSPACE_NAME
+        )
 
     async def reply_json(self, reply: Reply) -> web.Response:
         if isinstance(reply, Form):

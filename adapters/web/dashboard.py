@@ -24,14 +24,14 @@ from adapters.web.auth import SESSION, Guard
 from adapters.web.render import e, page, template
 from bot.clock import local_today
 from bot.dashboard import Dashboard, firm_dashboard
-from bot.domain import Platform, Workspace
+from bot.domain import LOCAL_PLATFORM, LOCAL_WORKSPACE_KEY, Platform, Workspace
 from store.reports import SqlReports
 
 FIGURES = ("coverage", "overdue", "touches", "load", "single_threaded", "open_work")
 _PLATFORM_NAMES = {
     Platform.SLACK: "Slack",
     Platform.TEAMS: "Teams",
-    Platform.CONSOLE: "Terminal",
+    Platform.CONSOLE: "Local chat",
     Platform.WEB: "Web chat",
 }
 
@@ -46,10 +46,9 @@ def plotly_js() -> Path | None:
 
 
 def default_workspace(workspaces: list[Workspace]) -> Workspace | None:
-    for platform in (Platform.WEB, Platform.CONSOLE):
-        for ws in workspaces:
-            if ws.platform is platform and ws.external_id == "local":
-                return ws
+    for ws in workspaces:
+        if ws.platform is LOCAL_PLATFORM and ws.external_id == LOCAL_WORKSPACE_KEY:
+            return ws
     return workspaces[0] if workspaces else None
 
 
