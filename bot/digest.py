@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from bot.clock import Clock, zone
 from bot.config import CoreConfig
@@ -204,10 +205,9 @@ async def run_sweep(
                 )
             continue
         limit = asyncio.Semaphore(concurrency)
-
-        async def deliver(c: DigestCandidate) -> None:
-            async with limit:
-                await _deliver_one(
+        async with asyncio.TaskGroup() as tasks:
+            for c in group:
+                one = _deliver_one(
                     store,
                     messengers[c.platform],
                     c,
@@ -216,10 +216,7 @@ async def run_sweep(
                     worker_id,
                     report,
                 )
-
-        async with asyncio.TaskGroup() as tasks:
-            for c in group:
-                tasks.create_task(deliver(c))
+                tasks.create_task(_limited(limit, one))
     if not dry_run and (report.sent or report.failed or report.retrying):
         log.info(
             "digest sweep: %d sent, %d empty, %d to retry, %d failed",
@@ -230,6 +227,11 @@ async def run_sweep(
             extra={"worker": worker_id},
         )
     return report
+
+
+async def _limited(limit: asyncio.Semaphore, work: Coroutine[Any, Any, None]) -> None:
+    async with limit:
+        await work
 
 
 async def _deliver_one(

@@ -305,5 +305,45 @@ async def test_three_replicas_a_week_one_digest_per_person_and_workday(
     )
 
 
+async def test_concurrent_delivery_in_two_sweeps_sends_each_once(
+    db_url: str, store: SqlStore, clock: FixedClock
+) -> None:
+    """run_sweep(concurrency=8), twice at once on one database, with a slow messenger that
+    fails now and then: everyone once, and the failures are put back for a retry."""
+    from tests.nudge_fixtures import RecordingMessenger, add_client, add_person, workspace
+
+    monday = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
+    ws = await workspace(store)
+    names = [f"c{i:02d}" for i in range(40)]
+    for name in names:
+        person = await add_person(store, ws, name)
+        await add_client(store, clock, ws, f"Client of {name}", person, added=ADDED)
+
+    class Slow(RecordingMessenger):
+        async def send(self, address: Address, message: Message) -> None:
+            await asyncio.sleep(0.01)
+            await super().send(address, message)
+
+    a = Slow(fail_with=[DeliveryError("busy"), DeliveryError("busy")])
+    b = Slow()
+    other_engine = create_engine(db_url)
+    try:
+        other = SqlStore(other_engine, clock)
+        at = FixedClock(monday)
+        first, second = await asyncio.gather(
+            run_sweep(store, {Platform.CONSOLE: a}, at, CoreConfig(), "a", concurrency=8),
+            run_sweep(other, {Platform.CONSOLE: b}, at, CoreConfig(), "b", concurrency=8),
+        )
+        later = FixedClock(monday + timedelta(minutes=30))
+        third = await run_sweep(
+            other, {Platform.CONSOLE: b}, later, CoreConfig(), "b", concurrency=8
+        )
+    finally:
+        await other_engine.dispose()
+    assert len(first.retrying) == 2 and not second.retrying and len(third.sent) == 2
+    everyone = a.recipients() + b.recipients()
+    assert sorted(everyone) == names
+
+
 if __name__ == "__main__":
     asyncio.run(replica(sys.argv[1], sys.argv[2]))
