@@ -615,13 +615,18 @@ def _dateutil(phrase: str, year: int) -> date | None:
     return parsed.date()
 
 
+SOON_DAYS = 90  # a date without a year up to this far ahead means this year's, and is refused
+
+
 def _calendar_date(phrase: str, has_year: bool, today: date) -> date | None:
-    """A written date; without a year, the latest such date that isn't after today."""
+    """A written date. Without a year: this year's, unless that is more than SOON_DAYS ahead,
+    in which case last year's ("Dec 20" typed in January). A date just ahead ("Dec 1" typed on
+    23 Nov) stays in the future, so it is refused rather than moved a year back."""
     if has_year:
         return _dateutil(phrase, today.year)
     for year in range(today.year, today.year - 5, -1):
         found = _dateutil(phrase, year)
-        if found is not None and found <= today:
+        if found is not None and (found - today).days <= SOON_DAYS:
             return found
     return None
 
@@ -640,10 +645,14 @@ def _resolve(name: str, m: re.Match[str], today: date) -> date | Literal[False] 
     elif name == "day_month":
         found = _calendar_date(m.group("dm"), m.group("dm_year") is not None, today)
     elif name == "numeric":
-        month = int(m.group("num").split("/")[0])
-        if not 1 <= month <= 12:
+        first, second, *rest = m.group("num").split("/")
+        phrase = m.group("num")
+        day_first = int(first) > 12 and 1 <= int(second) <= 12
+        if day_first and m.group(0).lower().startswith("on"):  # "on 20/11": only day first
+            phrase = "/".join((second, first, *rest))
+        elif not 1 <= int(first) <= 12:
             return False
-        found = _calendar_date(m.group("num"), m.group("num_year") is not None, today)
+        found = _calendar_date(phrase, m.group("num_year") is not None, today)
     elif name == "relative_day":
         rel = _SPACES.sub(" ", m.group("rel").lower())
         if "before" in rel:

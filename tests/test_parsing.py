@@ -460,7 +460,17 @@ PHRASINGS: list[tuple[str, ClientName, TouchKind, str | None, date, bool, str]] 
     ),
     ("Globex lunch 11/3/2025", GLOBEX, K.LUNCH, None, date(2025, 11, 3), False, "lunch"),
     ("Globex lunch November 3, 2024", GLOBEX, K.LUNCH, None, date(2024, 11, 3), False, "lunch"),
-    ("Globex Dec 1 lunch", GLOBEX, K.LUNCH, None, date(2025, 12, 1), False, "lunch"),
+    ("Globex Oct 1 lunch", GLOBEX, K.LUNCH, None, date(2026, 10, 1), False, "lunch"),
+    ("Globex Mar 3 lunch", GLOBEX, K.LUNCH, None, date(2026, 3, 3), False, "lunch"),
+    (
+        "Globex dinner with the GC on 18/11",
+        GLOBEX,
+        K.DINNER,
+        "GC",
+        date(2026, 11, 18),
+        False,
+        "dinner with the GC",
+    ),
     ("Globex lunch on Tuesday", GLOBEX, K.LUNCH, None, date(2026, 11, 17), False, "lunch"),
     ("Globex lunch Thursday", GLOBEX, K.LUNCH, None, D, False, "lunch"),
     ("Globex lunch last Thursday", GLOBEX, K.LUNCH, None, date(2026, 11, 12), False, "lunch"),
@@ -1074,3 +1084,11 @@ def test_non_string_input_is_treated_as_empty() -> None:
 def test_lists_as_aliases_do_not_break_matching() -> None:
     clients = [ClientName(1, "Acme Corp", ["ACME"])]  # type: ignore[arg-type]
     assert match_client("acme lunch", clients).client == clients[0]
+
+
+@pytest.mark.parametrize(
+    "text", ["Globex lunch Dec 1", "Globex call on 12/1", "Globex call on 25/11"]
+)
+def test_a_date_just_ahead_without_a_year_is_refused(text: str) -> None:
+    result = parse_touch(text, CLIENTS, TODAY)
+    assert isinstance(result, ParseProblem) and result.code == "future_date"
