@@ -24,10 +24,11 @@ How the text is read, in order:
    ever guessed silently: unknown and ambiguous names come back as problems.
 3. One date phrase is taken out of the rest: "today", "yesterday", "last night",
    "this morning", "3 days ago", "a week ago", "last week", "2026-11-03", "Nov 3",
-   "3 Nov", "on 11/3" (US month/day), "last Tuesday", "on Tuesday", "Tuesday". Only the
-   extracted phrase is ever handed to the date library (python-dateutil), so words such as
-   "may", "march" or "sat" in a note are never read as dates. A date written without a year
-   that would be in the future means last year's. Dates in the future ("tomorrow",
+   "3 Nov", "on 11/3" (US month/day; "on 20/11" can only be day first), "last Tuesday",
+   "on Tuesday", "Tuesday". Only the extracted phrase is ever handed to the date library
+   (python-dateutil), so words such as "may", "march" or "sat" in a note are never read as
+   dates. A date written without a year is this year's, unless that is more than 90 days
+   ahead ("Dec 20" typed in January means last December). Dates in the future ("tomorrow",
    "next Friday", "2030-01-01") are refused, unless they sit in the topic of the note
    ("emailed about the meeting next Friday") or follow "due", "by", "until" and similar,
    in which case they are part of the note and the touch date stays today.
