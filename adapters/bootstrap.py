@@ -54,6 +54,8 @@ def configure_logging(level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # APScheduler reports every minute's tick at INFO; the sweep logs what it actually sends.
+    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLogger().level))
     # bolt logs a failed request's body at INFO, and a body can hold a client note.
     logging.getLogger("slack_bolt").setLevel(max(logging.WARNING, logging.getLogger().level))
     # The database drivers log every statement's parameters at DEBUG (aiosqlite) or INFO

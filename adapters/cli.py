@@ -192,7 +192,7 @@ def web_banner(settings: Settings) -> None:
         "\n  Touchbase is running. Open the web chat in your browser:\n\n"
         f"      {url}\n\n"
         f"  The firm dashboard is at {url}dashboard\n"
-        "  Press Ctrl+C to stop. Prefer the terminal? Run: touchbase console\n",
+        "  Press Ctrl+C to stop. Prefer the terminal? Run: .venv/bin/touchbase console\n",
         flush=True,
     )
 
