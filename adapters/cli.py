@@ -242,6 +242,7 @@ async def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
             services.app.config,
             f"cli:{worker_id()}",
             dry_run=args.dry_run,
+            concurrency=services.app.config.digest_concurrency,
         )
     finally:
         if runner is not None:

@@ -31,6 +31,9 @@ class CoreConfig:
     digest_hour: int = 8
     digest_catch_up_until_hour: int = 12
     digest_max_items: int = 10
+    # People delivered at once by a sweep: while the platform makes one wait (Retry-After),
+    # the others go on. Each is still claimed, sent and recorded in that order.
+    digest_concurrency: int = 8
     breathing_days: int = 7
     forward_days: int = 90
     care_checkin_days: tuple[int, ...] = (14, 90)

@@ -16,8 +16,14 @@ log = logging.getLogger(__name__)
 async def digest_tick(services: Services, worker: str) -> None:
     """Send the morning digests that are due now. Never raises: the next tick tries again."""
     try:
+        config = services.app.config
         await run_sweep(
-            services.store, services.messengers, services.clock, services.app.config, worker
+            services.store,
+            services.messengers,
+            services.clock,
+            config,
+            worker,
+            concurrency=config.digest_concurrency,
         )
     except Exception:
         log.exception("digest sweep failed", extra={"worker": worker})
