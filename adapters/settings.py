@@ -78,7 +78,7 @@ class Settings(BaseSettings):
         default=12, ge=0, le=23, alias="TOUCHBASE_CATCH_UP_UNTIL"
     )
     scheduler_enabled: bool = Field(default=True, alias="TOUCHBASE_SCHEDULER")
-    digest_concurrency: int = Field(default=8, ge=1, le=64, alias="TOUCHBASE_DIGEST_CONCURRENCY")
+    digest_concurrency: int = Field(default=16, ge=1, le=64, alias="TOUCHBASE_DIGEST_CONCURRENCY")
     summary_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = Field(
         default="mon", alias="TOUCHBASE_SUMMARY_DAY"
     )

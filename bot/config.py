@@ -33,7 +33,7 @@ class CoreConfig:
     digest_max_items: int = 10
     # People delivered at once by a sweep: while the platform makes one wait (Retry-After),
     # the others go on. Each is still claimed, sent and recorded in that order.
-    digest_concurrency: int = 8
+    digest_concurrency: int = 16
     breathing_days: int = 7
     forward_days: int = 90
     care_checkin_days: tuple[int, ...] = (14, 90)
