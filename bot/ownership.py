@@ -65,7 +65,7 @@ def step_text(step: str, client: str, old: str, new: str) -> str:
         return f"{old} introduces {new} to {client} in person: a joint call or lunch"
     if step == NOTES:
         return f"{old} shares notes and {client}'s preferences with {new}"
-    return f"{old} and {new} tell {client}'s key people who their person is now"
+    return f"{old} tells {client}'s key people that {new} is their person now"
 
 
 STEP_BUTTONS = {INTRO: "Introduced in person", NOTES: "Notes shared", PEOPLE: "Key people told"}
@@ -104,11 +104,44 @@ HANDOFF = "handoff"
 CARE = "care"
 
 
+# Whose part each step is. The old owner is the one the client trusts, so the introduction and
+# telling the key people are theirs; the notes take both of them. The new owner's own part, beyond
+# the notes, is to get in touch with the client: their first touch settles the handoff.
+OLD_OWNER = "old"
+NEW_OWNER = "new"
+STEP_OWNERS: dict[str, tuple[str, ...]] = {
+    INTRO: (OLD_OWNER,),
+    NOTES: (OLD_OWNER, NEW_OWNER),
+    PEOPLE: (OLD_OWNER,),
+}
+
+
+def open_steps(handoff: Handoff, side: str) -> list[str]:
+    """The steps still to do that are `side`'s part ("old" or "new"), in checklist order."""
+    return [s for s in HANDOFF_STEPS if s not in handoff.steps_done and side in STEP_OWNERS[s]]
+
+
+def old_owner_title(step: str, client: str, new: str) -> str:
+    if step == INTRO:
+        return f"{client}: introduce {new} in person"
+    if step == NOTES:
+        return f"{client}: share your notes and {client}'s preferences with {new}"
+    return f"{client}: tell {client}'s key people that {new} is their person now"
+
+
+def new_owner_title(handoff: Handoff, client: str, old: str) -> str:
+    if NOTES in open_steps(handoff, NEW_OWNER):
+        return f"{client}: you are their person now. Go through {old}'s notes on them"
+    return f"{client}: you are their person now. Get in touch with them"
+
+
 def handoff_nudges(
     handoff: Handoff, client: str, names: Mapping[int, str], today: date
 ) -> list[Nudge]:
-    """One nudge for each owner while the handoff is under way; the new owner's first touch with
-    the client, or a finished checklist, ends them."""
+    """While a handoff is under way, each owner's nudge names their next open step
+    (`STEP_OWNERS`). The old owner's nudge ends once their steps are done; the new owner's asks
+    them to get in touch with the client once the notes are shared, until they have. The new
+    owner's first touch with the client, or a finished checklist, ends both."""
     if not handoff.under_way:
         return []
     old = names.get(handoff.from_person_id or 0, "the previous owner")
@@ -124,20 +157,21 @@ def handoff_nudges(
                 person_id=handoff.to_person_id,
                 kind=HANDOFF,
                 urgency=5.0 + waited / 7,
-                title=f"{client}: you are their person now. Meet them with {old}",
-                detail=detail,
+                title=new_owner_title(handoff, client, old),
+                detail=detail + f" Your first call or meeting with {client} settles the handoff.",
                 client_id=handoff.client_id,
                 actions=step_actions(handoff),
             )
         )
-    if handoff.from_person_id is not None:
+    mine = open_steps(handoff, OLD_OWNER)
+    if handoff.from_person_id is not None and mine:
         out.append(
             Nudge(
                 key=f"handoff:{handoff.id}",
                 person_id=handoff.from_person_id,
                 kind=HANDOFF,
                 urgency=5.0 + waited / 7,
-                title=f"{client}: introduce {new} in person",
+                title=old_owner_title(mine[0], client, new),
                 detail=detail,
                 client_id=handoff.client_id,
                 actions=step_actions(handoff),

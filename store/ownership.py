@@ -110,13 +110,17 @@ class SqlOwnership:
         )
 
     async def _touched_on(self, rows: Sequence[HandoffRow]) -> dict[int, date]:
-        """Each handoff's first touch by its new owner with the client, on or after its start."""
+        """Each handoff's first touch by its new owner with the client: logged after the
+        handoff started (a call earlier that day, before the client was handed on, is not the
+        new owner being in touch as its owner) and not dated before the day it started."""
         out: dict[int, date] = {}
         wanted = [r for r in rows if r.to_person_id is not None]
         if not wanted:
             return out
         found = await self.s.execute(
-            select(TouchRow.client_id, TouchRow.person_id, TouchRow.occurred_on).where(
+            select(
+                TouchRow.client_id, TouchRow.person_id, TouchRow.occurred_on, TouchRow.created_at
+            ).where(
                 TouchRow.workspace_id == self.ws,
                 or_(
                     *(
@@ -130,15 +134,19 @@ class SqlOwnership:
                 ),
             )
         )
-        days: dict[tuple[int, int], list[date]] = defaultdict(list)
-        for client_id, person_id, occurred in found:
+        touches: dict[tuple[int, int], list[tuple[date, datetime]]] = defaultdict(list)
+        for client_id, person_id, occurred, created in found:
             day = _as_date(occurred)
-            if day is not None:
-                days[(client_id, person_id)].append(day)
+            if day is not None and created is not None:
+                touches[(client_id, person_id)].append((day, created))
         for r in wanted:
             assert r.to_person_id is not None
-            start = r.started_at.astimezone(UTC).date()
-            after = [d for d in days.get((r.client_id, r.to_person_id), ()) if d >= start]
+            started = r.started_at.astimezone(UTC)
+            after = [
+                day
+                for day, created in touches.get((r.client_id, r.to_person_id), ())
+                if created > started and day >= started.date()
+            ]
             if after:
                 out[r.id] = min(after)
         return out
@@ -339,7 +347,7 @@ class SqlOwnership:
             return None
         for key, value in changes.items():
             if key not in ("name", "title", "influence", "notes"):
-                raise ValueError(f"a key person has no field {key!r}")
+                raise ValueError(f'a key person has no field "{key}"')
             setattr(row, key, value)
         await self.s.flush()
         return _to_contact(row)

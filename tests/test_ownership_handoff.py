@@ -48,7 +48,7 @@ async def test_handoff_nudges_stop_when_the_new_owner_logs_a_touch(
     await people["bob"].say("/owner Acme @jane")
     nudges = await _nudges(store, clock, "handoff")
     assert [n.title for n in nudges["jane"]] == [
-        "Acme Corp: you are their person now. Meet them with bob"
+        "Acme Corp: you are their person now. Go through bob's notes on them"
     ]
     assert [n.title for n in nudges["bob"]] == ["Acme Corp: introduce jane in person"]
     assert "joint call or lunch" in nudges["bob"][0].detail
@@ -74,6 +74,66 @@ async def test_a_touch_dated_before_the_handoff_does_not_count(
     await people["bob"].say("/owner Acme @jane")
     await people["jane"].say("/touch Acme call with Dana last week")
     assert set(await _nudges(store, clock, "handoff")) == {"jane", "bob"}
+
+
+async def test_a_touch_logged_before_the_handoff_the_same_day_does_not_settle_it(
+    chat: Chat, store: SqlStore, clock: FixedClock
+) -> None:
+    people = await _firm(chat)
+    await people["jane"].say("/touch Acme call with Dana")  # jane calls bob's client...
+    clock.advance(timedelta(hours=1))
+    await people["bob"].say("/owner Acme @jane")  # ...and is handed it an hour later
+    assert set(await _nudges(store, clock, "handoff")) == {"jane", "bob"}
+    card = await people["ada"].say("/client Acme")
+    assert "Handoff from bob to jane" in card
+
+    clock.advance(timedelta(hours=1))  # her first touch as its owner, the same day, settles it
+    await people["jane"].say("/touch Acme call with Dana")
+    assert await _nudges(store, clock, "handoff") == {}
+
+
+async def test_each_owners_nudge_names_their_next_open_step(
+    chat: Chat, store: SqlStore, clock: FixedClock
+) -> None:
+    people = await _firm(chat)
+    await people["bob"].say("/owner Acme @jane")
+    await people["bob"].say("1")  # Introduced in person
+    nudges = await _nudges(store, clock, "handoff")
+    assert [n.title for n in nudges["bob"]] == [
+        "Acme Corp: share your notes and Acme Corp's preferences with jane"
+    ]
+    assert [n.title for n in nudges["jane"]] == [
+        "Acme Corp: you are their person now. Go through bob's notes on them"
+    ]
+    assert "introduces" not in nudges["bob"][0].detail
+
+    await people["bob"].say("1")  # Notes shared: jane's part is done, bar getting in touch
+    nudges = await _nudges(store, clock, "handoff")
+    assert [n.title for n in nudges["bob"]] == [
+        "Acme Corp: tell Acme Corp's key people that jane is their person now"
+    ]
+    assert [n.title for n in nudges["jane"]] == [
+        "Acme Corp: you are their person now. Get in touch with them"
+    ]
+
+
+def test_handoff_nudges_follow_whose_steps_are_open() -> None:
+    from datetime import UTC, date, datetime
+
+    from bot.ownership import handoff_nudges
+    from bot.ownership_ports import INTRO, NOTES, Handoff
+
+    names = {1: "bob", 2: "jane"}
+    start = datetime(2026, 11, 23, 15, tzinfo=UTC)
+    h = Handoff(1, 7, 1, 2, start, steps_done=(INTRO,))
+    titles = {n.person_id: n.title for n in handoff_nudges(h, "Globex", names, date(2026, 11, 24))}
+    assert titles[1] == "Globex: share your notes and Globex's preferences with jane"
+    h = Handoff(1, 7, 1, 2, start, steps_done=(NOTES,))
+    titles = {n.person_id: n.title for n in handoff_nudges(h, "Globex", names, date(2026, 11, 24))}
+    assert titles == {
+        1: "Globex: introduce jane in person",
+        2: "Globex: you are their person now. Get in touch with them",
+    }
 
 
 async def test_checklist_buttons_finish_the_handoff(
