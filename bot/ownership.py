@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 
 from bot.clock import Clock, zone
 from bot.config import CoreConfig, LoadTarget
-from bot.domain import Client, ClientStatus, Person, Platform, Role
+from bot.domain import WEEKDAYS, Client, ClientStatus, Person, Platform, Role
 from bot.messages import Action, Message, Section, Tone
 from bot.nudges import Nudge
 from bot.ownership_ports import (
@@ -192,8 +192,23 @@ def care_label(days: int) -> str:
     return f"{days}-day"
 
 
-def care_plan(closed_on: date, days: Iterable[int]) -> list[tuple[str, date]]:
-    return [(care_label(d), closed_on + timedelta(days=d)) for d in sorted(set(days))]
+def next_workday(day: date, workdays: Sequence[int] = WEEKDAYS) -> date:
+    """`day`, or the first of the owner's workdays after it (a Saturday moves to Monday)."""
+    if not workdays:
+        return day
+    while day.weekday() not in workdays:
+        day += timedelta(days=1)
+    return day
+
+
+def care_plan(
+    closed_on: date, days: Iterable[int], workdays: Sequence[int] = WEEKDAYS
+) -> list[tuple[str, date]]:
+    """The check-ins after a closeout, each on the owner's next workday from its nominal date."""
+    return [
+        (care_label(d), next_workday(closed_on + timedelta(days=d), workdays))
+        for d in sorted(set(days))
+    ]
 
 
 def care_nudge(due: CareDue, today: date) -> Nudge | None:

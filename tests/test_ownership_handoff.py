@@ -168,11 +168,13 @@ async def test_closeout_check_ins_appear_at_14_then_90_days(
 ) -> None:
     people = await _firm(chat)
     out = await people["ada"].say("/client Acme closeout Q3 audit delivered")
-    assert "Closed out Acme Corp. bob will check in on Mon 7 Dec and Sun 21 Feb." in out
+    # 90 days on is Sunday 21 Feb 2027: the check-in moves to the Monday. Dates read as on the
+    # client card.
+    assert "Closed out Acme Corp. bob will check in on Mon 7 Dec and on 22 Feb 2027." in out
     assert "nothing to sell" in out
-    assert "message for bob" in outbox.getvalue()  # the owner hears about it
+    assert "I'll remind you to check in on Mon 7 Dec and on 22 Feb 2027." in outbox.getvalue()
     card = await people["bob"].say("/client Acme")
-    assert "2-week check-in" in card and "3-month check-in" in card
+    assert "2-week check-in: Mon 7 Dec" in card and "3-month check-in: 22 Feb 2027" in card
 
     clock.advance(timedelta(days=13))
     assert await _nudges(store, clock, "care") == {}
@@ -187,7 +189,9 @@ async def test_closeout_check_ins_appear_at_14_then_90_days(
     assert "the 2-week check-in with Acme Corp is done" in reply.text  # type: ignore[union-attr]
     assert await _nudges(store, clock, "care") == {}
 
-    clock.advance(timedelta(days=76))  # 90 days after the closeout
+    clock.advance(timedelta(days=76))  # 90 days after the closeout: a Sunday
+    assert await _nudges(store, clock, "care") == {}
+    clock.advance(timedelta(days=1))  # the Monday after
     care = await _nudges(store, clock, "care")
     assert [n.title for n in care["bob"]] == ["Acme Corp: 3-month check-in since the work ended"]
     await people["bob"].say("/touch Acme coffee with Dana")  # a touch after the due date
@@ -208,3 +212,18 @@ def _action(action_id: str, value: str):  # type: ignore[no-untyped-def]
 
 async def test_app_fixture_is_the_console(app: Touchbase) -> None:
     assert Platform.CONSOLE in app.messengers
+
+
+def test_care_check_ins_move_off_the_owners_days_off() -> None:
+    from datetime import date
+
+    from bot.ownership import care_plan
+
+    friday = date(2026, 11, 20)
+    assert care_plan(friday, (14, 1, 2)) == [
+        ("1-day", date(2026, 11, 23)),  # Saturday: the Monday after
+        ("2-day", date(2026, 11, 23)),  # Sunday: the Monday after
+        ("2-week", date(2026, 12, 4)),  # a Friday stays
+    ]
+    sun_to_thu = (6, 0, 1, 2, 3)
+    assert care_plan(friday, (14,), sun_to_thu) == [("2-week", date(2026, 12, 6))]

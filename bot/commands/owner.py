@@ -382,12 +382,12 @@ async def closeout(ctx: Context, client: Client, what: str) -> Reply:
     people = {p.id: p for p in await ctx.uow.people.list()}
     owner = people.get(client.owner_id or 0) or ctx.person
     today = ctx.today()
-    plan = care_plan(today, ctx.config.care_checkin_days)
+    plan = care_plan(today, ctx.config.care_checkin_days, owner.workdays)
     planned = {c.due_on for c in await ctx.uow.ownership.open_checkins(client.id)}
     if plan and all(due in planned for _, due in plan):
         return notice(f"{client.name} is already closed out, with its check-ins planned.")
     await ctx.uow.ownership.add_checkins(client.id, owner.id, plan)
-    dates = " and ".join(f"{due:%a} {due.day} {due:%b}" for _, due in plan)
+    dates = " and ".join(_on(due, today) for _, due in plan)
     what = " ".join(what.split())
     await ctx.uow.history.add_event(
         client.id,
@@ -403,18 +403,24 @@ async def closeout(ctx: Context, client: Client, what: str) -> Reply:
             Message(
                 text=(
                     f"{ctx.person.display_name} closed out the work for {client.name}. "
-                    f"I'll remind you to check in on {dates}."
+                    f"I'll remind you to check in {dates}."
                 ),
                 sections=(Section(text=CARE_WHY.format(client=client.name)),),
             ),
             owner.id,
         )
     return Message(
-        text=f"Closed out {client.name}. {whose} will check in on {dates}.",
+        text=f"Closed out {client.name}. {whose} will check in {dates}.",
         sections=(Section(text=CARE_WHY.format(client=client.name)),),
         actions=(Action("client_open", "Open client", str(client.id)),),
         tone=Tone.SUCCESS,
     )
+
+
+def _on(day: date, today: date) -> str:
+    """ "on Mon 7 Dec", "on 22 Feb 2027", "tomorrow": `bot.text.when`, as the card shows it."""
+    said = when(day, today)
+    return said if said in ("today", "tomorrow") else f"on {said}"
 
 
 CARE_WHY = (
