@@ -341,6 +341,20 @@ def _decide(
     return ClientMatch("ambiguous", None, tuple(close[:MAX_CANDIDATES]), matched_text, rest)
 
 
+def label_key(label: str) -> str:
+    """How names and aliases are compared: casefolded words, punctuation dropped, "&" as "and"."""
+    return _norm_name(label)
+
+
+def _prefer_names(found: tuple[ClientName, ...], key: str) -> tuple[ClientName, ...]:
+    """One client's own name beats another's alias: "Initech" is Initech, even if some other
+    client was given the alias "Initech"."""
+    if len(found) < 2:
+        return found
+    named = tuple(c for c in found if _norm_name(c.name) == key)
+    return named if len(named) == 1 else found
+
+
 def _from_clients(found: tuple[ClientName, ...], matched_text: str, rest: str) -> ClientMatch:
     if len(found) == 1:
         return ClientMatch("matched", found[0], (), matched_text, rest)
@@ -352,7 +366,7 @@ def _lookup(query: str, index: _Index) -> ClientMatch:
     """The whole of `query` is meant as a client name."""
     key = _norm_name(query)
     if key in index.exact:
-        return _from_clients(index.exact[key], query, "")
+        return _from_clients(_prefer_names(index.exact[key], key), query, "")
     decided = _decide(_fuzzy(key, index), query, "")
     if decided is not None:
         return decided
@@ -455,7 +469,7 @@ def _match_start(text: str, index: _Index) -> ClientMatch:
     for n in range(min(index.max_words, len(tokens)), 0, -1):
         key = " ".join(t.key for t in tokens[:n])
         if key in index.exact:
-            found = index.exact[key]
+            found = _prefer_names(index.exact[key], key)
             if len(found) == 1:  # "Acme Crop" with the alias "Acme": take the typo too
                 n = _longer_typo(tokens, n, limit, found[0])
             return _from_clients(found, *span(n))

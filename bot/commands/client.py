@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 
 from bot.app import Context, Registry, Reply
 from bot.domain import Client, Role, TouchKind
 from bot.messages import Action, Field, Message, Section, Style, Tone, error
-from bot.parsing import lookup_client
+from bot.parsing import label_key, lookup_client
 from bot.rules import effective_cadence, next_due
-from bot.text import clip, plural, row_id, when
+from bot.text import clip, pack, plural, row_id, unpack, when
 
 from . import profile
 from .touch import client_names
 
 USAGE = "Try: /client Acme, or /client add Acme Corp, ACME (a name, then any aliases)"
+CARD_LINES = 8  # history lines on the card
+FULL_LINES = 50  # history lines behind the "Full history" button
+_FETCH = 200  # touches and events read to count what the card leaves out
 _ADD = re.compile(r"^(?:add|new|create)\b\s*", re.IGNORECASE)
 _AKA = re.compile(r"\s+(?:aka|a\.k\.a\.|alias(?:es)?)\s+", re.IGNORECASE)
 
@@ -49,25 +52,50 @@ async def client_command(ctx: Context, text: str) -> Reply:
         return await client_card(ctx, client)
     if match.status == "ambiguous":
         return Message(
-            text=f"More than one client matches {text!r}. Which one?",
+            text=f'More than one client matches "{clip(text, 80)}". Which one?',
             actions=tuple(
                 Action("client_open", clip(c.name, 60), str(c.id)) for c in match.candidates[:5]
             ),
             tone=Tone.WARNING,
         )
-    suggestions = tuple(
-        Action("client_open", clip(c.name, 60), str(c.id)) for c in match.candidates[:3]
-    )
+    buttons: list[Action] = []
+    if len(text) <= 200:
+        buttons.append(Action("client_add", f"Add {clip(text, 40)}", pack(text=text)))
+    buttons.extend(Action("client_open", clip(c.name, 60), str(c.id)) for c in match.candidates[:3])
     return Message(
-        text=f"I don't know a client called {text!r}.",
+        text=f'I don\'t know a client called "{clip(text, 80)}".',
         sections=(Section(text=f"To add it: /client add {clip(text, 80)}"),),
-        actions=suggestions,
+        actions=tuple(buttons),
         tone=Tone.WARNING,
     )
 
 
+async def add_from_button(ctx: Context, value: str) -> Reply:
+    """The "Add Hooli" button under an unknown client: the same as /client add Hooli."""
+    name = " ".join(str(unpack(value).get("text", "")).split())
+    if not name:
+        return error("I lost track of that client's name.", USAGE)
+    return await create_client(ctx, name, [])  # as typed: a comma in it is not an alias
+
+
+async def _name_clash(ctx: Context, labels: list[str]) -> tuple[str, Client] | None:
+    """The first of `labels` that is already another client's name or alias, and that client."""
+    wanted = {label_key(label): label for label in labels if label_key(label)}
+    for client in await ctx.uow.clients.list():
+        for own in (client.name, *client.aliases):
+            key = label_key(own)
+            if key in wanted:
+                return wanted[key], client
+    return None
+
+
 async def add_client(ctx: Context, text: str) -> Reply:
     name, aliases = parse_new_client(text)
+    return await create_client(ctx, name, aliases)
+
+
+async def create_client(ctx: Context, name: str, aliases: list[str]) -> Reply:
+    """Add a client owned by the person asking, unless its name or an alias is taken."""
     if not name:
         return error("What is the client called?", USAGE)
     if len(name) > 200:
@@ -77,6 +105,25 @@ async def add_client(ctx: Context, text: str) -> Reply:
         return Message(
             text=f"{existing.name} is already a client.",
             actions=(Action("client_open", "Open client", str(existing.id)),),
+        )
+    clash = await _name_clash(ctx, [name, *aliases])
+    if clash is not None:
+        label, other = clash
+        which = "the name" if label_key(other.name) == label_key(label) else "an alias"
+        return Message(
+            text=(
+                f'"{clip(label, 80)}" is already {which} of {other.name}, so I didn\'t add '
+                f"{clip(name, 80)}: two clients answering to one name couldn't be told apart."
+            ),
+            sections=(
+                Section(
+                    text="Choose another name for the new client."
+                    if label == name
+                    else "Leave that alias out, or choose another, and add it again."
+                ),
+            ),
+            actions=(Action("client_open", clip(f"Open {other.name}", 60), str(other.id)),),
+            tone=Tone.WARNING,
         )
     client = await ctx.uow.clients.add(name, aliases=aliases, owner_id=ctx.person.id)
     await ctx.uow.history.add_owner_change(client.id, None, ctx.person.id, ctx.person.id)
@@ -105,8 +152,6 @@ def can_see_private(ctx: Context, client: Client) -> bool:
 async def client_card(ctx: Context, client: Client) -> Message:
     today = ctx.today()
     owner = await ctx.uow.people.get(client.owner_id) if client.owner_id else None
-    touches = await ctx.uow.touches.for_client(client.id, limit=8)
-    events = await ctx.uow.history.events(client.id, limit=8)
     last = (await ctx.uow.clients.last_touch_on([client.id])).get(client.id)
     cadence = effective_cadence(client, ctx.config.default_cadence_days)
     created = client.created_at.date() if client.created_at else today
@@ -122,21 +167,13 @@ async def client_card(ctx: Context, client: Client) -> Message:
         fields.append(Field("Also known as", ", ".join(client.aliases)))
     if client.segment:
         fields.append(Field("Segment", client.segment))
-    people = {p.id: p.display_name for p in await ctx.uow.people.list()}
-    lines: list[tuple[date, str]] = []
-    for t in touches:
-        what = t.kind.value if t.kind is not TouchKind.OTHER else "touch"
-        with_whom = f" with {t.contact}" if t.contact else ""
-        waiting = " (awaiting reply)" if t.awaiting_reply and t.replied_at is None else ""
-        who = people.get(t.person_id, "someone")
-        said = clip(t.note, 80) if t.note else f"{what}{with_whom}"
-        lines.append((t.occurred_on, f"{when(t.occurred_on, today)}: {who}, {said}{waiting}"))
-    show_private = can_see_private(ctx, client)
-    for e in events:
-        summary = e.summary if (show_private or not e.private) else e.kind.replace("_", " ")
-        lines.append((e.at.date(), f"{when(e.at.date(), today)}: {summary}"))
-    lines.sort(key=lambda item: item[0], reverse=True)
-    history = "\n".join(line for _, line in lines[:8]) or "Nothing logged yet."
+    lines, more, complete = await history_lines(ctx, client, CARD_LINES)
+    history = "\n".join(lines) or "Nothing logged yet."
+    history_actions: tuple[Action, ...] = ()
+    context = None
+    if more:
+        context = f"and {more} more" if complete else f"and more than {more} more"
+        history_actions = (Action("client_history", "Full history", str(client.id)),)
     extra: tuple[Section, ...] = ()
     for extend in ctx.registry.card_extensions if ctx.registry else ():
         extra += await extend(ctx, client)
@@ -146,13 +183,81 @@ async def client_card(ctx: Context, client: Client) -> Message:
         sections=(
             Section(fields=tuple(fields)),
             *extra,
-            Section(heading="Recent history", text=history),
+            Section(
+                heading="Recent history", text=history, context=context, actions=history_actions
+            ),
         ),
         actions=(Action("log_touch_open", "Log touch", str(client.id), Style.PRIMARY),),
         tone=Tone.WARNING if due < today else Tone.INFO,
     )
 
 
+def _stamp(at: datetime | None) -> float:
+    if at is None:
+        return 0.0
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp()
+
+
+async def history_lines(ctx: Context, client: Client, limit: int) -> tuple[list[str], int, bool]:
+    """The client's `limit` most recent history lines, newest first, always with the latest
+    owner change; how many more there are; and whether that count is exact."""
+    today = ctx.today()
+    touches = await ctx.uow.touches.for_client(client.id, limit=_FETCH)
+    events = await ctx.uow.history.events(client.id, limit=_FETCH)
+    complete = len(touches) < _FETCH and len(events) < _FETCH
+    people = {p.id: p.display_name for p in await ctx.uow.people.list()}
+    # Any later touch for the client settles a follow-up, so only its latest touch can still
+    # be awaiting a reply (touches come newest first).
+    open_follow_up = (
+        touches[0].id
+        if touches and touches[0].awaiting_reply and touches[0].replied_at is None
+        else None
+    )
+    # (day, when it was recorded, is an owner change, line): same-day lines in recorded order.
+    lines: list[tuple[date, float, bool, str]] = []
+    for t in touches:
+        what = t.kind.value if t.kind is not TouchKind.OTHER else "touch"
+        with_whom = f" with {t.contact}" if t.contact else ""
+        waiting = " (awaiting reply)" if t.id == open_follow_up else ""
+        who = people.get(t.person_id, "someone")
+        said = clip(t.note, 80) if t.note else f"{what}{with_whom}"
+        line = f"{when(t.occurred_on, today)}: {who}, {said}{waiting}"
+        lines.append((t.occurred_on, _stamp(t.created_at), False, line))
+    show_private = can_see_private(ctx, client)
+    for e in events:
+        summary = e.summary if (show_private or not e.private) else e.kind.replace("_", " ")
+        day = e.at.date()
+        lines.append(
+            (day, _stamp(e.at), e.kind == "owner_change", f"{when(day, today)}: {summary}")
+        )
+    lines.sort(key=lambda item: (item[0], item[1]), reverse=True)
+    shown = lines[:limit]
+    owner_line = next((item for item in lines if item[2]), None)
+    if owner_line is not None and owner_line not in shown:
+        shown = sorted([*shown, owner_line], key=lambda item: (item[0], item[1]), reverse=True)
+    more = max(0, len(lines) - len(shown))
+    return [item[3] for item in shown], more, complete
+
+
+async def full_history(ctx: Context, value: str) -> Reply:
+    client = await ctx.uow.clients.get(cid) if (cid := row_id(value)) else None
+    if client is None:
+        return error("That client is no longer there.", USAGE)
+    lines, more, complete = await history_lines(ctx, client, FULL_LINES)
+    context = None
+    if more:
+        count = f"{more}" if complete else f"more than {more}"
+        context = f"The {FULL_LINES} most recent lines; {count} older ones are not shown."
+    return Message(
+        text=f"{client.name}: history, newest first.",
+        title=f"{client.name}: history",
+        sections=(Section(text="\n".join(lines) or "Nothing logged yet.", context=context),),
+        actions=(Action("client_open", "Open client", str(client.id)),),
+    )
+
+
 def register(r: Registry) -> None:
     r.command("client")(client_command)
     r.action("client_open")(open_client)
+    r.action("client_add")(add_from_button)
+    r.action("client_history")(full_history)
