@@ -68,13 +68,16 @@ async def test_portfolio_statuses(chat: Chat, store: SqlStore, clock: FixedClock
     assert "Only principals and admins" in await bob.say("/clients @jane")
 
 
-async def test_the_new_owners_touch_ends_in_handoff(chat: Chat, store: SqlStore) -> None:
+async def test_the_new_owners_touch_ends_in_handoff(
+    chat: Chat, store: SqlStore, clock: FixedClock
+) -> None:
     bob, jane = chat.as_user("bob"), chat.as_user("jane")
     await bob.say("/clients")
     await jane.say("/clients")
     await bob.say("/client add Acme")
     await bob.say("/owner Acme @jane")
     assert "In handoff (1)" in await jane.say("/clients")
+    clock.advance(timedelta(minutes=30))  # her call, logged after the handoff began
     await jane.say("/touch Acme call with Dana")
     out = await jane.say("/clients")
     assert "In handoff" not in out and "Healthy (1)" in out
