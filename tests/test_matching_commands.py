@@ -137,11 +137,11 @@ async def test_touchbase_me(chat: Chat, store: SqlStore) -> None:
     out = await chat.say("/touchbase me interests golf, sailing")
     assert "Interests: golf, sailing" in out
     out = await chat.say("/touchbase me seniority grand poobah")
-    assert "can't place 'grand poobah'" in out
+    assert 'can\'t place "grand poobah"' in out
     out = await chat.say("/touchbase me role")
     assert "Your role is admin" in out
     out = await chat.say("/touchbase me shoe size 9")
-    assert "I can't set 'shoe' on your profile." in out
+    assert 'I can\'t set "shoe" on your profile.' in out
     # The form: seniority, practice areas, interests.
     await chat.say("/touchbase me")
     out = await chat.say("1", "director", "", "chess")

@@ -34,7 +34,9 @@ async def test_owner_hands_on_posts_once_and_tells_both(
     chat: Chat, store: SqlStore, outbox: io.StringIO
 ) -> None:
     people = await _firm(chat)
-    assert "relationships channel" in await people["ada"].say("/touchbase channel")
+    out = await people["ada"].say("/touchbase channel")
+    assert "relationships channel" in out
+    assert "To stop posting here: /touchbase channel off" in out
     out = await people["bob"].say("/owner Acme @jane")
     assert "Acme Corp is now jane's client." in out
     assert "bob introduces jane to Acme Corp in person: a joint call or lunch" in out
@@ -88,12 +90,17 @@ async def test_without_a_channel_it_still_works_and_says_how(
     assert "message for jane" in outbox.getvalue()
 
 
-async def test_roles_are_for_admins_and_keep_one_admin(chat: Chat, store: SqlStore) -> None:
+async def test_roles_are_for_admins_and_keep_one_admin(
+    chat: Chat, store: SqlStore, outbox: io.StringIO
+) -> None:
     people = await _firm(chat)
     assert "Only an admin can change roles" in await people["bob"].say("/touchbase role @bob admin")
     assert "only admin" in await people["ada"].say("/touchbase role @ada staff")
     out = await people["ada"].say("/touchbase role @bob senior")
     assert "bob is now a senior. Their target: 10 to 20 clients." in out
+    # bob himself is addressed as "you".
+    assert "ada made you a senior in Touchbase. Your target: 10 to 20 clients." in outbox.getvalue()
+    assert "Their target" not in outbox.getvalue()
     ws = await store.workspace(Platform.CONSOLE, "local")
     async with store.unit(ws.id) as uow:
         bob = await uow.people.by_platform_id("bob")
@@ -116,7 +123,7 @@ async def test_unclear_people_are_asked_about(chat: Chat, store: SqlStore) -> No
     people["jd"] = chat.as_user("Jane Doe")
     await people["jd"].say("/clients")
     out = await people["bob"].say("/owner Acme @nobody")
-    assert "I don't know anyone called 'nobody'" in out
+    assert 'I don\'t know anyone called "nobody"' in out
     out = await people["bob"].say("/owner Acme @JANE DOE")  # names match case-insensitively
     assert "is now Jane Doe's client" in out
     out = await people["ada"].say("/owner Acme @Jane S")
@@ -130,6 +137,40 @@ async def test_first_name_ambiguity_asks(chat: Chat, store: SqlStore) -> None:
     for name in ("Sam Ng", "Sam Orr"):
         await chat.as_user(name).say("/clients")
     out = await people["bob"].say("/owner Acme @sam")
-    assert "More than one person here matches 'sam': Sam Ng, Sam Orr" in out
+    assert 'More than one person here matches "sam": Sam Ng, Sam Orr' in out
     owner, _, _ = await _acme(store)
     assert owner == "bob"
+
+
+async def test_a_plain_name_is_enough_for_owner(chat: Chat, store: SqlStore) -> None:
+    people = await _firm(chat)
+    people["jd"] = chat.as_user("Jane Doe")
+    await people["jd"].say("/clients")
+    await people["ada"].say("/client add Globex Corporation")
+    out = await people["bob"].say("/owner Acme jane")  # as /clients jane would read it
+    assert "Acme Corp is now jane's client." in out
+    out = await people["ada"].say("/owner Globex Corporation Jane Doe")
+    assert "Globex Corporation is now Jane Doe's client." in out
+    out = await people["jane"].say("/owner Acme Corp nobody")
+    assert 'I don\'t know anyone called "nobody" here yet.' in out
+    out = await people["jane"].say("/owner Acme Corp")
+    assert "Who should own it?" in out
+    owner, _, _ = await _acme(store)
+    assert owner == "jane"
+
+
+async def test_a_title_that_is_not_a_role_is_explained(chat: Chat, store: SqlStore) -> None:
+    people = await _firm(chat)
+    out = await people["ada"].say("/touchbase role @bob partner")
+    assert '"partner" isn\'t one of the roles: staff, senior, principal or admin.' in out
+    assert "For a partner, principal is the usual one." in out
+    assert "Try: /touchbase role @bob principal." in out
+    assert "/touchbase me seniority partner" in out
+    out = await people["ada"].say("/touchbase role <@bob|bob> partner")
+    assert "Try: /touchbase role @bob principal." in out
+    out = await people["ada"].say("/touchbase role bob")
+    assert "Which role? Staff, senior, principal or admin." in out
+    ws = await store.workspace(Platform.CONSOLE, "local")
+    async with store.unit(ws.id) as uow:
+        bob = await uow.people.by_platform_id("bob")
+        assert bob is not None and bob.role is Role.STAFF

@@ -346,7 +346,7 @@ async def me_command(ctx: Context, text: str) -> Reply:
             "/touchbase role @person <role>. Your seniority you set yourself: "
             "/touchbase me seniority partner",
         )
-    return error(f"I can't set {what!r} on your profile.", ME_USAGE)
+    return error(f'I can\'t set "{clip(what, 40)}" on your profile.', ME_USAGE)
 
 
 async def set_seniority(ctx: Context, text: str) -> Reply:
@@ -362,7 +362,7 @@ async def set_seniority(ctx: Context, text: str) -> Reply:
             title=message.title,
             sections=(
                 Section(
-                    text=f"I can't place {value!r} on the scale matching uses, so it will go by "
+                    text=f'I can\'t place "{value}" on the scale matching uses, so it will go by '
                     "your role. Words like partner, principal, director, senior manager, manager "
                     "or associate work."
                 ),

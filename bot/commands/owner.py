@@ -10,6 +10,7 @@ from datetime import date
 
 from bot.app import Context, Registry, Reply
 from bot.domain import Client, Person, Role, Touch
+from bot.matching import PRINCIPAL, SENIOR, STAFF, level_of
 from bot.messages import Action, Message, Section, Style, Tone, error, notice
 from bot.ownership import (
     can_change_owner,
@@ -24,7 +25,7 @@ from bot.text import clip, find_mentions, row_id, unpack, when
 
 from .touch import client_names
 
-USAGE = "Try: /owner Acme @jane"
+USAGE = "Try: /owner Acme @jane (or /owner Acme jane)"
 ROLE_USAGE = "Try: /touchbase role @jane senior (staff, senior, principal or admin)"
 NO_CHANNEL = (
     "No relationships channel is set yet, so nothing was posted. An admin can type "
@@ -47,25 +48,12 @@ def split_at_person(text: str) -> tuple[str, list[tuple[str, str]], str]:
     return rest[: found.start()].strip(), [], rest[found.end() :].strip()
 
 
-async def resolve_person(
-    ctx: Context, mentions: list[tuple[str, str]], typed: str
-) -> Person | Message:
-    """The person named by a mention (created if they have never used Touchbase) or by a typed
-    @name matched on display names; a message asking again when it is unclear."""
-    if len(mentions) > 1:
-        return error("Name one person, please.", USAGE)
-    if mentions:
-        user_id, label = mentions[0]
-        known = await ctx.uow.people.by_platform_id(user_id)
-        if known is not None:
-            return known
-        return await ctx.uow.people.ensure(user_id, ctx.mentions.get(user_id) or label or user_id)
-    name = " ".join(typed.strip().strip("\"'“”").split()).casefold()
+def people_called(people: list[Person], typed: str) -> list[Person]:
+    """Who a typed name means: display name, platform id, email or its local part, exactly
+    (case-insensitive); else the people whose first name (or first words) it is."""
+    name = " ".join(typed.strip().lstrip("@").strip("\"'“”").split()).casefold()
     if not name:
-        return error("Who should it be? Mention them with @.", USAGE)
-    if name in ("me", "myself"):
-        return ctx.person
-    people = await ctx.uow.people.list()
+        return []
 
     def keys(p: Person) -> set[str]:
         own = {p.display_name.casefold(), p.platform_user_id.casefold()}
@@ -81,17 +69,39 @@ async def resolve_person(
             if p.display_name.casefold().split()[:1] == [name]
             or p.display_name.casefold().startswith(name + " ")
         ]
+    return matches
+
+
+async def resolve_person(
+    ctx: Context, mentions: list[tuple[str, str]], typed: str
+) -> Person | Message:
+    """The person named by a mention (created if they have never used Touchbase) or by a typed
+    name, with or without @, matched on display names; a message asking again when unclear."""
+    if len(mentions) > 1:
+        return error("Name one person, please.", USAGE)
+    if mentions:
+        user_id, label = mentions[0]
+        known = await ctx.uow.people.by_platform_id(user_id)
+        if known is not None:
+            return known
+        return await ctx.uow.people.ensure(user_id, ctx.mentions.get(user_id) or label or user_id)
+    shown = clip(" ".join(typed.strip().strip("\"'“”").split()), 60)
+    if not shown:
+        return error("Who should it be? Mention them with @.", USAGE)
+    if shown.casefold() in ("me", "myself"):
+        return ctx.person
+    matches = people_called(await ctx.uow.people.list(), typed)
     if len(matches) == 1:
         return matches[0]
     if matches:
         names = ", ".join(sorted(p.display_name for p in matches))
         return Message(
-            text=f"More than one person here matches {typed!r}: {names}. Which one?",
+            text=f'More than one person here matches "{shown}": {names}. Which one?',
             sections=(Section(text="Mention the one you mean with @ so I can be sure."),),
             tone=Tone.WARNING,
         )
     return Message(
-        text=f"I don't know anyone called {typed!r} here yet.",
+        text=f'I don\'t know anyone called "{shown}" here yet.',
         sections=(
             Section(text="Mention them with @ (pick their name from the list) and I'll find them."),
         ),
@@ -107,15 +117,37 @@ async def find_client(ctx: Context, typed: str, usage: str = USAGE) -> Client | 
         client = await ctx.uow.clients.get(match.client.id)
         if client is not None:
             return client
+    shown = clip(typed, 80)
     if match.status == "ambiguous":
         names = ", ".join(c.name for c in match.candidates[:5])
         return Message(
-            text=f"More than one client matches {typed!r}: {names}. Type more of the name.",
+            text=f'More than one client matches "{shown}": {names}. Type more of the name.',
             tone=Tone.WARNING,
         )
-    return error(
-        f"I don't know a client called {typed!r}.", f"To add it: /client add {clip(typed, 80)}"
-    )
+    if match.candidates:
+        names = " or ".join(c.name for c in match.candidates[:3])
+        return error(f'I don\'t know a client called "{shown}". Did you mean {names}?', usage)
+    return error(f'I don\'t know a client called "{shown}".', f"To add it: /client add {shown}")
+
+
+async def split_plain_name(ctx: Context, text: str) -> tuple[str, str]:
+    """`Globex Corporation Jane Doe` without an @: the client, then a person's name in the last
+    one to three words. The split where both the client and the person are known wins (the
+    longest name first); else the last word is taken as the name, so an unknown one is
+    reported as such."""
+    words = text.split()
+    if len(words) < 2:
+        return text.strip(), ""
+    people = await ctx.uow.people.list()
+    names = client_names(await ctx.uow.clients.list())
+    for n in range(min(3, len(words) - 1), 0, -1):
+        before, name = " ".join(words[:-n]), " ".join(words[-n:])
+        known = name.casefold() in ("me", "myself") or len(people_called(people, name)) == 1
+        if known and lookup_client(before, names).status == "matched":
+            return before, name
+    if lookup_client(text, names).status == "matched":
+        return text.strip(), ""  # `/owner Acme Corp`: the client, and nobody named
+    return " ".join(words[:-1]), words[-1]
 
 
 def _name(people: dict[int, Person], person_id: int | None, fallback: str = "nobody") -> str:
@@ -131,7 +163,9 @@ async def owner_command(ctx: Context, text: str) -> Reply:
         return error("Which client, and who should own it?", USAGE)
     client_text, mentions, typed = split_at_person(text)
     if not mentions and not typed:
-        return error("Who should own it? Mention them with @.", USAGE)
+        client_text, typed = await split_plain_name(ctx, client_text)
+        if not typed:
+            return error("Who should own it? Name them after the client.", USAGE)
     client = await find_client(ctx, client_text)
     if isinstance(client, Message):
         return client
@@ -472,18 +506,44 @@ async def care_card(ctx: Context, client: Client) -> tuple[Section, ...]:
 # --- /touchbase role and /touchbase channel ------------------------------------------------------
 
 
+ROLE_NAMES = "staff, senior, principal or admin"
+
+
+def nearest_role(word: str) -> Role | None:
+    """The role that usually goes with a title ("partner" -> principal), if it names a level."""
+    level = level_of(word)
+    return {PRINCIPAL: Role.PRINCIPAL, SENIOR: Role.SENIOR, STAFF: Role.STAFF}.get(level or 0)
+
+
+def not_a_role(typed: str, who: str) -> Message:
+    """`/touchbase role @bob partner`: say the word isn't a role, and which one fits it."""
+    word = clip(typed, 40)
+    nearest = nearest_role(word)
+    text = f'"{word}" isn\'t one of the roles: {ROLE_NAMES}.'
+    if nearest is not None:
+        text += f" For a {word.lower()}, {nearest.value} is the usual one."
+    return error(
+        text,
+        f"Try: /touchbase role {clip(who, 60)} {(nearest or Role.SENIOR).value}. A title such as "
+        f'"{word.lower()}" is for matching, and each person sets their own: '
+        f"/touchbase me seniority {word.lower()}",
+    )
+
+
 async def role_command(ctx: Context, text: str) -> Reply:
     if ctx.person.role is not Role.ADMIN:
         return error("Only an admin can change roles.", "Ask an admin of your firm's Touchbase.")
     words = text.split()
-    role: Role | None = None
-    if words:
-        try:
-            role = Role(words[-1].lower())
-        except ValueError:
-            role = None
-    if role is None:
-        return error("Which role?", ROLE_USAGE)
+    if not words:
+        return error("Whose role, and which?", ROLE_USAGE)
+    try:
+        role = Role(words[-1].lower())
+    except ValueError:
+        if len(words) == 1:
+            return error(f"Which role? {ROLE_NAMES.capitalize()}.", ROLE_USAGE)
+        found, rest = find_mentions(" ".join(words[:-1]))
+        who = [f"@{ctx.mentions.get(uid) or label or uid}" for uid, label in found]
+        return not_a_role(words[-1], " ".join([*who, rest]).strip())
     _, mentions, typed = split_at_person(" ".join(words[:-1]))
     if not mentions and not typed:
         if not words[:-1]:
@@ -502,14 +562,16 @@ async def role_command(ctx: Context, text: str) -> Reply:
             )
     await ctx.uow.people.update(person.id, role=role)
     target = ctx.config.load_targets.get(role)
-    load = f" Their target: {target.describe()} clients." if target else ""
+    their = f" Their target: {target.describe()} clients." if target else ""
+    your = f" Your target: {target.describe()} clients." if target else ""
     if person.id != ctx.person.id:
         ctx.notify(
             person.address,
-            Message(text=f"{ctx.person.display_name} made you {_a(role)} in Touchbase.{load}"),
+            Message(text=f"{ctx.person.display_name} made you {_a(role)} in Touchbase.{your}"),
             person.id,
         )
-    return Message(text=f"{person.display_name} is now {_a(role)}.{load}", tone=Tone.SUCCESS)
+        return Message(text=f"{person.display_name} is now {_a(role)}.{their}", tone=Tone.SUCCESS)
+    return Message(text=f"You are now {_a(role)}.{your}", tone=Tone.SUCCESS)
 
 
 def _a(role: Role) -> str:
@@ -531,7 +593,7 @@ async def channel_command(ctx: Context, text: str) -> Reply:
     return replace(
         notice(
             "This is now the relationships channel: ownership changes and the weekly summary "
-            "will be posted here.",
+            "will be posted here. To stop posting here: /touchbase channel off",
             tone=Tone.SUCCESS,
         ),
         private=False,
