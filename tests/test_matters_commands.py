@@ -195,3 +195,46 @@ async def test_stale_or_odd_button_values_get_kind_answers(chat: Chat) -> None:
         assert isinstance(reply, Message) and "Something went wrong" not in reply.text
     reply = await app.submit(who, FormIn("matter_update", {"note": "x"}, "12345678901234567890"))
     assert isinstance(reply, Message) and "no longer there" in reply.text
+
+
+async def test_a_title_open_at_two_clients_asks_which(chat: Chat, store: SqlStore) -> None:
+    await chat.say("/client add Acme Corp")
+    await chat.say("/client add Globex")
+    await chat.say("/matter Acme Corp Q3 audit")
+    await chat.say("/matter Globex Q3 audit")
+    out = await chat.say("/matter Q3 audit close")
+    assert '"Q3 audit" is open at 2 clients. Which one is done?' in out
+    assert "[1] Close Q3 audit at Acme Corp" in out and "[2] Close Q3 audit at Globex" in out
+    out = await chat.say("2")
+    assert "Closed Q3 audit for Globex." in out
+    ws = await workspace(store)
+    async with store.unit(ws) as uow:
+        still_open = await uow.matters.list(open_only=True)
+    assert [(m.client_id, m.title) for m in still_open] == [(1, "Q3 audit")]
+    # With one left, the title alone is enough again.
+    assert "Closed Q3 audit for Acme Corp." in await chat.say("/matter Q3 audit close")
+
+
+async def test_update_for_a_shared_title_asks_which_client(chat: Chat) -> None:
+    await chat.say("/client add Acme Corp")
+    await chat.say("/client add Globex")
+    await chat.say("/matter Acme Corp Q3 audit")
+    await chat.say("/matter Globex Q3 audit")
+    out = await chat.say("/update Q3 audit draft filed, estimate Dec 18")
+    assert "open at 2 clients" in out
+    assert "[1] Q3 audit at Acme Corp" in out and "[2] Q3 audit at Globex" in out
+    out = await chat.say("1")
+    assert "Recorded a status update to Acme Corp on Q3 audit, estimate 18 Dec." in out
+
+
+async def test_matter_card_lists_what_each_update_said(chat: Chat, clock: FixedClock) -> None:
+    await chat.say("/client add Acme Corp")
+    await chat.say("/matter Acme Corp Q3 audit")
+    await chat.say("/update Acme Corp Q3 audit sent the draft to the CFO, estimate Dec 18")
+    clock.advance(timedelta(days=2))
+    await chat.say("/update Acme Corp Q3 audit regulator asked for the ledgers")
+    out = await chat.say("/matter")
+    out = await chat.say("1")  # Open the matter
+    updates = out.split("Status updates:")[1]
+    assert "today: regulator asked for the ledgers" in updates
+    assert "Monday (2 days ago), estimate 18 Dec: sent the draft to the CFO" in updates

@@ -124,15 +124,16 @@ class Target:
     problem: str | None = None
 
 
-def _title_at_start(
+def _titles_at_start(
     text: str, matters: Sequence[Matter], clients: Mapping[int, Client]
-) -> tuple[Matter, str] | None:
-    """The open matter whose title (alone, or after its client's name or alias) starts `text`;
-    the longest such wins. Titles shared by two clients need the client's name."""
+) -> tuple[tuple[Matter, ...], str]:
+    """The open matters whose title (alone, or after its client's name or alias) starts `text`,
+    the longest such, and the text after it. More than one when a title is shared by clients
+    and their names were left out."""
     words = _keys(text)
     typed = [k for k, _ in words]
-    best: tuple[int, Matter] | None = None
-    ambiguous = False
+    best = 0
+    found: dict[int, Matter] = {}
     for matter in matters:
         client = clients.get(matter.client_id)
         prefixes: list[list[str]] = [[]]
@@ -142,29 +143,37 @@ def _title_at_start(
         for prefix in prefixes:
             label = prefix + title
             n = len(label)
-            if not title or typed[:n] != label:
+            if not title or typed[:n] != label or n < best:
                 continue
-            if best is None or n > best[0]:
-                best, ambiguous = (n, matter), False
-            elif n == best[0] and best[1].id != matter.id:
-                ambiguous = True
-    if best is None or ambiguous:
-        return None
-    n, matter = best
-    return matter, text[words[n - 1][1] :].strip(" ,;:-–—")
+            if n > best:
+                best, found = n, {}
+            found[matter.id] = matter
+    if not found:
+        return (), text
+    return tuple(found.values()), text[words[best - 1][1] :].strip(" ,;:-–—")
+
+
+def _title_at_start(
+    text: str, matters: Sequence[Matter], clients: Mapping[int, Client]
+) -> tuple[Matter, str] | None:
+    """The one open matter whose title starts `text`; None if none, or if several do."""
+    found, rest = _titles_at_start(text, matters, clients)
+    return (found[0], rest) if len(found) == 1 else None
 
 
 async def find_target(ctx: Context, text: str, *, whole: bool = False) -> Target:
     """Read a matter or client at the start of `text` (the whole of it when `whole`)."""
     clients = {c.id: c for c in await ctx.uow.clients.list()}
     open_matters = await ctx.uow.matters.list(open_only=True)
-    titled = _title_at_start(text, open_matters, clients)
-    if titled is not None and (not whole or not titled[1]):
-        matter, rest = titled
-        return Target(clients.get(matter.client_id), matter, rest)
+    titled, after_title = _titles_at_start(text, open_matters, clients)
+    if len(titled) == 1 and (not whole or not after_title):
+        return Target(clients.get(titled[0].client_id), titled[0], after_title)
     names = client_names(list(clients.values()))
     match = lookup_client(text, names) if whole else match_client(text, names)
     if match.status != "matched" or match.client is None:
+        if len(titled) > 1 and (not whole or not after_title):
+            # One title at several clients, named without the client: ask which.
+            return Target(None, None, after_title, choices=titled)
         return Target(None, None, text, problem=_client_problem(text, match.candidates))
     client = clients[match.client.id]
     mine = [m for m in open_matters if m.client_id == client.id]
@@ -176,6 +185,11 @@ async def find_target(ctx: Context, text: str, *, whole: bool = False) -> Target
     if len(mine) == 1:
         return Target(client, mine[0], rest)
     return Target(client, None, rest, choices=tuple(mine))
+
+
+def _at(matter: Matter, clients: Mapping[int, Client]) -> str:
+    client = clients.get(matter.client_id)
+    return f"{matter.title} at {client.name}" if client else matter.title
 
 
 def _client_problem(text: str, candidates: Sequence[ClientName]) -> str:
@@ -397,7 +411,9 @@ async def matter_card(ctx: Context, matter: Matter) -> Message:
         lines = []
         for u in reversed(updates[-6:]):
             estimate = f", estimate {short_date(u.estimate_on, today)}" if u.estimate_on else ""
-            lines.append(f"{when(u.occurred_on, today)}{estimate}")
+            touch = await ctx.uow.touches.get(u.touch_id)
+            said = f": {clip(touch.note, 100)}" if touch is not None and touch.note else ""
+            lines.append(f"{when(u.occurred_on, today)}{estimate}{said}")
         sections.append(Section(heading="Status updates", text="\n".join(lines)))
     actions: list[Action] = []
     if matter.is_open:
@@ -430,6 +446,16 @@ async def close_by_name(ctx: Context, name: str) -> Reply:
     target = await find_target(ctx, name, whole=True)
     if target.matter is not None and not target.rest:
         return await close_matter(ctx, target.matter)
+    if target.choices and target.client is None:  # one title at several clients
+        clients = {c.id: c for c in await ctx.uow.clients.list()}
+        return Message(
+            text=f'"{clip(name, 60)}" is open at {len(target.choices)} clients. Which one is done?',
+            actions=tuple(
+                Action("matter_close", clip(f"Close {_at(m, clients)}", 60), str(m.id))
+                for m in target.choices[:5]
+            ),
+            tone=Tone.WARNING,
+        )
     if target.choices:
         return Message(
             text=f"{target.client.name if target.client else 'That client'} has "
@@ -491,6 +517,27 @@ async def update_command(ctx: Context, text: str) -> Reply:
     if not text:
         return error("Which client or matter did you update?", UPDATE_USAGE)
     target = await find_target(ctx, text)
+    if target.client is None and target.choices:  # one title at several clients
+        clients = {c.id: c for c in await ctx.uow.clients.list()}
+        try:
+            return Message(
+                text=f"That matter is open at {len(target.choices)} clients. "
+                "Which one was this update about?",
+                actions=tuple(
+                    Action(
+                        "matter_update_for",
+                        clip(_at(m, clients), 60),
+                        pack(m=m.id, t=target.rest),
+                    )
+                    for m in target.choices[:5]
+                ),
+                tone=Tone.WARNING,
+            )
+        except ValueError:
+            return error(
+                "That update is too long to carry over a button. Start it with the client's "
+                "name, e.g. /update Acme Q3 audit draft filed.",
+            )
     if target.client is None:
         return error(target.problem or "Which client or matter?", UPDATE_USAGE)
     if target.matter is None and target.choices:
