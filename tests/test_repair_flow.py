@@ -398,7 +398,17 @@ async def test_restart_goes_back_to_step_one(chat: Chat, store: SqlStore) -> Non
     await chat.say("/client add Acme")
     await chat.say("/repair Acme missed the filing deadline")
     await chat.say("2")
+    before = await _repair(store)
+    assert before.step is not Step.FINISH
     out = await chat.say("/repair Acme restart")
+    assert "Restart the repair for Acme from step 1?" in out
+    assert "[1] Restart from step 1  [2] Keep going" in out
+    assert await _repair(store) == before  # nothing thrown away by asking
+    out = await chat.say("2")  # Keep going
+    assert "step 1 of 4" not in out
+    assert await _repair(store) == before
+    await chat.say("/repair Acme restart")
+    out = await chat.say("1")  # Restart from step 1
     assert "Back to step 1" in out and "step 1 of 4" in out
     r = await _repair(store)
     assert (r.step, r.breathing_until, r.reason) == (

@@ -77,7 +77,7 @@ async def _client_and_rest(ctx: Context, text: str) -> tuple[Client, str] | Mess
             match = whole
     if match.status == "ambiguous":
         return Message(
-            text=f"More than one client matches {match.matched_text!r}. Which one?",
+            text=f'More than one client matches "{clip(match.matched_text, 60)}". Which one?',
             sections=(Section(text="Type the name in full, or in quotes."),),
             actions=tuple(
                 Action("repair_status", clip(c.name, 60), str(c.id)) for c in match.candidates[:5]
@@ -86,7 +86,7 @@ async def _client_and_rest(ctx: Context, text: str) -> tuple[Client, str] | Mess
         )
     if match.status != "matched" or match.client is None:
         typed = match.matched_text or text.split()[0]
-        return error(f"I don't know a client called {clip(typed, 60)!r}.", USAGE)
+        return error(f'I don\'t know a client called "{clip(typed, 60)}".', USAGE)
     client = await ctx.uow.clients.get(match.client.id)
     if client is None:
         return error("That client is no longer there.", USAGE)
@@ -502,9 +502,18 @@ async def _restart(ctx: Context, client: Client) -> Reply:
     if r is not None and r.is_open:
         if not rules.may_steer(ctx.person, client, r):
             return _refusal(ctx, client, "change this repair")
-        r = await ctx.uow.repairs.save(rules.restart(r, ctx.clock.now(), ctx.config))
-        await _event(ctx, r, "repair_restarted", "Repair restarted from step 1.")
-        return step_card(ctx, client, r, lead="Back to step 1.")
+        return Message(
+            text=(
+                f"Restart the repair for {client.name} from step 1? It is at "
+                f"{rules.describe_step(r)}. What went wrong is kept; the task, dates and "
+                "answers so far are cleared."
+            ),
+            actions=(
+                Action("repair_restart", "Restart from step 1", str(r.id), Style.DANGER),
+                Action("repair_status", "Keep going", str(client.id), Style.PRIMARY),
+            ),
+            tone=Tone.WARNING,
+        )
     last = await ctx.uow.repairs.latest_for(client.id)
     if last is None:
         return error(
@@ -570,6 +579,21 @@ async def talked(ctx: Context, value: str) -> Reply:
     if r.step is not Step.ICE or r.status is not Status.ACTIVE:
         return _stale(ctx, client, r, rules.RepairError("That step isn't the current one."))
     return touch_form(client, note="Spoke with them about what went wrong.", today=ctx.today())
+
+
+async def restart_button(ctx: Context, value: str) -> Reply:
+    """ "Restart from step 1", once asked: back to step 1, keeping what went wrong."""
+    found = await _by_id(ctx, value)
+    if isinstance(found, Message):
+        return found
+    client, r = found
+    try:
+        r = rules.restart(r, ctx.clock.now(), ctx.config)
+    except rules.RepairError as exc:
+        return _stale(ctx, client, r, exc)
+    r = await ctx.uow.repairs.save(r)
+    await _event(ctx, r, "repair_restarted", "Repair restarted from step 1.")
+    return step_card(ctx, client, r, lead="Back to step 1.")
 
 
 async def pause_button(ctx: Context, value: str) -> Reply:
@@ -840,6 +864,7 @@ def register(r: Registry) -> None:
     r.action("repair_put_right")(put_right)
     r.action("repair_talked")(talked)
     r.action("repair_pause")(pause_button)
+    r.action("repair_restart")(restart_button)
     r.action("repair_resume")(resume_button)
     r.action("repair_start_touch")(start_from_touch)
     r.action("repair_task_open")(open_task_form)
