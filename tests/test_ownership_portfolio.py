@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import io
 from datetime import date, timedelta
 
 from bot.clock import FixedClock
 from bot.commands.profile import parse_key_person, rhythm_days
 from bot.domain import Platform
 from bot.ownership import Health, client_health
-from store.models import RepairRow
+from store.models import RepairRow, SegmentRow
 from store.repositories import SqlStore
 
 from .conftest import T0, Chat
@@ -192,3 +193,66 @@ async def test_client_card_still_works_for_names_with_keywords(chat: Chat) -> No
     await chat.say("/client People Partners segment Legal")
     assert "Segment: Legal" in await chat.say("/client People Partners")
     assert "I don't know a client called" in await chat.say("/client Nobody Inc people")
+
+
+async def test_a_subcommand_for_an_unknown_client_is_not_offered_as_a_new_client(
+    chat: Chat, store: SqlStore
+) -> None:
+    await chat.say("/client add Hooli")
+    out = await chat.say("/client Hooly closeout")
+    assert 'I don\'t know a client called "Hooly". Did you mean "Hooli"?' in out
+    assert "Or type it: /client Hooli closeout" in out
+    assert "/client add Hooly closeout" not in out
+    assert "[1] Hooli closeout" in out
+    out = await chat.say("1")  # the button does what was asked, for Hooli
+    assert "Closed out Hooli." in out
+
+    out = await chat.say("/client Smith segment Legal")
+    assert 'I don\'t know a client called "Smith".' in out
+    assert "/client add Smith segment Legal" not in out
+    assert "add it first with /client add Smith, then: /client Smith segment Legal" in out
+    ws = await store.workspace(Platform.CONSOLE, "local")
+    async with store.unit(ws.id) as uow:
+        assert [c.name for c in await uow.clients.list()] == ["Hooli"]
+        assert await uow.ownership.segments() == {}
+
+
+async def test_a_client_named_like_a_subcommand_opens_its_card(chat: Chat) -> None:
+    await chat.say("/client add Data")
+    await chat.say("/client add Data Segment Co")
+    out = await chat.say("/client Data Segment Co")
+    assert "Data Segment Co: on schedule" in out and "Co segment" not in out
+    assert "Segment:" not in await chat.say("/client Data")
+
+
+async def test_the_owner_hears_when_someone_else_edits_their_clients_profile(
+    chat: Chat, store: SqlStore, outbox: io.StringIO
+) -> None:
+    bob, carol = chat.as_user("bob"), chat.as_user("carol")
+    await bob.say("/client add Acme Corp")
+    await bob.say("/client Acme segment Retail")  # his own change: no message to himself
+    assert outbox.getvalue() == ""
+    ws = await store.workspace(Platform.CONSOLE, "local")
+    async with store.sessions() as s:
+        s.add(SegmentRow(workspace_id=ws.id, name="Legal", cadence_days=14))
+        await s.commit()
+
+    out = await carol.say("/client Acme segment Legal")
+    assert "Acme Corp is in the Legal segment. Its cadence is now every 14 days (was 30)." in out
+    sent = outbox.getvalue()
+    assert "--- message for bob ---" in sent
+    assert (
+        "carol put Acme Corp in the Legal segment; it was in Retail. "
+        "Its cadence is now every 14 days (was 30)." in sent
+    )
+    await carol.say("/client Acme prefers monthly calls")
+    assert "carol noted how Acme Corp wants updates: Acme Corp prefers monthly calls" in (
+        outbox.getvalue()
+    )
+    await carol.say("/client Acme people add Dana Scully, CFO")
+    assert "carol added a key person at Acme Corp: Dana Scully, CFO." in outbox.getvalue()
+    await carol.say("/client Acme profile", "Retail", "", "monthly calls", "Dana Scully, CFO")
+    assert "carol updated Acme Corp's profile: segment. Segment: Retail; its cadence is now " in (
+        outbox.getvalue()
+    )
+    assert outbox.getvalue().count("--- message for bob ---") == 4

@@ -14,7 +14,7 @@ client card to everyone at the firm.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.app import Context, Registry, Reply
@@ -31,8 +31,9 @@ from bot.messages import (
     error,
     notice,
 )
-from bot.parsing import lookup_client
-from bot.text import clip, plural, row_id
+from bot.parsing import ClientMatch, ClientName, lookup_client
+from bot.rules import effective_cadence
+from bot.text import clip, pack, plural, row_id, unpack
 
 from .owner import closeout
 from .touch import client_names
@@ -133,30 +134,106 @@ def person_line(c: Contact) -> str:
 # --- routing /client <name> <keyword> ... --------------------------------------------------------
 
 
+def _is_a_name(text: str, clients: Sequence[ClientName]) -> bool:
+    """Whether the whole text is a client's name or alias ("Data Segment Co" is not the
+    segment command for "Data")."""
+    key = " ".join(text.split()).casefold()
+    return any(
+        key in {" ".join(n.split()).casefold() for n in (c.name, *c.aliases)} for c in clients
+    )
+
+
+def _keyword(typed: str) -> str:
+    return typed.lower().replace("-", "").replace(" ", "")
+
+
 async def route(ctx: Context, text: str) -> Reply | None:
     """Handle `/client <name> closeout|people|profile|segment|prefers ...`; None when the text
-    is not one of these, so /client shows the card as before."""
+    is not one of these, so /client shows the card as before. A recognised keyword after a name
+    that is no client gets an answer here, never an offer to add "Hooly closeout" as a client."""
     found = _ROUTE.match(text.strip())
     if found is None:
         return None
-    match = lookup_client(found.group("name"), client_names(await ctx.uow.clients.list()))
-    if match.status != "matched" or match.client is None:
+    clients = client_names(await ctx.uow.clients.list())
+    if _is_a_name(text, clients):
         return None
+    typed = " ".join(found.group("name").split())
+    keyword = _keyword(found.group("kw"))
+    rest = (found.group("rest") or "").strip()
+    match = lookup_client(typed, clients)
+    if match.status != "matched" or match.client is None:
+        return not_a_client(typed, found.group("kw").lower(), keyword, rest, match)
     client = await ctx.uow.clients.get(match.client.id)
     if client is None:
         return None
-    keyword = found.group("kw").lower().replace("-", "").replace(" ", "")
-    rest = (found.group("rest") or "").strip()
-    handlers: dict[str, Callable[[Context, Client, str], Awaitable[Reply]]] = {
-        "closeout": closeout,
-        "people": people_command,
-        "keypeople": people_command,
-        "profile": profile_command,
-        "segment": segment_command,
-        "prefers": prefers_command,
-        "prefer": prefers_command,
-    }
-    return await handlers[keyword](ctx, client, rest)
+    return await HANDLERS[keyword](ctx, client, rest)
+
+
+def not_a_client(typed: str, said: str, keyword: str, rest: str, match: ClientMatch) -> Message:
+    """`/client Hooly closeout`: which client, with a button for each close match that does
+    what was asked for that client, and the command to type."""
+    shown = clip(typed, 80)
+    tail = f" {said}" + (f" {clip(rest, 200)}" if rest else "")
+    candidates = match.candidates[: 5 if match.status == "ambiguous" else 3]
+    buttons = []
+    for c in candidates:
+        try:
+            value = pack(c=c.id, k=keyword, r=rest)
+        except ValueError:  # too long for a button: open the client instead
+            buttons.append(Action("client_open", clip(c.name, 60), str(c.id)))
+            continue
+        buttons.append(Action("profile_route", clip(f"{c.name}{tail}", 60), value))
+    names = " or ".join(f'"{c.name}"' for c in candidates)
+    if match.status == "ambiguous":
+        text = f'More than one client matches "{shown}": did you mean {names}?'
+    elif candidates:
+        text = f'I don\'t know a client called "{shown}". Did you mean {names}?'
+    else:
+        text = f'I don\'t know a client called "{shown}".'
+    if candidates:
+        how = f"Or type it: /client {candidates[0].name}{tail}"
+    else:
+        how = (
+            f"Type /clients to see yours. If {shown} is a new client, add it first with "
+            f"/client add {shown}, then: /client {shown}{tail}"
+        )
+    return Message(
+        text=text, sections=(Section(text=how),), actions=tuple(buttons), tone=Tone.WARNING
+    )
+
+
+async def routed_button(ctx: Context, value: str) -> Reply:
+    """A "Did you mean" button under `not_a_client`: the command, for that client."""
+    data = unpack(value)
+    client_id = row_id(data.get("c"))
+    client = await ctx.uow.clients.get(client_id) if client_id else None
+    handler = HANDLERS.get(str(data.get("k", "")))
+    if client is None or handler is None:
+        return error("That client is no longer there.", "Type /clients to see yours.")
+    return await handler(ctx, client, str(data.get("r", "")))
+
+
+async def tell_owner(ctx: Context, client: Client, what: str) -> None:
+    """Someone other than its owner changed a client's profile: the owner hears it from us, as
+    a segment can change how often they are asked to be in touch."""
+    if client.owner_id is None or client.owner_id == ctx.person.id:
+        return
+    owner = await ctx.uow.people.get(client.owner_id)
+    if owner is None:
+        return
+    ctx.notify(
+        owner.address,
+        Message(
+            text=f"{ctx.person.display_name} {what}",
+            actions=(Action("client_open", "Open client", str(client.id)),),
+        ),
+        owner.id,
+    )
+
+
+async def _cadence(ctx: Context, client: Client) -> int:
+    segments = {k: v for k, v in (await ctx.uow.ownership.segments()).items() if v}
+    return effective_cadence(client, ctx.config.default_cadence_days, segments)
 
 
 async def people_command(ctx: Context, client: Client, text: str) -> Reply:
@@ -217,6 +294,9 @@ async def add_person(ctx: Context, client: Client, text: str) -> Reply:
     await ctx.uow.history.add_event(
         client.id, ctx.person.id, "profile", f"{verb} key person {saved.name}"
     )
+    await tell_owner(
+        ctx, client, f"{verb.lower()} a key person at {client.name}: {describe_person(saved)}."
+    )
     return Message(
         text=f"{verb} {describe_person(saved)}, at {client.name}.",
         sections=(Section(context="Key people and what matters to them are visible to the firm."),),
@@ -240,6 +320,7 @@ async def remove_person(ctx: Context, client: Client, text: str) -> Reply:
     await ctx.uow.history.add_event(
         client.id, ctx.person.id, "profile", f"Removed key person {matches[0].name}"
     )
+    await tell_owner(ctx, client, f"removed {matches[0].name} from {client.name}'s key people.")
     return notice(f"Removed {matches[0].name} from {client.name}'s key people.", tone=Tone.SUCCESS)
 
 
@@ -248,15 +329,32 @@ async def segment_command(ctx: Context, client: Client, text: str) -> Reply:
     if not name:
         now = f"{client.name} is in {client.segment}." if client.segment else "No segment yet."
         return notice(now + f" Set it with /client {client.name} segment Manufacturing.")
-    if name.lower() in ("none", "clear", "-"):
-        await ctx.uow.clients.update(client.id, segment=None)
-        return notice(f"{client.name} has no segment now.", tone=Tone.SUCCESS)
     if len(name) > 100:
         return error("Keep a segment's name under 100 characters.")
-    segment = await ctx.uow.ownership.ensure_segment(name)
-    await ctx.uow.clients.update(client.id, segment=segment)
-    await ctx.uow.history.add_event(client.id, ctx.person.id, "profile", f"Segment: {segment}")
-    return notice(f"{client.name} is in the {segment} segment.", tone=Tone.SUCCESS)
+    before = await _cadence(ctx, client)
+    if name.lower() in ("none", "clear", "-"):
+        if client.segment is None:
+            return notice(f"{client.name} has no segment.")
+        updated = await ctx.uow.clients.update(client.id, segment=None)
+        await ctx.uow.history.add_event(client.id, ctx.person.id, "profile", "Segment cleared")
+        done = f"took {client.name} out of the {client.segment} segment."
+        reply = f"{client.name} has no segment now."
+    else:
+        segment = await ctx.uow.ownership.ensure_segment(name)
+        if segment == client.segment:
+            return notice(f"{client.name} is already in the {segment} segment.")
+        updated = await ctx.uow.clients.update(client.id, segment=segment)
+        await ctx.uow.history.add_event(client.id, ctx.person.id, "profile", f"Segment: {segment}")
+        was = f"; it was in {client.segment}" if client.segment else ""
+        done = f"put {client.name} in the {segment} segment{was}."
+        reply = f"{client.name} is in the {segment} segment."
+    after = await _cadence(ctx, updated)
+    if after != before:
+        change = f" Its cadence is now every {plural(after, 'day')} (was {before})."
+        done += change
+        reply += change
+    await tell_owner(ctx, client, done)
+    return notice(reply, tone=Tone.SUCCESS)
 
 
 async def prefers_command(ctx: Context, client: Client, text: str) -> Reply:
@@ -269,6 +367,9 @@ async def prefers_command(ctx: Context, client: Client, text: str) -> Reply:
         changes["update_rhythm_days"] = days
     updated = await ctx.uow.clients.update(client.id, **changes)
     await ctx.uow.history.add_event(client.id, ctx.person.id, "profile", "Update preferences noted")
+    await tell_owner(
+        ctx, client, f"noted how {client.name} wants updates: {preferences_text(updated)}"
+    )
     return notice(f"Noted: {preferences_text(updated)}", tone=Tone.SUCCESS)
 
 
@@ -383,6 +484,32 @@ async def submit_profile(ctx: Context, values: Mapping[str, str], private: str) 
         if c.id not in keep:
             await ctx.uow.ownership.remove_key_person(c.id)
     await ctx.uow.history.add_event(client.id, ctx.person.id, "profile", "Profile updated")
+    changed = [
+        label
+        for label, was, now in (
+            ("segment", client.segment, segment_name),
+            ("update rhythm", client.update_rhythm_days, rhythm),
+            ("preferences", client.preferences, preferences[:2000] if preferences else None),
+            (
+                "key people",
+                sorted(person_line(c) for c in existing.values()),
+                sorted(person_line(c) for c in await ctx.uow.contacts.for_client(client.id)),
+            ),
+        )
+        if was != now
+    ]
+    if changed:
+        updated = await ctx.uow.clients.get(client.id) or client
+        line = f"updated {client.name}'s profile: {', '.join(changed)}."
+        if "segment" in changed:
+            line += f" Segment: {segment_name or 'none'}"
+            before, after = await _cadence(ctx, client), await _cadence(ctx, updated)
+            line += (
+                f"; its cadence is now every {plural(after, 'day')} (was {before})."
+                if after != before
+                else "."
+            )
+        await tell_owner(ctx, client, line)
     return Message(
         text=f"Saved {client.name}'s profile.",
         actions=(Action("client_open", "Open client", str(client.id)),),
@@ -419,7 +546,19 @@ async def profile_card(ctx: Context, client: Client) -> tuple[Section, ...]:
     return tuple(sections)
 
 
+HANDLERS: dict[str, Callable[[Context, Client, str], Awaitable[Reply]]] = {
+    "closeout": closeout,
+    "people": people_command,
+    "keypeople": people_command,
+    "profile": profile_command,
+    "segment": segment_command,
+    "prefers": prefers_command,
+    "prefer": prefers_command,
+}
+
+
 def register(r: Registry) -> None:
     r.action("profile_open")(open_profile)
+    r.action("profile_route")(routed_button)
     r.form(FORM_ID)(submit_profile)
     r.card_extensions.append(profile_card)
