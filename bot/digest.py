@@ -55,8 +55,9 @@ def _summary(nudges: Sequence[Nudge]) -> str:
         parts.append(f"{overdue} client{'s' if overdue != 1 else ''} due for contact")
     if follow:
         parts.append(f"{follow} message{'s' if follow != 1 else ''} still waiting for a reply")
-    if other:
-        parts.append(f"{other} other thing{'s' if other != 1 else ''} to do")
+    if other:  # "other" only after something it differs from
+        word = "other thing" if parts else "thing"
+        parts.append(f"{other} {word}{'s' if other != 1 else ''} to do")
     if len(parts) > 1:
         return ", ".join(parts[:-1]) + " and " + parts[-1]
     return parts[0] if parts else "nothing due"

@@ -86,8 +86,17 @@ async def test_log_touch_button_opens_the_touch_form(
 
 
 async def test_nothing_due(app: Touchbase, chat: Chat) -> None:
+    await chat.say("/client add Acme Corp")
+    await chat.say("/touch Acme lunch with the CFO")
     out = await chat.say("/due")
-    assert "Nothing is due" in out
+    assert "Nothing is due: every client you own is on schedule" in out
+
+
+async def test_nothing_due_with_no_clients_says_how_to_add_one(chat: Chat) -> None:
+    out = await chat.say("/due")
+    assert "Nothing is due: you don't own any clients yet." in out
+    assert "every client you own" not in out
+    assert "/client add" in out
 
 
 async def test_odd_button_values_get_a_kind_answer(app: Touchbase, chat: Chat) -> None:

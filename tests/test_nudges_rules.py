@@ -161,3 +161,16 @@ def test_digest_window() -> None:
     at = datetime(2026, 11, 23, 2, 30, tzinfo=UTC)
     assert digest_local_date(at, "Asia/Kolkata", cfg) == TODAY
     assert digest_local_date(at, "Not/AZone", cfg) is None  # falls back to UTC
+
+
+def test_digest_summary_says_other_only_after_something_else() -> None:
+    def item(i: int, kind: str) -> Nudge:
+        return Nudge(key=f"{kind}:{i}", person_id=1, kind=kind, urgency=1, title="x")
+
+    alone = compose_digest([item(i, "matter") for i in range(4)], TODAY)
+    assert alone is not None and alone.text == "Good morning: 4 things to do."
+    one = compose_digest([item(1, "care")], TODAY)
+    assert one is not None and one.text == "Good morning: 1 thing to do."
+    mixed = compose_digest([item(0, "overdue"), item(1, "matter"), item(2, "care")], TODAY)
+    assert mixed is not None
+    assert mixed.text == "Good morning: 1 client due for contact and 2 other things to do."

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from bot.app import Context, Registry, Reply
 from bot.digest import compose_digest
-from bot.messages import Action, Message, Tone, error
+from bot.messages import Action, Message, Section, Tone, error
 from bot.nudges import collect_nudges, load_note
 
 SNOOZE_CHOICES = ((1, "1 day"), (3, "3 days"), (7, "1 week"))
@@ -35,6 +35,17 @@ async def show_due(ctx: Context, text: str) -> Reply:
         load=load,
         greeting="Right now",
     )
+    if message is None and not owned.get(ctx.person.id, 0):
+        return Message(
+            text="Nothing is due: you don't own any clients yet.",
+            sections=(
+                Section(
+                    text="Add one with /client add Acme Corp, then log each call, lunch and "
+                    "email with /touch Acme lunch with the CFO."
+                ),
+            ),
+            tone=Tone.INFO,
+        )
     if message is None:
         text = "Nothing is due: every client you own is on schedule and no reply is overdue."
         return Message(text=text + (f" {load}" if load else ""), tone=Tone.SUCCESS)
