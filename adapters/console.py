@@ -15,6 +15,7 @@ from typing import TextIO
 
 from bot.app import Reply, Touchbase
 from bot.catalog import COMMAND_NAMES
+from bot.commands.settings import valid_zone
 from bot.domain import LOCAL_PLATFORM, LOCAL_WORKSPACE_KEY, LOCAL_WORKSPACE_NAME
 from bot.inbound import ActionIn, CommandIn, FormIn, Identity
 from bot.messages import Action, Form, FormErrors, InputKind, Message, Tone
@@ -200,6 +201,12 @@ async def run_console(
     stdin: TextIO | None = None,
     stdout: TextIO | None = None,
 ) -> ConsoleChat:
+    if tz is not None and valid_zone(tz) is None:
+        raise SystemExit(
+            f'touchbase console: unknown time zone "{clean(tz)}". '
+            "Give an IANA name such as Europe/London, America/New_York or UTC."
+        )
+    tz = valid_zone(tz) if tz is not None else None
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
     interactive = stdin.isatty()

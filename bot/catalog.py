@@ -33,6 +33,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "/client Acme",
         (
             "/client add Acme Corp, ACME, Acme Inc: a name, then any aliases",
+            "/client Acme people: the key people at Acme",
             "/client Acme people add Dana Scully, CFO, decision maker, values predictability",
             "/client Acme people remove Dana Scully",
             "/client Acme segment Manufacturing",
@@ -67,6 +68,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "Start a guided repair when a client relationship sours",
         "/repair Acme missed the filing deadline",
         (
+            "/repair: the repairs under way",
             "/repair Acme status",
             "/repair Acme breathe 10: a breathing period of 10 days",
             "/repair Acme pause, then /repair Acme resume",
@@ -106,8 +108,11 @@ COMMANDS: tuple[CommandSpec, ...] = (
         (
             "/touchbase help <command>: more about one command",
             "/touchbase channel: typed in a channel, makes it the relationships channel (admins)",
+            "/touchbase channel off: stop posting to the relationships channel (admins)",
             "/touchbase role @person staff|senior|principal|admin (admins)",
             "/touchbase me seniority partner | interests golf, sailing | practice tax, M&A",
+            "/touchbase tz Europe/London: your time zone, for your morning digest and dates",
+            "/touchbase workdays mon-fri (or mon,tue,thu): the days you get a digest",
         ),
     ),
 )

@@ -131,7 +131,14 @@ async def test_help_lists_every_command_and_details_one(chat: Chat) -> None:
     out = await chat.say("/touchbase help client")
     assert "/client Acme closeout" in out and "people add" in out
     out = await chat.say("/touchbase help nonsense")
-    assert "Commands:" in out
+    assert 'There\'s no command "nonsense".' in out
+    assert "Commands:" in out and "/touch " in out
+    out = await chat.say("/touchbase help /repair")
+    assert "/repair: the repairs under way" in out
+    out = await chat.say("/touchbase help touchbase")
+    assert "/touchbase channel off" in out and "/touchbase tz Europe/London" in out
+    out = await chat.say("/touchbase help client")
+    assert "/client Acme people: the key people" in out
 
 
 def test_every_catalog_command_has_a_handler() -> None:

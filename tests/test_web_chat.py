@@ -162,3 +162,32 @@ async def test_a_name_is_required(user: WebUser) -> None:
     assert response.status == 400
     response = await user.post("/api/chat/command", {"user": "<x>", "text": "/touchbase help"})
     assert response.status == 400
+
+
+async def test_the_browser_time_zone_is_kept_for_the_person(user: WebUser, store: SqlStore) -> None:
+    async def dana_tz() -> str:
+        ws = await store.workspace(Platform.CONSOLE, "local")
+        async with store.unit(ws.id) as uow:
+            dana = await uow.people.by_platform_id("dana")
+        assert dana is not None
+        return dana.tz
+
+    body = {"user": "Dana", "text": "/touchbase help", "tz": "Europe/London"}
+    assert (await user.call("/api/chat/command", body))["kind"] == "message"
+    assert await dana_tz() == "Europe/London"
+    body = {"user": "Dana", "text": "/touchbase help", "tz": "Mars/Base"}
+    await user.call("/api/chat/command", body)  # not a zone: the one she has stays
+    assert await dana_tz() == "Europe/London"
+    body = {"user": "Dana", "action_id": "client_open", "value": "1", "tz": "Asia/Tokyo"}
+    await user.call("/api/chat/action", body)
+    assert await dana_tz() == "Asia/Tokyo"
+
+
+def test_chat_script_sends_the_browser_time_zone() -> None:
+    from pathlib import Path
+
+    import adapters.web
+
+    script = (Path(adapters.web.__file__).parent / "static" / "chat.js").read_text()
+    assert "Intl.DateTimeFormat().resolvedOptions().timeZone" in script
+    assert "tz: browserZone()" in script

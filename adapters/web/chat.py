@@ -26,6 +26,7 @@ from adapters.web.render import page, render_errors, render_form, render_message
 from bot.app import Reply
 from bot.catalog import COMMAND_NAMES
 from bot.clock import local_today
+from bot.commands.settings import valid_zone
 from bot.domain import LOCAL_PLATFORM, LOCAL_WORKSPACE_KEY, LOCAL_WORKSPACE_NAME, Workspace
 from bot.inbound import ActionIn, CommandIn, FormIn, Identity
 from bot.messages import Form, FormErrors, Message, Tone
@@ -66,7 +67,7 @@ class BadRequest(Exception):
     pass
 
 
-def identity(name: str) -> Identity:
+def identity(name: str, tz: str | None = None) -> Identity:
     key = name.casefold()
     return Identity(
         platform=LOCAL_PLATFORM,
@@ -74,8 +75,20 @@ def identity(name: str) -> Identity:
         workspace_name=LOCAL_WORKSPACE_NAME,
         user_id=key,
         display_name=name,
+        tz=tz,
         address={"user": key, "name": name},
     )
+
+
+def _browser_tz(body: dict[str, Any]) -> str | None:
+    """The time zone the browser reports (an IANA name), if it is one; else None: keep the
+    person's own."""
+    raw = body.get("tz")
+    return valid_zone(raw) if isinstance(raw, str) and raw else None
+
+
+def _who(body: dict[str, Any]) -> Identity:
+    return identity(_clean_name(body.get("user")), _browser_tz(body))
 
 
 def _clean_name(raw: object) -> str:
@@ -153,7 +166,7 @@ class ChatHandlers:
 
     async def command(self, request: web.Request) -> web.StreamResponse:
         body = await _body(request)
-        who = identity(_clean_name(body.get("user")))
+        who = _who(body)
         line = str(body.get("text", "")).strip()[:MAX_TEXT]
         name, _, text = line.lstrip("/").partition(" ")
         if not name:
@@ -176,7 +189,7 @@ class ChatHandlers:
 
     async def action(self, request: web.Request) -> web.StreamResponse:
         body = await _body(request)
-        who = identity(_clean_name(body.get("user")))
+        who = _who(body)
         act = ActionIn(
             str(body.get("action_id", ""))[:200],
             str(body.get("value", ""))[:MAX_TEXT],
@@ -186,7 +199,7 @@ class ChatHandlers:
 
     async def submit(self, request: web.Request) -> web.StreamResponse:
         body = await _body(request)
-        who = identity(_clean_name(body.get("user")))
+        who = _who(body)
         raw = body.get("values") or {}
         if not isinstance(raw, dict):
             raise BadRequest("values must be an object")
@@ -214,13 +227,14 @@ class ChatHandlers:
         name = _clean_name(body.get("user"))
         if "due" not in self._commands():
             return web.json_response({"kind": "none", "reason": "no /due command yet"})
-        today = local_today(self.services.clock, self.services.app.config.default_tz).isoformat()
+        tz = _browser_tz(body) or self.services.app.config.default_tz
+        today = local_today(self.services.clock, tz).isoformat()
         key = (name.casefold(), today)
         if key in self.digest_shown and not body.get("force"):
             return web.json_response({"kind": "none", "reason": "already shown today"})
         self.digest_shown.add(key)
         reply = await self.services.app.command(
-            identity(name), CommandIn("due", "", source_id=_source(body))
+            identity(name, _browser_tz(body)), CommandIn("due", "", source_id=_source(body))
         )
         return await self.reply_json(reply)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from bot.app import Registry
 
-from . import client, due, help, match, matter, owner, portfolio, profile, repair, touch
+from . import client, due, help, match, matter, owner, portfolio, profile, repair, settings, touch
 
-MODULES = (touch, client, due, portfolio, repair, matter, match, owner, profile, help)
+MODULES = (touch, client, due, portfolio, repair, matter, match, owner, profile, settings, help)
 
 
 def default_registry() -> Registry:

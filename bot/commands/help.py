@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.app import Context, Registry, Reply
 from bot.catalog import COMMANDS, spec
-from bot.messages import Field, Message, Section
+from bot.messages import Field, Message, Section, Tone
+from bot.text import clip
 
 
 def help_message() -> Message:
@@ -43,7 +46,17 @@ def command_help(name: str) -> Message | None:
 
 async def show_help(ctx: Context, text: str) -> Reply:
     topic = text.removeprefix("help").strip()
-    return (command_help(topic) if topic else None) or help_message()
+    if not topic:
+        return help_message()
+    found = command_help(topic)
+    if found is not None:
+        return found
+    general = help_message()
+    return replace(
+        general,
+        text=f'There\'s no command "{clip(topic, 40)}". These are the commands I know.',
+        tone=Tone.WARNING,
+    )
 
 
 def register(r: Registry) -> None:

@@ -14,6 +14,14 @@
   const NEW = "\u0000new";
   let me = localStorage.getItem("touchbase.person") || "";
 
+  function browserZone() {
+    try {
+      return Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+    } catch (err) {
+      return "";
+    }
+  }
+
   function requestId() {
     const bytes = new Uint8Array(16);
     crypto.getRandomValues(bytes);
@@ -24,7 +32,8 @@
     const options = { method, credentials: "same-origin", headers: { "X-CSRF-Token": csrf } };
     if (body !== undefined) {
       options.headers["Content-Type"] = "application/json";
-      options.body = JSON.stringify({ ...body, user: me, request_id: requestId() });
+      // The browser's time zone, so dates and the digest follow the person's own day.
+      options.body = JSON.stringify({ ...body, user: me, tz: browserZone(), request_id: requestId() });
     }
     let response;
     try {
