@@ -18,10 +18,21 @@ Scoring a colleague for a key person:
     +1.5 for each touch with that person this year (at most 2 counted)
     +0.5 for each other touch with the client this year (at most 3 counted)
     +2  already holds the relationship (clients don't like being moved between people)
+    +1  owns the client, when the client rests on someone else alone (see Spreading)
+
+Touches are counted once per colleague: all their touches with the client this year, and of
+those, the ones with this key person. Every line for a colleague therefore gives the same count
+for the client ("in touch with Acme 3 times this year, twice with Dana Scully").
+
+Spreading. When a client is single-threaded (one colleague alone is in touch with it or holds
+its key people), the point of matching is to bring in someone else: that colleague is suggested
+only for the key people they already hold, or where nobody else has room; and the client's
+owner, if it is someone else, counts as a plus.
 
 Load. Nobody is suggested past their role's target (`CoreConfig.load_targets`, the high end):
 a colleague's current relationships are the clients they own plus the key people they hold.
-Suggestions made in the same run count too, so one strong colleague is not handed everyone.
+Suggestions made in the same run count too, so one strong colleague is not handed everyone; a
+suggestion says how many a colleague holds now and how many with the suggestions before it.
 Admins have no target and no limit. People marked unreachable are never suggested.
 
 Order and ties. Key people are matched most influential first (decision makers, influencers,
@@ -181,6 +192,19 @@ def _and(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def touch_reason(with_client: int, with_them: int, client_name: str, contact_name: str) -> str:
+    """ "in touch with Acme 3 times this year, twice with Dana Scully": the client's count is
+    every touch with it, the key person's the part of those that were with them."""
+    text = f"in touch with {client_name} {_times(with_client)} this year"
+    if with_them == with_client:
+        return text + (
+            f", with {contact_name}" if with_them == 1 else f", each with {contact_name}"
+        )
+    if with_them:
+        return text + f", {_times(with_them)} with {contact_name}"
+    return text
+
+
 @dataclass(frozen=True, slots=True)
 class Fit:
     score: float
@@ -220,13 +244,12 @@ def fit(
         reasons.append(f"works in {_and([a.strip() for a in practice])}")
     own = [t for t in touches if t.person_id == colleague.person.id]
     with_them = sum(1 for t in own if is_with(t.contact, contact))
-    with_client = len(own) - with_them
     if with_them:
         score += 1.5 * min(with_them, 2)
-        reasons.append(f"already in touch {_times(with_them)} this year")
-    if with_client:
-        score += 0.5 * min(with_client, 3)
-        reasons.append(f"in touch with {client_name} {_times(with_client)} this year")
+    if len(own) > with_them:
+        score += 0.5 * min(len(own) - with_them, 3)
+    if own:
+        reasons.append(touch_reason(len(own), with_them, client_name, contact.name))
     return Fit(score, tuple(reasons))
 
 
@@ -238,9 +261,10 @@ class Suggestion:
     """The best colleague for one key person (None when nobody has room), and why."""
 
     contact: Contact
-    colleague: Colleague | None
+    colleague: Colleague | None  # their load as it is now, before any suggestion
     reasons: tuple[str, ...] = ()
     score: float = 0.0
+    earlier: int = 0  # suggestions for the same colleague before this one, in the same run
 
     @property
     def keeps_holder(self) -> bool:
@@ -271,22 +295,35 @@ def suggest(
     people: Sequence[Colleague],
     touches: Sequence[TouchLine],
     client_name: str,
+    *,
+    owner_id: int | None = None,
+    spread_from: int | None = None,
 ) -> list[Suggestion]:
-    """One suggestion per key person, most influential first (see the module docstring)."""
-    pool = {c.person.id: c for c in people}
+    """One suggestion per key person, most influential first (see the module docstring).
+
+    `spread_from`: the one colleague a single-threaded client rests on; others are preferred
+    for the key people that colleague does not hold, and `owner_id`, the client's owner, counts
+    as a plus if it is someone else."""
+    now = {c.person.id: c for c in people}
+    pool = dict(now)
+    earlier: dict[int, int] = {}
     out: list[Suggestion] = []
     for contact in sorted(contacts, key=contact_order):
-        ranked: list[tuple[tuple[float, int, str, int], Colleague, Fit]] = []
+        ranked: list[tuple[tuple[int, float, int, str, int], Colleague, Fit]] = []
         for colleague in pool.values():
-            holds = contact.holder_id == colleague.person.id
+            pid = colleague.person.id
+            holds = contact.holder_id == pid
             if not holds and not colleague.has_room():
                 continue
             f = fit(contact, colleague, touches, client_name)
+            if spread_from is not None and pid == owner_id and pid != spread_from:
+                f = Fit(f.score + 1, (*f.reasons, f"owns {client_name}"))
             key = (
+                1 if spread_from == pid and not holds else 0,
                 -f.score,
                 colleague.load,
                 colleague.person.display_name.casefold(),
-                colleague.person.id,
+                pid,
             )
             ranked.append((key, colleague, f))
         if not ranked:
@@ -294,15 +331,23 @@ def suggest(
             continue
         ranked.sort(key=lambda r: r[0])
         _key, best, best_fit = ranked[0]
-        out.append(Suggestion(contact, best, best_fit.reasons, best_fit.score))
-        if contact.holder_id != best.person.id:
-            pool[best.person.id] = replace(best, load=best.load + 1)
+        pid = best.person.id
+        out.append(
+            Suggestion(contact, now[pid], best_fit.reasons, best_fit.score, earlier.get(pid, 0))
+        )
+        if contact.holder_id != pid:
+            pool[pid] = replace(best, load=best.load + 1)
+            earlier[pid] = earlier.get(pid, 0) + 1
     return out
 
 
-def load_line(colleague: Colleague) -> str:
-    """ "holds 5 relationships, up to 12 for a principal" """
+def load_line(colleague: Colleague, earlier: int = 0) -> str:
+    """ "holds 5 relationships, up to 12 for a principal"; with `earlier` suggestions for them
+    above: "holds 5 relationships (6 with the suggestion above), up to 12 for a principal"."""
     held = f"{colleague.load} relationship{'s' if colleague.load != 1 else ''}"
+    if earlier:
+        above = "the suggestion above" if earlier == 1 else "the suggestions above"
+        held += f" ({colleague.load + earlier} with {above})"
     if colleague.limit is None:
         return f"holds {held}"
     return f"holds {held}, up to {colleague.limit} for a {colleague.person.role.value}"

@@ -119,10 +119,12 @@ async def test_single_threaded_flag_matches_hand_count(
     await add_touch(store, ws, hooli, people["carol"], date(2026, 11, 9))
     out = await chat.say("/match")
     assert "2 clients rest on one colleague alone." in out
-    assert "Globex: only jane" in out and "Hooli: only carol" in out
+    assert "Globex: only jane, its owner" in out
+    assert "Hooli: only carol (its owner, bob, is not in touch)" in out
     assert "Acme Corp" not in out and "Initech" not in out
     out = await chat.say("/match Globex")
-    assert "Globex rests on jane alone" in out and "No key people recorded for Globex" in out
+    assert "Globex rests on jane, its owner, alone" in out
+    assert "No key people recorded for Globex" in out
     assert "single-threaded" not in (await chat.say("/match Acme Corp")).casefold()
     assert ids["bob"] != ids["carol"]
 
@@ -151,3 +153,28 @@ async def test_touchbase_me(chat: Chat, store: SqlStore) -> None:
     ws = await workspace(store)
     async with store.unit(ws) as uow:
         assert await uow.matching.seniorities() == {1: "director"}
+
+
+async def test_match_spreads_a_client_resting_on_one_colleague(
+    chat: Chat, store: SqlStore, clock: FixedClock
+) -> None:
+    """Acme Corp is handed from jane to bob; only jane has been in touch (three times). The card
+    says so, names bob as its owner, and suggests colleagues other than jane."""
+    ids = await _seed(chat, store)
+    assert "is now bob's client" in await chat.say("/owner Acme Corp bob")
+    ws = await workspace(store)
+    async with store.unit(ws) as uow:
+        jane = await uow.people.get(ids["jane"])
+    assert jane is not None
+    for day in (date(2026, 3, 2), date(2026, 6, 2), date(2026, 9, 2)):
+        await add_touch(store, ws, 1, jane, day)
+    out = await chat.say("/match Acme Corp")
+    assert (
+        "Acme Corp rests on jane alone: nobody else has been in touch in the last 180 days or "
+        "holds one of its key people, not even its owner, bob." in out
+    )
+    assert "jane (" not in out  # suggestions go to others
+    assert (
+        "bob (partner) for Dana Scully (CFO, decision maker): peers in seniority, both into "
+        "sailing, owns Acme Corp" in out
+    )

@@ -19,6 +19,7 @@ from bot.matching import (
     fit,
     is_with,
     level_of,
+    load_line,
     mentions_phrase,
     suggest,
 )
@@ -128,8 +129,7 @@ def test_fit_explains_itself() -> None:
     assert f.reasons == (
         "peers in seniority",
         "both into sailing",
-        "already in touch twice this year",
-        "in touch with Acme once this year",
+        "in touch with Acme 3 times this year, twice with Dana Scully",
     )
     assert f.score == 5 + 3 + 0.5
     # Two levels apart counts against.
@@ -170,7 +170,7 @@ def test_touches_can_outweigh_interests() -> None:
     out = suggest([DANA], firm(), touches, "Acme")
     assert explain(out[0]) == (
         "Bob Stone (principal) for Dana Scully (CFO, decision maker): "
-        "peers in seniority, already in touch twice this year"
+        "peers in seniority, in touch with Acme twice this year, each with Dana Scully"
     )
 
 
@@ -223,3 +223,47 @@ def test_single_threaded_matches_a_hand_count() -> None:
     people, flagged = threads([1, 2, 3, 4, 5, 6], lines, holders, since)
     assert flagged == {2, 5, 6}
     assert people[6] == {12} and people[4] == set() and people[3] == {11, 13}
+
+
+def test_a_colleague_has_one_count_for_the_client_on_every_line() -> None:
+    pool = {c.person.id: c for c in firm()}
+    touches = [
+        TouchLine(1, 11, date(2026, 3, 2), "Dana"),
+        TouchLine(1, 11, date(2026, 6, 2), "the board"),
+        TouchLine(1, 11, date(2026, 7, 2), "procurement"),
+    ]
+    dana = fit(DANA, pool[11], touches, "Acme").reasons
+    fox = fit(FOX, pool[11], touches, "Acme").reasons
+    assert "in touch with Acme 3 times this year, once with Dana Scully" in dana
+    assert "in touch with Acme 3 times this year" in fox
+
+
+def test_the_load_shown_is_the_load_now_and_with_the_suggestions_above() -> None:
+    partner_fox = contact(2, "Fox Mulder", "CEO", "influencer", "sailing")
+    out = suggest([DANA, partner_fox], firm({**LOADS, 11: 5}), [], "Acme")
+    assert [s.colleague.person.id for s in out] == [JANE.id, JANE.id]  # type: ignore[union-attr]
+    assert out[0].colleague is not None and out[1].colleague is not None
+    assert load_line(out[0].colleague, out[0].earlier) == (
+        "holds 5 relationships, up to 12 for a principal"
+    )
+    assert load_line(out[1].colleague, out[1].earlier) == (
+        "holds 5 relationships (6 with the suggestion above), up to 12 for a principal"
+    )
+
+
+def test_a_single_threaded_client_is_spread_beyond_its_one_colleague() -> None:
+    """Acme rests on Jane, who has been in touch three times and would win Dana outright; Bob
+    owns it. Spreading prefers someone else, and the owner counts."""
+    touches = [TouchLine(1, 11, date(2026, m, 2), "Dana") for m in (3, 6, 9)]
+    pool = firm({**LOADS, 11: 2})
+    plain = suggest([DANA, FOX], pool, touches, "Acme")
+    assert plain[0].colleague is not None and plain[0].colleague.person.id == JANE.id
+    spread = suggest([DANA, FOX], pool, touches, "Acme", owner_id=BOB.id, spread_from=JANE.id)
+    assert all(s.colleague and s.colleague.person.id != JANE.id for s in spread)
+    assert explain(spread[0]) == (
+        "Bob Stone (principal) for Dana Scully (CFO, decision maker): peers in seniority, owns Acme"
+    )
+    # The one colleague keeps the key people they already hold.
+    held = contact(1, "Dana Scully", "CFO", "decision maker", "loves sailing", holder_id=11)
+    kept = suggest([held], pool, touches, "Acme", owner_id=BOB.id, spread_from=JANE.id)
+    assert kept[0].keeps_holder

@@ -117,19 +117,10 @@ async def match_card(ctx: Context, client: Client) -> Message:
     in_touch, flagged = threads([client.id], lines, holders, since)
 
     sections: list[Section] = []
+    only: int | None = None
     if client.id in flagged:
         (only,) = in_touch[client.id]
-        who = people[only].display_name if only in people else "one colleague"
-        sections.append(
-            Section(
-                heading="Single-threaded",
-                text=(
-                    f"{client.name} rests on {who} alone: nobody else has been in touch in the "
-                    f"last {SINGLE_THREAD_WINDOW_DAYS} days or holds one of its key people."
-                ),
-                context="Accepting suggestions for other colleagues spreads the relationship.",
-            )
-        )
+        sections.append(single_thread_section(client, only, people))
     if not contacts:
         sections.append(
             Section(
@@ -146,12 +137,14 @@ async def match_card(ctx: Context, client: Client) -> Message:
         )
 
     this_year = [t for t in lines if t.occurred_on >= year_start]
-    suggestions = suggest(contacts, pool, this_year, client.name)
+    suggestions = suggest(
+        contacts, pool, this_year, client.name, owner_id=client.owner_id, spread_from=only
+    )
     for s in suggestions:
         actions: tuple[Action, ...] = ()
         context = None
         if s.colleague is not None:
-            context = load_line(s.colleague).capitalize()
+            context = load_line(s.colleague, s.earlier).capitalize()
             if s.keeps_holder:
                 context += ". Already their person: nothing to change."
             else:
@@ -173,6 +166,41 @@ async def match_card(ctx: Context, client: Client) -> Message:
         sections=tuple(sections),
         actions=(Action("client_open", "Open client", str(client.id)),),
         tone=Tone.WARNING if client.id in flagged else Tone.INFO,
+    )
+
+
+def _who(people: Mapping[int, Person], person_id: int | None) -> str:
+    person = people.get(person_id or 0)
+    return person.display_name if person else "one colleague"
+
+
+def single_thread_section(client: Client, only: int, people: Mapping[int, Person]) -> Section:
+    """Who the client rests on, and where its owner stands: the owner is one of the people
+    matching brings in, so they are named when they are not the one in touch."""
+    who = _who(people, only)
+    window = f"in the last {SINGLE_THREAD_WINDOW_DAYS} days"
+    if client.owner_id == only:
+        text = (
+            f"{client.name} rests on {who}, its owner, alone: nobody else has been in touch "
+            f"{window} or holds one of its key people."
+        )
+    elif client.owner_id is not None:
+        text = (
+            f"{client.name} rests on {who} alone: nobody else has been in touch {window} or "
+            f"holds one of its key people, not even its owner, {_who(people, client.owner_id)}."
+        )
+    else:
+        text = (
+            f"{client.name} rests on {who} alone: nobody else has been in touch {window} or "
+            "holds one of its key people, and nobody owns it."
+        )
+    return Section(
+        heading="Single-threaded",
+        text=text,
+        context=(
+            f"So the suggestions below go to colleagues other than {who} wherever someone else "
+            "has room: accepting them spreads the relationship."
+        ),
     )
 
 
@@ -199,12 +227,19 @@ async def single_threaded_clients(ctx: Context) -> Reply:
             text="No client rests on one colleague alone. Type /match <client> for suggestions.",
             tone=Tone.SUCCESS,
         )
-    people = {p.id: p.display_name for p in await ctx.uow.people.list()}
+    people = {p.id: p for p in await ctx.uow.people.list()}
     ordered = sorted(flagged, key=lambda cid: clients[cid].name.casefold())
-    lines_out = [
-        f"{clients[cid].name}: only {people.get(next(iter(in_touch[cid])), 'one colleague')}"
-        for cid in ordered[:30]
-    ]
+
+    def line(cid: int) -> str:
+        client, only = clients[cid], next(iter(in_touch[cid]))
+        text = f"{client.name}: only {_who(people, only)}"
+        if client.owner_id == only:
+            return text + ", its owner"
+        if client.owner_id is not None:
+            return text + f" (its owner, {_who(people, client.owner_id)}, is not in touch)"
+        return text + " (no owner)"
+
+    lines_out = [line(cid) for cid in ordered[:30]]
     return Message(
         text=f"{plural(len(flagged), 'client')} rest on one colleague alone.",
         title="Single-threaded clients",
