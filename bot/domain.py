@@ -74,6 +74,7 @@ class Person:
     role: Role = Role.STAFF
     email: str | None = None
     tz: str = "UTC"
+    tz_chosen: bool = False  # chosen by the person; the platform's report does not override it
     workdays: tuple[int, ...] = WEEKDAYS
     address: dict[str, Any] | None = None  # opaque platform address for direct messages
     interests: tuple[str, ...] = ()

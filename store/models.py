@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -85,6 +86,9 @@ class PersonRow(Base):
     email: Mapped[str | None] = mapped_column(String(320), default=None)
     role: Mapped[str] = mapped_column(String(16), default="staff")
     tz: Mapped[str] = mapped_column(String(64), default="UTC")
+    # Set when the person chose their zone with /touchbase tz: the platform's report no longer
+    # overrides it.
+    tz_chosen: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     workdays: Mapped[str] = mapped_column(String(20), default="0,1,2,3,4")
     address: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     seniority: Mapped[str | None] = mapped_column(String(64), default=None)

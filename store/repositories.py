@@ -71,6 +71,7 @@ def to_person(row: PersonRow) -> Person:
         role=Role(row.role),
         email=row.email,
         tz=row.tz,
+        tz_chosen=row.tz_chosen,
         workdays=tuple(int(d) for d in row.workdays.split(",") if d.strip()),
         address=row.address,
         interests=tuple(row.interests or ()),
@@ -199,7 +200,7 @@ class SqlPeople(_Repo):
             return to_person(row)
         if display_name and display_name != row.display_name:
             row.display_name = display_name
-        if tz and tz != row.tz:
+        if tz and tz != row.tz and not row.tz_chosen:
             row.tz = tz
         if email and email != row.email:
             row.email = email

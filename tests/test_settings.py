@@ -39,9 +39,14 @@ async def test_unknown_time_zone_is_refused_with_an_example(chat: Chat, store: S
     assert (await _person(store, "dana")).tz == "UTC"
 
 
-async def test_a_zone_the_platform_reports_differently_is_flagged(chat: Chat) -> None:
+async def test_a_chosen_zone_outlasts_the_platforms_report(chat: Chat, store: SqlStore) -> None:
     out = await chat.say("/touchbase tz Asia/Singapore")  # the console says UTC each time
-    assert "Your chat app reports UTC" in out
+    assert "/touchbase tz auto" in out
+    await chat.say("/touchbase help")  # another request, with the platform reporting UTC
+    assert (await _person(store, "jane")).tz == "Asia/Singapore"
+    out = await chat.say("/touchbase tz auto")
+    assert "follows your chat app: UTC" in out
+    assert (await _person(store, "jane")).tz == "UTC"
 
 
 async def test_set_my_working_days(chat: Chat, store: SqlStore) -> None:

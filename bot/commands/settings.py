@@ -90,22 +90,25 @@ async def set_tz(ctx: Context, text: str) -> Reply:
             text=f"Your time zone is {ctx.person.tz or ctx.config.default_tz}.",
             sections=(Section(text=TZ_USAGE),),
         )
+    if typed.casefold() == "auto":
+        reported = ctx.identity.tz
+        await ctx.uow.people.update(
+            ctx.person.id, tz_chosen=False, **({"tz": reported} if reported else {})
+        )
+        return Message(
+            text="Your time zone now follows your chat app"
+            + (f": {reported}." if reported else " as soon as it reports one."),
+            tone=Tone.SUCCESS,
+        )
     name = valid_zone(typed)
     if name is None:
         return error(f'I don\'t know the time zone "{clip(typed, 40)}".', TZ_USAGE)
-    await ctx.uow.people.update(ctx.person.id, tz=name)
-    sections: tuple[Section, ...] = ()
-    reported = ctx.identity.tz
-    if reported and reported != name:
-        sections = (
-            Section(
-                context=f"Your chat app reports {reported}, and I take its word each time you "
-                "use Touchbase: change the time zone there too, or this one won't last."
-            ),
-        )
+    await ctx.uow.people.update(ctx.person.id, tz=name, tz_chosen=True)
     return Message(
         text=f"Your time zone is now {name}. Your morning digest and dates follow it.",
-        sections=sections,
+        sections=(
+            Section(context="To follow your chat app's time zone again: /touchbase tz auto"),
+        ),
         tone=Tone.SUCCESS,
     )
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 11:24:12.538752
+Create Date: 2026-11-23 12:42:07.161714
 """
 
 from collections.abc import Sequence
@@ -79,6 +79,7 @@ def upgrade() -> None:
     sa.Column('email', sa.String(length=320), nullable=True),
     sa.Column('role', sa.String(length=16), nullable=False),
     sa.Column('tz', sa.String(length=64), nullable=False),
+    sa.Column('tz_chosen', sa.Boolean(), server_default=sa.false(), nullable=False),
     sa.Column('workdays', sa.String(length=20), nullable=False),
     sa.Column('address', sa.JSON(), nullable=True),
     sa.Column('seniority', sa.String(length=64), nullable=True),
