@@ -22,6 +22,7 @@ from bot.messages import Action, Message, Section, Style
 from bot.nudge_ports import DigestCandidate
 from bot.nudges import FOLLOW_UP, Nudge, NudgeSource, collect_nudges, load_note
 from bot.ports import DeliveryError, Messenger, Store
+from bot.sources import nudge_sources
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +158,9 @@ async def build_digests(
     """Each person's digest message (None: nothing due), computed for them all in one go."""
     ids = [p.id for p in people]
     async with store.unit(workspace_id) as uow:
-        nudges = await collect_nudges(uow, ids, now, config, sources)
+        nudges = await collect_nudges(
+            uow, ids, now, config, nudge_sources() if sources is None else sources
+        )
         owned = await uow.nudges.owned_counts(ids)
     out: dict[int, Message | None] = {}
     for p in people:

@@ -5,11 +5,11 @@ How another feature joins the morning digest (and `/due`)
 1. Write a *source*: any object with an async ``nudges`` method (see `NudgeSource`). It reads
    what it needs through the unit of work it is given (one workspace, one transaction, read only)
    and returns `Nudge` objects. It must not send anything or write anything.
-2. Add it to the list in `nudge_sources()` below. That is the only registration step.
+2. Add it to the list in `bot/sources.py`. That is the only registration step.
 
 A source that changes how the *regular* contact schedule treats a client (repair's breathing
 period mutes routine nudges; its "go forward" phase halves the cadence for a while) also
-implements `AdjustmentSource` and is listed in `adjustment_sources()`. The regularity rule
+implements `AdjustmentSource` and is listed there too. The regularity rule
 consults every adjustment before it decides a client is due.
 
 Keys. `Nudge.key` is stable across days for the same underlying thing; snoozes and de-duplication
@@ -99,34 +99,6 @@ class AdjustmentSource(Protocol):
     async def adjustments(
         self, uow: UnitOfWork, now: datetime, config: CoreConfig
     ) -> list[ClientAdjustment]: ...
-
-
-def nudge_sources() -> tuple[NudgeSource, ...]:
-    """Every source of digest items. Add your feature's source here (one line)."""
-    # Import feature modules inside this function, so they may import this module freely.
-    from bot.matters import MatterSource
-    from bot.ownership import CareCheckinSource, HandoffSource
-    from bot.repair import RepairSource
-
-    return (
-        RegularitySource(),
-        FollowUpSource(),
-        MatterSource(),
-        RepairSource(),
-        HandoffSource(),
-        CareCheckinSource(),
-        # A new feature's source joins here.
-    )
-
-
-def adjustment_sources() -> tuple[AdjustmentSource, ...]:
-    """Every source of client adjustments. Add your feature's source here (one line)."""
-    from bot.repair import RepairSource
-
-    return (
-        RepairSource(),
-        # RepairSource() joins here: breathing (mute) and go-forward (cadence_factor=0.5).
-    )
 
 
 # --- the rules: pure functions of data and a date --------------------------------------------------
@@ -292,17 +264,21 @@ async def people_by_id(uow: UnitOfWork, person_ids: Sequence[int] | None) -> dic
 
 
 async def active_adjustments(
-    uow: UnitOfWork, now: datetime, config: CoreConfig
+    uow: UnitOfWork, now: datetime, config: CoreConfig, sources: Sequence[AdjustmentSource]
 ) -> list[ClientAdjustment]:
     out: list[ClientAdjustment] = []
-    for source in adjustment_sources():
+    for source in sources:
         out.extend(await source.adjustments(uow, now, config))
     return out
 
 
 class RegularitySource:
     """Clients whose contact schedule has lapsed, for their owners. Unowned clients are left to
-    the weekly summary rather than anyone's personal digest."""
+    the weekly summary rather than anyone's personal digest. The adjustment sources (a repair's
+    breathing period, its tighter cadence) are consulted before a client is called due."""
+
+    def __init__(self, adjustment_sources: Sequence[AdjustmentSource] = ()) -> None:
+        self.adjustment_sources = tuple(adjustment_sources)
 
     async def nudges(
         self,
@@ -315,7 +291,7 @@ class RegularitySource:
         if not zones:
             return []
         today = local_days(zones, now, config.default_tz)
-        adjustments = await active_adjustments(uow, now, config)
+        adjustments = await active_adjustments(uow, now, config, self.adjustment_sources)
         by = max(today.values())
         rows = await uow.nudges.due_clients(
             list(zones) if person_ids is not None else None,
@@ -362,11 +338,12 @@ async def collect_nudges(
     person_ids: Sequence[int] | None,
     now: datetime,
     config: CoreConfig,
-    sources: Sequence[NudgeSource] | None = None,
+    sources: Sequence[NudgeSource],
 ) -> dict[int, list[Nudge]]:
-    """Every source's nudges for these people, snoozed ones removed, ranked per person."""
+    """The sources' nudges for these people, snoozed ones removed, ranked per person.
+    `bot.sources.nudge_sources()` lists every feature's."""
     found: list[Nudge] = []
-    for source in nudge_sources() if sources is None else sources:
+    for source in sources:
         found.extend(await source.nudges(uow, person_ids, now, config))
     wanted = set(person_ids) if person_ids is not None else None
     snoozes = await uow.nudges.snoozes(person_ids, now)

@@ -9,8 +9,9 @@ from bot.app import Touchbase
 from bot.clock import FixedClock
 from bot.config import CoreConfig
 from bot.domain import Platform
-from bot.nudges import Nudge, collect_nudges, nudge_sources
+from bot.nudges import Nudge
 from bot.ownership import CareCheckinSource, HandoffSource
+from bot.sources import all_nudges, nudge_sources
 from store.repositories import SqlStore
 
 from .conftest import Chat
@@ -28,7 +29,7 @@ async def _nudges(store: SqlStore, clock: FixedClock, kind: str) -> dict[str, li
     ws = await store.workspace(Platform.CONSOLE, "local")
     async with store.unit(ws.id) as uow:
         names = {p.id: p.display_name for p in await uow.people.list()}
-        found = await collect_nudges(uow, None, clock.now(), CoreConfig())
+        found = await all_nudges(uow, None, clock.now(), CoreConfig())
     return {
         names[pid]: [n for n in items if n.kind == kind]
         for pid, items in found.items()

@@ -19,8 +19,9 @@ from bot.commands import default_registry
 from bot.config import CoreConfig
 from bot.digest import build_digests
 from bot.domain import Platform, Role
-from bot.nudges import Nudge, active_adjustments, collect_nudges
+from bot.nudges import Nudge
 from bot.repair_ports import Repair, RepairAlreadyOpen, Status, Step
+from bot.sources import all_adjustments, all_nudges
 from store.db import create_engine
 from store.repositories import SqlStore
 
@@ -65,7 +66,7 @@ async def _nudges(
 ) -> list[Nudge]:
     pid = await _person_id(store, user)
     async with store.unit(await _ws_id(store)) as uow:
-        found = await collect_nudges(uow, [pid], clock.now(), config)
+        found = await all_nudges(uow, [pid], clock.now(), config)
     return found.get(pid, [])
 
 
@@ -181,13 +182,13 @@ async def test_the_whole_path(
     halved = await _overdue(store, clock, config)
     assert halved is not None and "every 15 days" in halved.detail
     async with store.unit(await _ws_id(store)) as uow:
-        (adj,) = await active_adjustments(uow, clock.now(), config)
+        (adj,) = await all_adjustments(uow, clock.now(), config)
     assert adj.cadence_factor == 0.5 and adj.until == date(2027, 3, 3)
 
     # 90 days on, it is back to normal by itself, and the repair is done.
     _on(clock, date(2027, 3, 3))
     async with store.unit(await _ws_id(store)) as uow:
-        assert await active_adjustments(uow, clock.now(), config) == []
+        assert await all_adjustments(uow, clock.now(), config) == []
         assert await uow.repairs.open_repairs(date(2027, 3, 3)) == []
     restored = await _overdue(store, clock, config)
     assert restored is not None and "every 30 days" in restored.detail
