@@ -59,6 +59,18 @@ class WebSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TOUCHBASE_WEB_", **_ENV)  # type: ignore[typeddict-item]
 
     password: SecretStr | None = None  # needed when serving beyond localhost
+    # The firms whose figures the dashboard may show, beside the local chat's: "slack:T0123,
+    # teams:<tenant id>". One deployment can serve several firms; none sees another's figures.
+    workspaces: str = ""
+
+    def allowed_workspaces(self) -> set[tuple[str, str]]:
+        allowed = {("console", "local")}
+        for item in self.workspaces.split(","):
+            platform, _, external = item.strip().partition(":")
+            if platform and external:
+                allowed.add((platform.casefold(), external))
+        return allowed
+
     session_secret: SecretStr | None = None
 
 

@@ -252,3 +252,14 @@ def test_the_command_refuses_too(
     monkeypatch.delenv("TOUCHBASE_WEB_PASSWORD", raising=False)
     assert main(["serve", "--host", "0.0.0.0"]) == 2
     assert "TOUCHBASE_WEB_PASSWORD" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["//evil.example", "/\t/evil.example", "/%09/x\n", "https://evil.example/", "/\\evil", "x"],
+)
+def test_after_login_only_a_path_on_this_server(target: str) -> None:
+    from adapters.web.auth import _safe_next
+
+    assert _safe_next(target) == "/"
+    assert _safe_next("/dashboard?workspace=3") == "/dashboard?workspace=3"

@@ -24,7 +24,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.settings import Settings
+from adapters.settings import Settings, WebSettings
 from bot.clock import FixedClock
 from bot.config import CoreConfig, LoadTarget
 from bot.dashboard import firm_dashboard
@@ -142,7 +142,15 @@ async def client(
     db_url: str, engine: AsyncEngine, store: SqlStore, clock: FixedClock
 ) -> AsyncIterator[TestClient[Any, Any]]:
     services = make_services(
-        Settings(database_url=db_url, scheduler_enabled=False), engine, store, clock, CONFIG
+        Settings(
+            database_url=db_url,
+            scheduler_enabled=False,
+            web=WebSettings(_env_file=None, workspaces="slack:T0123"),  # type: ignore[call-arg]
+        ),
+        engine,
+        store,
+        clock,
+        CONFIG,
     )
     client = await start_client(services)
     yield client
@@ -212,3 +220,7 @@ async def test_a_workspace_picker_when_there_are_several(
     assert "Acme Legal (Slack)" in html
     data = await (await client.get(f"/dashboard/data.json?workspace={other.id}")).json()
     assert data["coverage"]["clients"] == [0] * 12
+    # A firm not named in TOUCHBASE_WEB_WORKSPACES is never shown, whatever the address asks.
+    hidden = await store.workspace(Platform.SLACK, "T0999", "Other Firm")
+    html = await (await client.get(f"/dashboard?workspace={hidden.id}")).text()
+    assert "Other Firm" not in html

@@ -25,7 +25,7 @@ from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Literal
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 
@@ -300,7 +300,10 @@ class Guard:
 
 def _safe_next(target: str) -> str:
     """Only a path on this server: never `//elsewhere` or a full address."""
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+    if any(ord(c) <= 0x20 or c == "\x7f" for c in target) or "\\" in target:
+        return "/"  # browsers drop tabs and newlines, which would turn "/\t/x" into "//x"
+    parts = urlsplit(target)
+    if not target.startswith("/") or target.startswith("//") or parts.scheme or parts.netloc:
         return "/"
     return target
 

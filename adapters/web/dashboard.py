@@ -219,7 +219,12 @@ class DashboardHandlers:
         self.guard = guard
 
     async def _chosen(self, request: web.Request) -> tuple[Workspace | None, list[Workspace]]:
-        workspaces = await self.services.store.workspaces()
+        allowed = self.services.settings.web.allowed_workspaces()
+        workspaces = [
+            ws
+            for ws in await self.services.store.workspaces()
+            if (ws.platform.value, ws.external_id) in allowed
+        ]
         wanted = request.query.get("workspace", "")
         for ws in workspaces:
             if str(ws.id) == wanted:
