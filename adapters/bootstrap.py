@@ -48,11 +48,24 @@ async def bootstrap(
     return Services(settings=settings, engine=engine, store=store, clock=clock, app=app)
 
 
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+
+
+class ContextFormatter(logging.Formatter):
+    """The usual line, then the context bound with `extra=` (platform, workspace, what…)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        context = {k: v for k, v in vars(record).items() if k not in _STANDARD}
+        if not context:
+            return line
+        return line + " " + " ".join(f"{k}={v}" for k, v in sorted(context.items()))
+
+
 def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    handler = logging.StreamHandler()
+    handler.setFormatter(ContextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level.upper(), handlers=[handler])
     logging.getLogger("alembic").setLevel(logging.WARNING)
     # APScheduler reports every minute's tick at INFO; the sweep logs what it actually sends.
     logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLogger().level))

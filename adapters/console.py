@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 import sys
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TextIO
@@ -84,7 +85,6 @@ class ConsoleChat:
     out: TextIO
     interactive: bool = False
     choices: list[Action] = field(default_factory=list)
-    _counter: int = 0
 
     def identity(self) -> Identity:
         return Identity(
@@ -98,8 +98,7 @@ class ConsoleChat:
         )
 
     def _source(self) -> str:
-        self._counter += 1
-        return f"console:{id(self)}:{self._counter}"
+        return f"console:{uuid.uuid4().hex}"
 
     def say(self, text: str) -> None:
         self.out.write(text + "\n")

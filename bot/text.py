@@ -39,7 +39,7 @@ def name_of(person: Person | None, fallback: str = "nobody") -> str:
 
 def pack(**values: Any) -> str:
     """An action value: compact JSON, kept under Slack's 2,000-character limit."""
-    text = json.dumps(values, separators=(",", ":"), default=str)
+    text = json.dumps(values, separators=(",", ":"), default=str, ensure_ascii=False)
     if len(text) > 1900:
         raise ValueError("action value too long")
     return text

@@ -121,3 +121,14 @@ def test_db_upgrade_and_help(tmp_path: Path) -> None:
     assert (tmp_path / "touchbase.db").exists()
     run = touchbase(tmp_path, "--help")
     assert "console" in run.stdout and "serve" in run.stdout
+
+
+def test_log_lines_carry_their_context() -> None:
+    import logging
+
+    from adapters.bootstrap import ContextFormatter
+
+    record = logging.LogRecord("bot.app", logging.ERROR, "", 0, "handler failed", (), None)
+    record.platform, record.workspace = "slack", 7
+    line = ContextFormatter("%(levelname)s %(name)s: %(message)s").format(record)
+    assert line == "ERROR bot.app: handler failed platform=slack workspace=7"
