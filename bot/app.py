@@ -101,6 +101,11 @@ class Registry:
         return add
 
 
+def storable(text: str) -> str:
+    """Text as every database can keep it: PostgreSQL refuses the NUL character."""
+    return text.replace("\x00", "")
+
+
 SORRY = (
     "Something went wrong on our side and nothing was saved. "
     "Please try again in a minute; your text is below so you can copy it."
@@ -124,7 +129,7 @@ class Touchbase:
 
     async def command(self, who: Identity, cmd: CommandIn) -> Reply:
         name = cmd.name.lstrip("/").lower()
-        text = cmd.text.strip()
+        text = storable(cmd.text).strip()
         first, _, rest = text.partition(" ")
         handler = self.registry.commands.get(f"{name} {first.lower()}") if first else None
         if handler is not None:  # a subcommand such as "touchbase role"
@@ -151,7 +156,7 @@ class Touchbase:
             return error("That button no longer does anything. Type /touchbase help for commands.")
         return await self._run(
             who,
-            lambda ctx: handler(ctx, act.value),
+            lambda ctx: handler(ctx, storable(act.value)),
             source_id=act.source_id,
             label=f"action:{act.action_id}",
         )
@@ -162,7 +167,11 @@ class Touchbase:
             return error("That form is out of date. Please open it again.")
         return await self._run(
             who,
-            lambda ctx: handler(ctx, form.values, form.private_value),
+            lambda ctx: handler(
+                ctx,
+                {k: storable(v) for k, v in form.values.items()},
+                storable(form.private_value),
+            ),
             source_id=form.source_id,
             label=f"form:{form.form_id}",
         )

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -25,6 +26,12 @@ from bot.domain import Platform
 from store.db import create_engine, sqlite_path, upgrade
 from store.models import Base
 from store.repositories import SqlStore
+
+# CI explores the same examples every run, so a red run always means a change broke something;
+# developers' runs stay random and keep finding new cases.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 def _worker_database(url: str) -> str:

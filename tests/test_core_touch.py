@@ -153,3 +153,10 @@ def test_every_catalog_command_has_a_handler() -> None:
             words = line.split()
             if words[0] == "/touchbase" and len(words) > 1:
                 assert words[1].rstrip(":") in subcommands | {"help"}, line
+
+
+async def test_nul_characters_never_reach_the_database(chat: Chat, store: SqlStore) -> None:
+    out = await chat.say("/client add Ac\x00me")
+    assert "Added Acme" in out
+    out = await chat.say("/touch Acme call\x00 with Dana")
+    assert "Logged call with Dana at Acme" in out
