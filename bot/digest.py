@@ -27,6 +27,7 @@ from bot.sources import nudge_sources
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=5)  # a claim not finished within this was left by a dead worker
+SEND_TIMEOUT = LEASE / 2  # a send still hanging then is given up and retried later
 MAX_ATTEMPTS = 5
 BACKOFF = (60, 120, 300, 600)  # seconds before attempt 2, 3, 4, 5 (the platform may ask longer)
 
@@ -234,8 +235,13 @@ async def run_sweep(
 
 
 async def _limited(limit: asyncio.Semaphore, work: Coroutine[Any, Any, None]) -> None:
+    """One person's delivery among many: its failure is logged, never the others' end. The
+    claim it leaves is picked up again once its lease runs out."""
     async with limit:
-        await work
+        try:
+            await work
+        except Exception:
+            log.exception("digest delivery failed")
 
 
 async def _deliver_one(
@@ -266,7 +272,11 @@ async def _deliver_one(
     problem: DeliveryError | None = None
     try:
         assert person.address is not None
-        await messenger.send(person.address, message)
+        # Well inside the claim's lease, so no other replica takes the claim over mid-send.
+        async with asyncio.timeout(SEND_TIMEOUT.total_seconds()):
+            await messenger.send(person.address, message)
+    except TimeoutError:
+        problem = DeliveryError("timed out")
     except DeliveryError as exc:
         problem = exc
     except Exception as exc:  # a network error or a bug in an adapter: try again later

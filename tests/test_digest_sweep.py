@@ -173,3 +173,26 @@ async def test_dry_run_claims_nothing(store: SqlStore, firm: dict[str, int]) -> 
     assert sorted(p.platform_user_id for p, m in report.planned if m) == ["alice"]
     async with store.sessions() as s:
         assert list(await s.scalars(select(DigestRow))) == []
+
+
+async def test_a_hanging_send_is_given_up_and_retried(
+    store: SqlStore, firm: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    import bot.digest
+
+    class Hanging:
+        async def send(self, address: object, message: object) -> None:
+            await asyncio.Event().wait()  # a platform that never answers
+
+    monkeypatch.setattr(bot.digest, "SEND_TIMEOUT", timedelta(milliseconds=50))
+    await sweep(store, Hanging(), MON)  # type: ignore[arg-type]
+    async with store.sessions() as s:
+        outcomes = {(r.outcome, r.detail) for r in await s.scalars(select(DeliveryRow))}
+        statuses = {r.status for r in await s.scalars(select(DigestRow))}
+    assert outcomes == {("retry", "timed out")}
+    assert "retry" in statuses and "sent" not in statuses
+    m = RecordingMessenger()
+    await sweep(store, m, MON + timedelta(minutes=30))  # the retry, through a working platform
+    assert m.sent
