@@ -187,7 +187,7 @@ async def test_a_hanging_send_is_given_up_and_retried(
             await asyncio.Event().wait()  # a platform that never answers
 
     monkeypatch.setattr(bot.digest, "SEND_TIMEOUT", timedelta(milliseconds=50))
-    await sweep(store, Hanging(), MON)  # type: ignore[arg-type]
+    await sweep(store, Hanging(), MON)
     async with store.sessions() as s:
         outcomes = {(r.outcome, r.detail) for r in await s.scalars(select(DeliveryRow))}
         statuses = {r.status for r in await s.scalars(select(DigestRow))}
