@@ -329,12 +329,12 @@ class SlackAdapter:
             self.spawn(self._finish_command(task, client, user_id, trigger_id, state), "command")
             return
         if isinstance(reply, Form):
-            if trigger_id and await self.open_form(
-                client, trigger_id, reply, ModalState(reply.private_value, response_url, channel_id)
-            ):
-                await ack()
-                return
-            reply = error("I couldn't open the form. Please try again.")
+            await ack()  # first: opening the modal is another round trip to Slack
+            modal = ModalState(reply.private_value, response_url, channel_id)
+            if not (trigger_id and await self.open_form(client, trigger_id, reply, modal)):
+                sorry = error("I couldn't open the form. Please run the command again.")
+                await self.reply_later(client, user_id, sorry, response_url, replace=True)
+            return
         if isinstance(reply, FormErrors):
             reply = error(" ".join(reply.errors.values()) or "That didn't work.")
         await ack(
@@ -468,11 +468,22 @@ class SlackAdapter:
         self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext
     ) -> None:
         key = workspace_key(context.enterprise_id, context.team_id)
-        workspace = await self.services.store.workspace(Platform.SLACK, key)
-        async with self.services.store.unit(workspace.id) as uow:
-            clients = await uow.clients.list()
-        found = search_clients(str(body.get("value", "")), clients)
-        await ack(options=[client_option(c.id, c.name) for c in found])
+
+        async def lookup() -> list[Any]:
+            workspace = await self.services.store.workspace(Platform.SLACK, key)
+            async with self.services.store.unit(workspace.id) as uow:
+                clients = await uow.clients.list()
+            return [
+                client_option(c.id, c.name)
+                for c in search_clients(str(body.get("value", "")), clients)
+            ]
+
+        try:  # the search box must hear back within Slack's 3 seconds, whatever the store does
+            options = await asyncio.wait_for(lookup(), timeout=2.0)
+        except Exception:
+            log.warning("client search failed or was slow", exc_info=True)
+            options = []
+        await ack(options=options)
 
     async def on_log_as_touch(
         self,
