@@ -15,6 +15,8 @@ from adapters.bootstrap import bootstrap
 from adapters.settings import Settings
 from bot.clock import FixedClock
 from bot.domain import Platform
+from bot.messages import Message
+from bot.ports import Address
 from scheduler import start_scheduler
 from scheduler.lock import acquire, lock_path
 from tests.nudge_fixtures import RecordingMessenger, add_client, add_person, workspace
@@ -32,14 +34,18 @@ async def test_first_tick_runs_at_start_and_sends(tmp_path: Path) -> None:
         await add_client(
             services.store, clock, ws, "Acme", pat, added=MON_0830 - timedelta(days=90)
         )
-        messenger = RecordingMessenger()
+        delivered = asyncio.Event()
+
+        class Signalling(RecordingMessenger):
+            async def send(self, address: Address, message: Message) -> None:
+                await super().send(address, message)
+                delivered.set()
+
+        messenger = Signalling()
         services.add_messenger(Platform.CONSOLE, messenger)
         stop = await start_scheduler(web.Application(), services)
         assert stop is not None
-        for _ in range(200):  # the first tick is scheduled for "now"
-            if messenger.sent:
-                break
-            await asyncio.sleep(0.01)
+        await asyncio.wait_for(delivered.wait(), timeout=30)  # the first tick runs at start
         await stop()
         assert messenger.recipients() == ["pat"]
     finally:
