@@ -54,11 +54,10 @@ from adapters.slack.people import SlackPeople
 from bot.app import SORRY, Reply
 from bot.catalog import COMMAND_NAMES, COMMANDS
 from bot.clock import local_today
-from bot.commands.touch import client_names, touch_form
-from bot.domain import Client, Platform
+from bot.commands.touch import search_clients, touch_form
+from bot.domain import Platform
 from bot.inbound import ActionIn, CommandIn, FormIn, Identity
 from bot.messages import Form, FormErrors, Message, Tone, error
-from bot.parsing import lookup_client
 from store import inbound_events
 from store import slack_installations as installations
 
@@ -104,25 +103,6 @@ def make_client(settings: SlackSettings, token: str | None = None) -> AsyncWebCl
 
 def _secret(value: Any) -> str | None:
     return value.get_secret_value() if value is not None else None
-
-
-def search_clients(query: str, clients: list[Client], limit: int = 100) -> list[Client]:
-    """Clients for a type-ahead: prefix matches, then substring matches, then fuzzy ones."""
-    q = " ".join(query.casefold().split())
-    ordered = sorted(clients, key=lambda c: c.name.casefold())
-    if not q:
-        return ordered[:limit]
-    names = {c.id: [c.name.casefold(), *(a.casefold() for a in c.aliases)] for c in clients}
-    prefix = [c for c in ordered if any(n.startswith(q) for n in names[c.id])]
-    contains = [c for c in ordered if c not in prefix and any(q in n for n in names[c.id])]
-    found = prefix + contains
-    by_id = {c.id: c for c in clients}
-    match = lookup_client(query, client_names(clients))
-    for candidate in ([match.client] if match.client else []) + list(match.candidates):
-        chosen = by_id.get(candidate.id)
-        if chosen is not None and chosen not in found:
-            found.append(chosen)
-    return found[:limit]
 
 
 @dataclass

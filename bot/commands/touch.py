@@ -34,6 +34,25 @@ def client_names(clients: list[Client]) -> list[ClientName]:
     return [ClientName(c.id, c.name, c.aliases) for c in clients]
 
 
+def search_clients(query: str, clients: list[Client], limit: int = 100) -> list[Client]:
+    """Clients for a type-ahead: prefix matches, then substring matches, then fuzzy ones."""
+    q = " ".join(query.casefold().split())
+    ordered = sorted(clients, key=lambda c: c.name.casefold())
+    if not q:
+        return ordered[:limit]
+    names = {c.id: [c.name.casefold(), *(a.casefold() for a in c.aliases)] for c in clients}
+    prefix = [c for c in ordered if any(n.startswith(q) for n in names[c.id])]
+    contains = [c for c in ordered if c not in prefix and any(q in n for n in names[c.id])]
+    found = prefix + contains
+    by_id = {c.id: c for c in clients}
+    match = lookup_client(query, client_names(clients))
+    for candidate in ([match.client] if match.client else []) + list(match.candidates):
+        chosen = by_id.get(candidate.id)
+        if chosen is not None and chosen not in found:
+            found.append(chosen)
+    return found[:limit]
+
+
 MAX_TEXT = 1000  # a touch is a line or two; longer text belongs in the client's file
 
 
