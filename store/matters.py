@@ -7,26 +7,11 @@ from collections.abc import Sequence
 from datetime import date, datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.clock import Clock
 from bot.domain import Contact, TouchKind
 from bot.matter_ports import Matter, StatusUpdate, TouchLine
+from store.mappers import ScopedRepo, to_contact
 from store.models import ClientRow, ContactRow, MatterRow, PersonRow, TouchRow
-
-
-def _to_contact(row: ContactRow) -> Contact:
-    return Contact(
-        id=row.id,
-        workspace_id=row.workspace_id,
-        client_id=row.client_id,
-        name=row.name,
-        title=row.title,
-        influence=row.influence,
-        seniority=row.seniority,
-        notes=row.notes,
-        holder_id=row.holder_id,
-    )
 
 
 def to_matter(row: MatterRow) -> Matter:
@@ -42,14 +27,7 @@ def to_matter(row: MatterRow) -> Matter:
     )
 
 
-class _Repo:
-    def __init__(self, session: AsyncSession, workspace_id: int, clock: Clock) -> None:
-        self.s = session
-        self.ws = workspace_id
-        self.clock = clock
-
-
-class SqlMatters(_Repo):
+class SqlMatters(ScopedRepo):
     async def add(
         self,
         client_id: int,
@@ -146,7 +124,7 @@ class SqlMatters(_Repo):
         ]
 
 
-class SqlMatching(_Repo):
+class SqlMatching(ScopedRepo):
     async def seniorities(self) -> dict[int, str]:
         rows = await self.s.execute(
             select(PersonRow.id, PersonRow.seniority).where(
@@ -160,7 +138,7 @@ class SqlMatching(_Repo):
         if client_ids is not None:
             query = query.where(ContactRow.client_id.in_(list(client_ids)))
         rows = await self.s.scalars(query.order_by(ContactRow.client_id, ContactRow.id))
-        return [_to_contact(r) for r in rows]
+        return [to_contact(r) for r in rows]
 
     async def _contact_row(self, contact_id: int) -> ContactRow | None:
         return await self.s.scalar(
@@ -171,7 +149,7 @@ class SqlMatching(_Repo):
 
     async def contact(self, contact_id: int) -> Contact | None:
         row = await self._contact_row(contact_id)
-        return _to_contact(row) if row else None
+        return to_contact(row) if row else None
 
     async def set_holder(self, contact_id: int, holder_id: int | None) -> Contact | None:
         row = await self._contact_row(contact_id)
@@ -187,7 +165,7 @@ class SqlMatching(_Repo):
                 raise LookupError(f"no person {holder_id} in this workspace")
         row.holder_id = holder_id
         await self.s.flush()
-        return _to_contact(row)
+        return to_contact(row)
 
     async def relationship_counts(self) -> dict[int, int]:
         owned = await self.s.execute(

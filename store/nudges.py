@@ -31,6 +31,7 @@ from bot.clock import Clock
 from bot.domain import Person, Platform, Role
 from bot.nudge_ports import AwaitingReply, ClientDue, DigestCandidate, DigestClaim, Snooze
 from store.db import insert_for
+from store.mappers import as_date
 from store.models import (
     ClientRow,
     DeliveryRow,
@@ -118,12 +119,6 @@ def due_clients_query(
     return select(c.c.id, c.c.name, c.c.owner_id, c.c.cadence, c.c.last, c.c.since).where(due)
 
 
-def _as_date(value: Any) -> date | None:
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value)[:10])
-
-
 class SqlNudges:
     """The nudge repository of one unit of work: every query filters on its workspace."""
 
@@ -151,9 +146,9 @@ class SqlNudges:
             if wanted is not None and owner_id not in wanted:
                 continue
             if last is not None and not isinstance(last, date):
-                last = _as_date(last)
+                last = as_date(last)
             if not isinstance(since, date):
-                since = _as_date(since) or by
+                since = as_date(since) or by
             out.append(ClientDue(client_id, name, owner_id, cadence, last, since))
         return out
 

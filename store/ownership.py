@@ -19,6 +19,7 @@ from bot.clock import Clock
 from bot.domain import Contact
 from bot.ownership_ports import ActivityFacts, CareCheckin, CareDue, Handoff
 from store.db import insert_for
+from store.mappers import as_date, to_contact
 from store.models import (
     CareCheckinRow,
     ClientRow,
@@ -59,26 +60,6 @@ def _to_checkin(row: CareCheckinRow) -> CareCheckin:
         due_on=row.due_on,
         done_at=row.done_at,
     )
-
-
-def _to_contact(row: ContactRow) -> Contact:
-    return Contact(
-        id=row.id,
-        workspace_id=row.workspace_id,
-        client_id=row.client_id,
-        name=row.name,
-        title=row.title,
-        influence=row.influence,
-        seniority=row.seniority,
-        notes=row.notes,
-        holder_id=row.holder_id,
-    )
-
-
-def _as_date(value: Any) -> date | None:
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value)[:10])
 
 
 class SqlOwnership:
@@ -136,7 +117,7 @@ class SqlOwnership:
         )
         touches: dict[tuple[int, int], list[tuple[date, datetime]]] = defaultdict(list)
         for client_id, person_id, occurred, created in found:
-            day = _as_date(occurred)
+            day = as_date(occurred)
             if day is not None and created is not None:
                 touches[(client_id, person_id)].append((day, created))
         for r in wanted:
@@ -270,7 +251,7 @@ class SqlOwnership:
                 checkin=_to_checkin(row),
                 client_name=name,
                 owner_id=owner_id if owner_id is not None else row.person_id,
-                touched_on=_as_date(touched),
+                touched_on=as_date(touched),
             )
             for row, name, owner_id, touched in rows
         ]
@@ -335,7 +316,7 @@ class SqlOwnership:
         )
         self.s.add(row)
         await self.s.flush()
-        return _to_contact(row)
+        return to_contact(row)
 
     async def update_key_person(self, contact_id: int, **changes: Any) -> Contact | None:
         row = await self.s.scalar(
@@ -350,7 +331,7 @@ class SqlOwnership:
                 raise ValueError(f'a key person has no field "{key}"')
             setattr(row, key, value)
         await self.s.flush()
-        return _to_contact(row)
+        return to_contact(row)
 
     async def remove_key_person(self, contact_id: int) -> bool:
         result = await self.s.execute(
@@ -385,7 +366,7 @@ class SqlOwnership:
         for client_id, person_id in pairs:
             touchers[client_id].add(person_id)
         return ActivityFacts(
-            last_touch_on={c: d for c, v in last if (d := _as_date(v)) is not None},
+            last_touch_on={c: d for c, v in last if (d := as_date(v)) is not None},
             touchers={c: frozenset(p) for c, p in touchers.items()},
         )
 

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain import Client, Person
 from bot.ports import TouchFact
+from store.mappers import to_client, to_person
 from store.models import ClientRow, HandoffRow, PersonRow, RepairRow, TouchRow
-from store.repositories import to_client, to_person
 
 OPEN_REPAIR = ("active", "paused")
 

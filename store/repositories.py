@@ -25,11 +25,18 @@ from bot.domain import (
     Platform,
     Role,
     Touch,
-    TouchKind,
     Workspace,
 )
 from bot.ports import Address
 from store.db import insert_for
+from store.mappers import (
+    ScopedRepo,
+    to_client,
+    to_contact,
+    to_person,
+    to_touch,
+    to_workspace,
+)
 from store.matters import SqlMatching, SqlMatters
 from store.models import (
     ClientEventRow,
@@ -49,98 +56,10 @@ def name_key(name: str) -> str:
     return " ".join(name.casefold().split())
 
 
-# --- row -> core object -------------------------------------------------------------------------
-
-
-def to_workspace(row: WorkspaceRow) -> Workspace:
-    return Workspace(
-        id=row.id,
-        platform=Platform(row.platform),
-        external_id=row.external_id,
-        name=row.name,
-        channel=row.channel,
-    )
-
-
-def to_person(row: PersonRow) -> Person:
-    return Person(
-        id=row.id,
-        workspace_id=row.workspace_id,
-        platform_user_id=row.platform_user_id,
-        display_name=row.display_name,
-        role=Role(row.role),
-        email=row.email,
-        tz=row.tz,
-        tz_chosen=row.tz_chosen,
-        workdays=tuple(int(d) for d in row.workdays.split(",") if d.strip()),
-        address=row.address,
-        interests=tuple(row.interests or ()),
-        practice_areas=tuple(row.practice_areas or ()),
-        profile_refreshed_at=row.profile_refreshed_at,
-        unreachable_since=row.unreachable_since,
-    )
-
-
-def to_client(row: ClientRow) -> Client:
-    return Client(
-        id=row.id,
-        workspace_id=row.workspace_id,
-        name=row.name,
-        aliases=tuple(row.aliases or ()),
-        owner_id=row.owner_id,
-        cadence_days=row.cadence_days,
-        segment=row.segment,
-        status=ClientStatus(row.status),
-        update_rhythm_days=row.update_rhythm_days,
-        preferences=row.preferences,
-        created_at=row.created_at,
-    )
-
-
-def to_contact(row: ContactRow) -> Contact:
-    return Contact(
-        id=row.id,
-        workspace_id=row.workspace_id,
-        client_id=row.client_id,
-        name=row.name,
-        title=row.title,
-        influence=row.influence,
-        seniority=row.seniority,
-        notes=row.notes,
-        holder_id=row.holder_id,
-    )
-
-
-def to_touch(row: TouchRow) -> Touch:
-    return Touch(
-        id=row.id,
-        workspace_id=row.workspace_id,
-        client_id=row.client_id,
-        person_id=row.person_id,
-        kind=TouchKind(row.kind),
-        occurred_on=row.occurred_on,
-        note=row.note,
-        contact=row.contact,
-        awaiting_reply=row.awaiting_reply,
-        replied_at=row.replied_at,
-        source_id=row.source_id,
-        created_at=row.created_at,
-        matter_id=row.matter_id,
-        estimate_on=row.estimate_on,
-    )
-
-
 # --- repositories -------------------------------------------------------------------------------
 
 
-class _Repo:
-    def __init__(self, session: AsyncSession, workspace_id: int, clock: Clock) -> None:
-        self.s = session
-        self.ws = workspace_id
-        self.clock = clock
-
-
-class SqlPeople(_Repo):
+class SqlPeople(ScopedRepo):
     async def _row(self, person_id: int) -> PersonRow | None:
         return await self.s.scalar(
             select(PersonRow).where(PersonRow.workspace_id == self.ws, PersonRow.id == person_id)
@@ -259,7 +178,7 @@ class SqlPeople(_Repo):
         return [to_person(r) for r in rows]
 
 
-class SqlClients(_Repo):
+class SqlClients(ScopedRepo):
     async def _row(self, client_id: int) -> ClientRow | None:
         return await self.s.scalar(
             select(ClientRow).where(ClientRow.workspace_id == self.ws, ClientRow.id == client_id)
@@ -334,7 +253,7 @@ class SqlClients(_Repo):
         return {client_id: last for client_id, last in rows if last is not None}
 
 
-class SqlContacts(_Repo):
+class SqlContacts(ScopedRepo):
     async def for_client(self, client_id: int) -> builtins.list[Contact]:
         rows = await self.s.scalars(
             select(ContactRow)
@@ -356,7 +275,7 @@ class SqlContacts(_Repo):
         return to_contact(row)
 
 
-class SqlTouches(_Repo):
+class SqlTouches(ScopedRepo):
     async def add(self, touch: NewTouch) -> tuple[Touch, bool]:
         # One statement in the common case; a repeat of the same source message (a platform's
         # retry, a double click) conflicts and gets the first touch back.
@@ -435,7 +354,7 @@ class SqlTouches(_Repo):
         return [to_touch(r) for r in rows]
 
 
-class SqlHistory(_Repo):
+class SqlHistory(ScopedRepo):
     async def add_event(
         self,
         client_id: int,
