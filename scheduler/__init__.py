@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from scheduler.jobs import digest_tick
+from scheduler.jobs import digest_tick, forget_old_deliveries
 from scheduler.lock import SchedulerLock, acquire_for
 from scheduler.summary import add_summary_job
 
@@ -66,6 +66,16 @@ async def start_scheduler(
         next_run_time=datetime.now(UTC),  # catch up at once after a restart
     )
     add_summary_job(scheduler, services)  # the weekly firm summary
+    scheduler.add_job(
+        forget_old_deliveries,
+        "interval",
+        hours=6,
+        args=(services,),
+        id="forget-inbound-keys",
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=3600,
+    )
     scheduler.start()
     log.info("scheduler started", extra={"worker": me})
 

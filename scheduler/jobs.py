@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from bot.digest import run_sweep
+from store.inbound_events import forget_before
 
 if TYPE_CHECKING:
     from adapters.bootstrap import Services
 
 log = logging.getLogger(__name__)
+INBOUND_KEYS_KEPT = timedelta(days=7)
+
+
+async def forget_old_deliveries(services: Services) -> None:
+    """Drop inbound event keys older than a week: platforms stop retrying within hours."""
+    try:
+        await forget_before(services.store, INBOUND_KEYS_KEPT)
+    except Exception:
+        log.exception("could not prune inbound event keys")
 
 
 async def digest_tick(services: Services, worker: str) -> None:
