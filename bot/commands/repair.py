@@ -93,6 +93,12 @@ async def _client_and_rest(ctx: Context, text: str) -> tuple[Client, str] | Mess
     return client, match.rest.strip()
 
 
+async def _open_repair(ctx: Context, client: Client) -> Repair | None:
+    """The client's open repair, brought up to date with the clock and logged touches."""
+    r = await ctx.uow.repairs.open_for(client.id)
+    return await _up_to_date(ctx, client, r) if r is not None else None
+
+
 async def _up_to_date(ctx: Context, client: Client, r: Repair) -> Repair:
     """Write back what time and logged touches have moved on, with a history line for each."""
     after = await rules.settled(ctx.uow, r, ctx.today(), ctx.config)
@@ -419,9 +425,7 @@ def _already(ctx: Context, client: Client, r: Repair) -> Message:
 
 
 async def _status(ctx: Context, client: Client) -> Message:
-    r = await ctx.uow.repairs.open_for(client.id)
-    if r is not None:
-        r = await _up_to_date(ctx, client, r)
+    r = await _open_repair(ctx, client)
     if r is None or not r.is_open:
         return Message(
             text=f"No repair under way for {client.name}.",
@@ -437,9 +441,7 @@ async def _subcommand(ctx: Context, client: Client, word: str, arg: str) -> Repl
         return await _status(ctx, client)
     if word == "restart":
         return await _restart(ctx, client)
-    r = await ctx.uow.repairs.open_for(client.id)
-    if r is not None:
-        r = await _up_to_date(ctx, client, r)
+    r = await _open_repair(ctx, client)
     if r is None or not r.is_open:
         return error(
             f"There's no repair under way for {client.name}.",
@@ -496,9 +498,7 @@ async def _cancel(ctx: Context, client: Client, r: Repair, why: str) -> Message:
 
 
 async def _restart(ctx: Context, client: Client) -> Reply:
-    r = await ctx.uow.repairs.open_for(client.id)
-    if r is not None:
-        r = await _up_to_date(ctx, client, r)
+    r = await _open_repair(ctx, client)
     if r is not None and r.is_open:
         if not rules.may_steer(ctx.person, client, r):
             return _refusal(ctx, client, "change this repair")
