@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol, Self
 
+from bot.archive_ports import ArchiveRepo
 from bot.domain import (
     Client,
     ClientEvent,
@@ -72,7 +73,16 @@ class ClientRepo(Protocol):
 
 class ContactRepo(Protocol):
     async def for_client(self, client_id: int) -> builtins.list[Contact]: ...
-    async def add(self, client_id: int, name: str, *, title: str | None = None) -> Contact: ...
+    async def add(
+        self,
+        client_id: int,
+        name: str,
+        *,
+        title: str | None = None,
+        email: str | None = None,
+        phone: str | None = None,
+    ) -> Contact: ...
+    async def update(self, contact_id: int, **changes: Any) -> Contact: ...
 
 
 class TouchRepo(Protocol):
@@ -130,6 +140,8 @@ class UnitOfWork(Protocol):
     def repairs(self) -> RepairRepo: ...
     @property
     def ownership(self) -> OwnershipRepo: ...
+    @property
+    def archive(self) -> ArchiveRepo: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(self, *exc: object) -> None: ...
