@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from adapters.progress import Progress
 from app.bootstrap import Services, bootstrap, configure_logging
 from app.settings import Settings
 from bot.domain import (
@@ -188,17 +189,21 @@ async def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     try:
         ws = await _workspace(services, args.workspace)
         async with services.store.unit(ws.id) as uow:
-            if cards is not None:
-                report = await import_cards(uow, cards, overwrite=args.overwrite)
-            else:
-                report = await import_clients(
-                    uow,
-                    decoded.text,
-                    mapping,
-                    today=services.clock.now().date(),
-                    dates=args.dates,
-                    overwrite=args.overwrite,
-                )
+            with Progress(f"Reading {args.file.name}") as progress:
+                if cards is not None:
+                    report = await import_cards(
+                        uow, cards, overwrite=args.overwrite, progress=progress
+                    )
+                else:
+                    report = await import_clients(
+                        uow,
+                        decoded.text,
+                        mapping,
+                        today=services.clock.now().date(),
+                        dates=args.dates,
+                        overwrite=args.overwrite,
+                        progress=progress,
+                    )
             report.encoding = decoded.encoding
             if not report.ok:
                 for problem in report.errors:
@@ -230,7 +235,8 @@ async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     try:
         ws = await _workspace(services, args.workspace)
         async with services.store.unit(ws.id) as uow:
-            data = await export_data(uow)
+            with Progress("Exporting", "tables") as progress:
+                data = await export_data(uow, progress)
     finally:
         await services.close()
     if args.format == "csv":
@@ -265,7 +271,8 @@ async def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
         ws = await _workspace(services, args.workspace)
         async with services.store.unit(ws.id) as uow:
             try:
-                report = await restore(uow, document, merge=args.merge)
+                with Progress(f"Restoring {args.file.name}", "records") as progress:
+                    report = await restore(uow, document, merge=args.merge, progress=progress)
             except BackupError as exc:
                 print(f"{args.file}: {exc}. Nothing was restored.", file=sys.stderr)
                 return 1

@@ -7,10 +7,11 @@ the store's ids; `bot.backup` turns them into the documented export and back. Ke
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 Record = dict[str, Any]
+Progress = Callable[[int, int], None]  # (done, total), called as the work goes
 
 # The tables an export holds, in an order where every reference points backwards, and the
 # references each has (column -> table).
@@ -44,11 +45,13 @@ REFERENCES: dict[str, dict[str, str]] = {
 
 
 class ArchiveRepo(Protocol):
-    async def read(self) -> dict[str, list[Record]]:
+    async def read(self, progress: Progress | None = None) -> dict[str, list[Record]]:
         """Every record of the workspace in each of TABLES, oldest (lowest id) first."""
         ...
 
-    async def write(self, tables: Mapping[str, Sequence[Record]]) -> dict[str, dict[int, int]]:
+    async def write(
+        self, tables: Mapping[str, Sequence[Record]], progress: Progress | None = None
+    ) -> dict[str, dict[int, int]]:
         """Insert records as given (ids are the backup's own and are mapped to new ones, in
         order, so the records keep their order). A person whose user id is already here, and a
         segment or client whose name is, is taken as that one rather than added; a client taken

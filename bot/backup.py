@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from bot.archive_ports import Record
+from bot.archive_ports import Progress, Record
 from bot.domain import INVITED_PREFIX
 from bot.ports import UnitOfWork
 
@@ -62,8 +62,8 @@ def _moment(value: Any) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-async def export_data(uow: UnitOfWork) -> dict[str, Any]:
-    t = await uow.archive.read()
+async def export_data(uow: UnitOfWork, progress: Progress | None = None) -> dict[str, Any]:
+    t = await uow.archive.read(progress)
     people = {p["id"]: p for p in t["person"]}
     clients = {c["id"]: c for c in t["client"]}
     matters = {m["id"]: m for m in t["matter"]}
@@ -426,7 +426,11 @@ def tables_from(document: Mapping[str, Any]) -> dict[str, list[Record]]:
 
 
 async def restore(
-    uow: UnitOfWork, document: Mapping[str, Any], *, merge: bool = False
+    uow: UnitOfWork,
+    document: Mapping[str, Any],
+    *,
+    merge: bool = False,
+    progress: Progress | None = None,
 ) -> RestoreReport:
     """Write the export into this workspace. The caller commits.
 
@@ -445,7 +449,7 @@ async def restore(
             "or add --merge to keep the clients here and add the rest"
         )
     kept = [c["name"] for c in tables["client"] if " ".join(c["name"].casefold().split()) in here]
-    await uow.archive.write(tables)
+    await uow.archive.write(tables, progress)
     counts = {
         "clients": len(tables["client"]) - len(kept),
         "key people": len(tables["contact"]),

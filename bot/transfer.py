@@ -574,6 +574,7 @@ async def apply_records(
     report: ImportReport,
     *,
     overwrite: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
     """Apply the records to the workspace. The caller commits only when the report is ok, and
     not at all for a dry run: the report is the same either way."""
@@ -582,9 +583,14 @@ async def apply_records(
     people = await uow.people.list()
     names = {p.id: p.display_name for p in people}
     by_name: dict[str, Client] = {c.name.casefold(): c for c in await uow.clients.list()}
-    known_last = await uow.clients.last_touch_on([c.id for c in by_name.values()])
+    ids = [c.id for c in by_name.values()]
+    known_last: dict[int, date] = {}
+    for start in range(0, len(ids), 5000):  # within every database's limit on parameters
+        known_last.update(await uow.clients.last_touch_on(ids[start : start + 5000]))
     contacts: dict[int, list[Contact]] = {}
-    for record in records:
+    for done, record in enumerate(records, 1):
+        if progress:
+            progress(done, len(records))
         owner_id: int | None = None
         if record.owner:
             owner = _find_person(people, record.owner)
@@ -608,9 +614,10 @@ async def apply_records(
                 owner_id=owner_id,
                 cadence_days=record.cadence_days,
                 segment=record.segment,
+                last_contact_on=record.last_contact_on,
             )
+            contacts[client.id] = []  # new: no key people yet, nothing to look up
             if record.last_contact_on is not None:
-                client = await uow.clients.update(client.id, last_contact_on=record.last_contact_on)
                 known_last[client.id] = record.last_contact_on
             if owner_id is not None:
                 await uow.history.add_owner_change(client.id, None, owner_id, None)
@@ -740,10 +747,11 @@ async def import_clients(
     today: date | None = None,
     dates: DateOrder | None = None,
     overwrite: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
     """Read the CSV and apply it. The caller commits only when the report is ok."""
     records, report = read_clients(text, mapping, today=today, dates=dates)
-    return await apply_records(uow, records, report, overwrite=overwrite)
+    return await apply_records(uow, records, report, overwrite=overwrite, progress=progress)
 
 
 # --- vCard ----------------------------------------------------------------------------------------
@@ -762,7 +770,11 @@ class Card:
 
 
 async def import_cards(
-    uow: UnitOfWork, cards: Sequence[Card], *, overwrite: bool = False
+    uow: UnitOfWork,
+    cards: Sequence[Card],
+    *,
+    overwrite: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
     """ORG becomes the client, FN/TITLE/EMAIL/TEL its key person; a card without ORG is skipped."""
     report = ImportReport(source="vCard")
@@ -777,7 +789,7 @@ async def import_cards(
             report.skipped.append(RowError(card.line, f"no organisation{who}"))
             continue
         records.append(ClientRecord(line=card.line, name=org[:200], person=person))
-    return await apply_records(uow, records, report, overwrite=overwrite)
+    return await apply_records(uow, records, report, overwrite=overwrite, progress=progress)
 
 
 # --- what an import did, in words -----------------------------------------------------------------

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.archive_ports import REFERENCES, TABLES, Record
+from bot.archive_ports import REFERENCES, TABLES, Progress, Record
 from store.mappers import ScopedRepo
 from store.models import (
     Base,
@@ -44,19 +44,27 @@ def _columns(model: type[Base]) -> list[str]:
 
 
 class SqlArchive(ScopedRepo):
-    async def read(self) -> dict[str, list[Record]]:
+    async def read(self, progress: Progress | None = None) -> dict[str, list[Record]]:
         out: dict[str, list[Record]] = {}
-        for table in TABLES:
+        for done, table in enumerate(TABLES):
+            if progress:
+                progress(done, len(TABLES))
             model: Any = ROWS[table]
             names = _columns(model)
             rows = await self.s.scalars(
                 select(model).where(model.workspace_id == self.ws).order_by(model.id)
             )
             out[table] = [{n: getattr(r, n) for n in names} for r in rows]
+        if progress:
+            progress(len(TABLES), len(TABLES))
         return out
 
-    async def write(self, tables: Mapping[str, Sequence[Record]]) -> dict[str, dict[int, int]]:
+    async def write(
+        self, tables: Mapping[str, Sequence[Record]], progress: Progress | None = None
+    ) -> dict[str, dict[int, int]]:
         ids: dict[str, dict[int, int]] = {t: {} for t in TABLES}
+        total = sum(len(tables.get(t, ())) for t in TABLES)
+        done = 0
         kept_clients: set[int] = set()
         existing_people = {
             r.platform_user_id: r.id
@@ -81,6 +89,9 @@ class SqlArchive(ScopedRepo):
             names = set(_columns(model)) - {"id"}
             refs = REFERENCES[table]
             for record in tables.get(table, ()):
+                done += 1
+                if progress:
+                    progress(done, total)
                 old = int(record["id"])
                 if table == "person" and record["platform_user_id"] in existing_people:
                     ids[table][old] = existing_people[record["platform_user_id"]]

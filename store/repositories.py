@@ -182,9 +182,9 @@ class SqlPeople(ScopedRepo):
 
 class SqlClients(ScopedRepo):
     async def _row(self, client_id: int) -> ClientRow | None:
-        return await self.s.scalar(
-            select(ClientRow).where(ClientRow.workspace_id == self.ws, ClientRow.id == client_id)
-        )
+        # From the session's identity map when this unit of work has it, else one query.
+        row = await self.s.get(ClientRow, client_id)
+        return row if row is not None and row.workspace_id == self.ws else None
 
     async def get(self, client_id: int) -> Client | None:
         row = await self._row(client_id)
@@ -213,6 +213,7 @@ class SqlClients(ScopedRepo):
         owner_id: int | None = None,
         cadence_days: int | None = None,
         segment: str | None = None,
+        last_contact_on: date | None = None,
     ) -> Client:
         row = ClientRow(
             workspace_id=self.ws,
@@ -222,6 +223,7 @@ class SqlClients(ScopedRepo):
             owner_id=owner_id,
             cadence_days=cadence_days,
             segment=segment,
+            last_contact_on=last_contact_on,
             status=ClientStatus.ACTIVE.value,
             created_at=self.clock.now(),
         )

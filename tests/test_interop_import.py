@@ -7,6 +7,7 @@ footer, Excel's semicolon CSV with a UTF-8 BOM, vCard 3.0 and 4.0 with CRLF line
 
 from __future__ import annotations
 
+import io
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 
 from adapters.files import decode, read_cards, read_text
+from adapters.progress import Progress
 from bot.domain import Contact, Platform
 from bot.transfer import (
     ImportReport,
@@ -326,3 +328,26 @@ def test_decoding_each_encoding() -> None:
     assert decode(text.encode("utf-16")).text == text
     assert decode(text.encode("cp1252")).text == text
     assert decode(text.encode("cp1252")).encoding == "Windows-1252"
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_plain_lines_off_a_terminal_and_a_bar_on_one() -> None:
+    ticks = iter([0.0, 1.0, 6.0, 7.0, 12.5])
+    out = io.StringIO()
+    with Progress("Reading big.csv", stream=out, monotonic=lambda: next(ticks)) as progress:
+        for done in (1_000, 2_000, 3_000, 4_000):
+            progress(done, 4_000)
+    # One line each time five seconds have passed, none per row.
+    assert out.getvalue().splitlines() == [
+        "Reading big.csv: 2,000 of 4,000 rows (50%)",
+        "Reading big.csv: 4,000 of 4,000 rows (100%)",
+    ]
+    term = _Terminal()
+    with Progress("Reading big.csv", stream=term) as progress:
+        assert progress._bar is not None  # rich draws it
+        progress(10, 20)
+    assert "Reading big.csv" in term.getvalue()
