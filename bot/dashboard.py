@@ -138,7 +138,8 @@ def compute(
     `last_before` holds each client's last touch before that day."""
     starts = week_starts(today, weeks)
     active = [c for c in clients if c.status is ClientStatus.ACTIVE]
-    names = {p.id: p.display_name for p in people}
+    # An owner named in an import who has not used Touchbase yet is an invitation, said as such.
+    names = {p.id: f"{p.display_name} (invited)" if p.pending else p.display_name for p in people}
     by_client: dict[int, list[TouchFact]] = defaultdict(list)
     for fact in facts:
         if fact.occurred_on <= today:
@@ -149,9 +150,9 @@ def compute(
 
     def last_on(client: Client, day: date) -> date | None:
         seen = [f.occurred_on for f in by_client.get(client.id, ()) if f.occurred_on <= day]
-        earlier = last_before.get(client.id)
-        if earlier is not None and earlier <= day:
-            seen.append(earlier)
+        for earlier in (last_before.get(client.id), client.last_contact_on):
+            if earlier is not None and earlier <= day:
+                seen.append(earlier)  # the last touch before the window, or known from an import
         return max(seen) if seen else None
 
     def due_on(client: Client, day: date) -> date:

@@ -351,3 +351,25 @@ def test_progress_plain_lines_off_a_terminal_and_a_bar_on_one() -> None:
         assert progress._bar is not None  # rich draws it
         progress(10, 20)
     assert "Reading big.csv" in term.getvalue()
+
+
+async def test_invited_owner_is_not_a_colleague_on_the_dashboard(
+    chat: Chat, store: SqlStore
+) -> None:
+    from bot.config import CoreConfig
+    from bot.dashboard import firm_dashboard
+    from store.reports import SqlReports
+
+    await chat.say("/touchbase help")  # jane
+    ws = await store.workspace(Platform.CONSOLE, "local")
+    text = "name,owner,cadence_days,last_contact\nAcme,bob@example.com,30,2026-09-01\n"
+    async with store.unit(ws.id) as uow:
+        assert (await import_clients(uow, text, today=TODAY)).ok
+        await uow.commit()
+    board = await firm_dashboard(SqlReports(store.sessions, ws.id), TODAY, CoreConfig())
+    assert [p.person for p in board.load] == ["jane"]
+    [overdue] = board.overdue_by_owner
+    assert overdue.owner == "bob@example.com (invited)"
+    assert overdue.clients[0].days_overdue == (TODAY - date(2026, 10, 1)).days
+    [row] = board.heatmap
+    assert row.last_touch_on == date(2026, 9, 1)
