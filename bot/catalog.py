@@ -12,6 +12,9 @@ class CommandSpec:
     description: str  # one line, at most 80 characters
     example: str
     more: tuple[str, ...] = ()  # further forms, shown by `/touchbase help <command>`
+    # Listed in the Teams app's command list (Teams takes at most 10 per bot; the commands not
+    # listed still work there, and `/touchbase help` lists every command).
+    teams: bool = False
 
 
 COMMANDS: tuple[CommandSpec, ...] = (
@@ -25,6 +28,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
             '/touch "Smith & Sons" coffee w/ general counsel last Tuesday',
             "/touch Acme emailed the GC about renewal, no reply yet",
         ),
+        teams=True,
     ),
     CommandSpec(
         "client",
@@ -41,6 +45,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
             "/client Acme profile: edit the profile in a form",
             "/client Acme closeout: the engagement is finished; plan care check-ins",
         ),
+        teams=True,
     ),
     CommandSpec(
         "clients",
@@ -48,12 +53,14 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "Your portfolio: the clients you own and how each is doing",
         "/clients",
         ("/clients @bob: someone else's portfolio (principals and admins)",),
+        teams=True,
     ),
     CommandSpec(
         "due",
         "",
         "What needs your attention now: overdue clients and follow-ups",
         "/due",
+        teams=True,
     ),
     CommandSpec(
         "owner",
@@ -61,6 +68,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "Hand a client to a new owner, with a personal handoff",
         "/owner Acme @jane",
         ("The current owner, a principal or an admin can hand a client on.",),
+        teams=True,
     ),
     CommandSpec(
         "repair",
@@ -75,6 +83,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
             "/repair Acme cancel <reason>",
             "/repair Acme restart",
         ),
+        teams=True,
     ),
     CommandSpec(
         "matter",
@@ -86,12 +95,14 @@ COMMANDS: tuple[CommandSpec, ...] = (
             "/matter: the matters you lead; /matter Acme: Acme's matters",
             "/matter Q3 audit close: ends it and plans care check-ins",
         ),
+        teams=True,
     ),
     CommandSpec(
         "update",
         "<client or matter> <text> [estimate <date>]",
         "Record a status update sent to a client, with your estimate",
         "/update Acme draft filed, estimate Dec 12",
+        teams=True,
     ),
     CommandSpec(
         "match",
@@ -99,6 +110,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "Suggest who at the firm suits each key person at a client",
         "/match Acme",
         ("/match: clients whose relationship rests on one colleague alone",),
+        teams=True,
     ),
     CommandSpec(
         "touchbase",
@@ -114,6 +126,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
             "/touchbase tz Europe/London: your time zone, for your morning digest and dates",
             "/touchbase workdays mon-fri (or mon,tue,thu): the days you get a digest",
         ),
+        teams=True,
     ),
 )
 
