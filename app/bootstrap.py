@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -12,9 +12,12 @@ from app.settings import Settings
 from bot.app import Touchbase
 from bot.clock import Clock, SystemClock
 from bot.commands import default_registry
+from bot.directory import Directory
 from bot.domain import Platform
 from bot.ports import Messenger
 from store.db import create_engine, upgrade
+from store.inbound_events import SqlDeliveryLog
+from store.reports import SqlReports
 from store.repositories import SqlStore
 
 log = logging.getLogger(__name__)
@@ -27,6 +30,16 @@ class Services:
     store: SqlStore
     clock: Clock
     app: Touchbase
+    directory: Directory = field(init=False)  # the use cases the platforms need beside commands
+
+    def __post_init__(self) -> None:
+        store = self.store
+        self.directory = Directory(
+            store,
+            self.app.config,
+            deliveries=SqlDeliveryLog(store),
+            reports=lambda workspace_id: SqlReports(store.sessions, workspace_id),
+        )
 
     @property
     def messengers(self) -> Mapping[Platform, Messenger]:

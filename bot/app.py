@@ -196,6 +196,7 @@ class Touchbase:
                     tz=who.tz,
                     email=who.email,
                     address=who.address,
+                    profile_refreshed_at=who.profile_refreshed_at,
                 )
                 ctx = Context(
                     uow=uow,

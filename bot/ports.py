@@ -40,10 +40,12 @@ class PeopleRepo(Protocol):
         tz: str | None = None,
         email: str | None = None,
         address: Address | None = None,
+        profile_refreshed_at: datetime | None = None,
     ) -> Person:
         """The person, created on first contact; the first person in a workspace is its admin.
 
-        Given values refresh what is stored; None leaves it as it is."""
+        Given values refresh what is stored; None leaves it as it is. `profile_refreshed_at`
+        is when the platform's profile (name, time zone, email) was last fetched."""
         ...
 
     async def update(self, person_id: int, **changes: Any) -> Person: ...

@@ -85,6 +85,7 @@ class SqlPeople(ScopedRepo):
         tz: str | None = None,
         email: str | None = None,
         address: Address | None = None,
+        profile_refreshed_at: datetime | None = None,
     ) -> Person:
         row = await self.s.scalar(
             select(PersonRow).where(
@@ -113,6 +114,7 @@ class SqlPeople(ScopedRepo):
                 interests=[],
                 practice_areas=[],
                 created_at=self.clock.now(),
+                profile_refreshed_at=profile_refreshed_at,
             )
             self.s.add(row)
             await self.s.flush()
@@ -125,6 +127,8 @@ class SqlPeople(ScopedRepo):
             row.email = email
         if address is not None and address != row.address:
             row.address = address
+        if profile_refreshed_at is not None and profile_refreshed_at != row.profile_refreshed_at:
+            row.profile_refreshed_at = profile_refreshed_at
         await self.s.flush()
         return to_person(row)
 

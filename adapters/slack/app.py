@@ -26,6 +26,8 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
+from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
+from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
@@ -43,23 +45,16 @@ from adapters.slack.blocks import (
     message_payload,
     view_values,
 )
-from adapters.slack.installation_store import (
-    DbInstallationStore,
-    DbOAuthStateStore,
-    split_workspace_key,
-    workspace_key,
-)
+from adapters.slack.installation_store import split_workspace_key, workspace_key
 from adapters.slack.people import SlackPeople
 from app.settings import SlackSettings
 from bot.app import SORRY, Reply
 from bot.catalog import COMMAND_NAMES, COMMANDS
 from bot.clock import local_today
-from bot.commands.touch import search_clients, touch_form
+from bot.commands.touch import touch_form
 from bot.domain import Platform
 from bot.inbound import ActionIn, CommandIn, FormIn, Identity
 from bot.messages import Form, FormErrors, Message, Tone, error
-from store import inbound_events
-from store import slack_installations as installations
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +105,10 @@ class SlackAdapter:
     services: Services
     bolt: AsyncApp
     people: SlackPeople
-    installation_store: DbInstallationStore | None = None
+    # bolt's installation store, kept in our database; for OAuth (None with one bot token)
+    installation_store: AsyncInstallationStore | None = None
+    # where an uninstall forgets the workspace's installation, whichever mode is in use
+    installations: AsyncInstallationStore | None = None
     ack_budget: float = ACK_BUDGET
     registered: dict[str, set[str]] = field(default_factory=dict)
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
@@ -450,13 +448,10 @@ class SlackAdapter:
         key = workspace_key(context.enterprise_id, context.team_id)
 
         async def lookup() -> list[Any]:
-            workspace = await self.services.store.workspace(Platform.SLACK, key)
-            async with self.services.store.unit(workspace.id) as uow:
-                clients = await uow.clients.list()
-            return [
-                client_option(c.id, c.name)
-                for c in search_clients(str(body.get("value", "")), clients)
-            ]
+            clients = await self.services.directory.search_clients(
+                Platform.SLACK, key, str(body.get("value", ""))
+            )
+            return [client_option(c.id, c.name) for c in clients]
 
         try:  # the search box must hear back within Slack's 3 seconds, whatever the store does
             options = await asyncio.wait_for(lookup(), timeout=2.0)
@@ -502,7 +497,7 @@ class SlackAdapter:
         event_id = body.get("event_id")
         if not event_id:
             return True
-        first = await inbound_events.claim(self.services.store, Platform.SLACK.value, str(event_id))
+        first = await self.services.directory.first_delivery(Platform.SLACK, str(event_id))
         if not first:
             log.info(
                 "repeated Slack event skipped", extra={"platform": "slack", "event_id": event_id}
@@ -618,11 +613,11 @@ class SlackAdapter:
 
     async def _deactivate(self, context: AsyncBoltContext) -> None:
         key = workspace_key(context.enterprise_id, context.team_id)
-        workspace = await self.services.store.workspace(Platform.SLACK, key)
-        await self.services.store.update_workspace(workspace.id, active=False)
-        await installations.delete_installation(
-            self.services.store, context.enterprise_id, context.team_id
-        )
+        workspace = await self.services.directory.uninstall(Platform.SLACK, key)
+        if self.installations is not None:
+            await self.installations.async_delete_installation(
+                enterprise_id=context.enterprise_id, team_id=context.team_id
+            )
         log.info(
             "Slack workspace uninstalled", extra={"platform": "slack", "workspace": workspace.id}
         )
@@ -683,23 +678,34 @@ def _inline_errors(reply: FormErrors, view: dict[str, Any]) -> dict[str, str]:
     return errors
 
 
-def build_slack(services: Services, *, ack_budget: float = ACK_BUDGET) -> SlackAdapter:
-    """The bolt app and its listeners, for HTTP (one bot token, or OAuth) and Socket Mode."""
+def build_slack(
+    services: Services,
+    *,
+    installations: AsyncInstallationStore | None = None,
+    oauth_state: AsyncOAuthStateStore | None = None,
+    ack_budget: float = ACK_BUDGET,
+) -> SlackAdapter:
+    """The bolt app and its listeners, for HTTP (one bot token, or OAuth) and Socket Mode.
+
+    `installations` and `oauth_state` are bolt's stores, kept where the root chose; OAuth
+    (SLACK_CLIENT_ID and SLACK_CLIENT_SECRET) needs both."""
     settings = services.settings.slack
     bolt_logger = quiet_logger("adapters.slack.bolt", logging.WARNING)
     token = _secret(settings.bot_token)
     client = make_client(settings, None if settings.oauth_enabled else token)
-    installation_store: DbInstallationStore | None = None
+    installation_store: AsyncInstallationStore | None = None
     kwargs: dict[str, Any] = {}
     if settings.oauth_enabled:
-        installation_store = DbInstallationStore(services.store)
+        if installations is None or oauth_state is None:
+            raise ValueError("Slack OAuth needs an installation store and an OAuth state store")
+        installation_store = installations
         kwargs["oauth_settings"] = AsyncOAuthSettings(
             client_id=settings.client_id,
             client_secret=_secret(settings.client_secret),
             scopes=sorted(declared_bot_scopes(slack_manifest())),
             installation_store=installation_store,
             installation_store_bot_only=True,
-            state_store=DbOAuthStateStore(services.store),
+            state_store=oauth_state,
             logger=bolt_logger,
         )
         kwargs["installation_store_bot_only"] = True
@@ -715,8 +721,9 @@ def build_slack(services: Services, *, ack_budget: float = ACK_BUDGET) -> SlackA
     adapter = SlackAdapter(
         services=services,
         bolt=bolt,
-        people=SlackPeople(services.store, services.clock),
+        people=SlackPeople(services.directory, services.clock),
         installation_store=installation_store,
+        installations=installations,
         ack_budget=ack_budget,
     )
     adapter.register()

@@ -53,7 +53,9 @@ async def start_socket_mode(
     settings = services.settings.slack
     if settings.app_token is None:
         return None
-    adapter = app.get(SLACK) or build_slack(services)
+    adapter = app.get(SLACK)
+    if adapter is None:  # Slack is mounted by the root whenever it is configured
+        return None
     handler = AsyncSocketModeHandler(
         adapter.bolt,
         app_token=settings.app_token.get_secret_value(),
