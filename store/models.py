@@ -99,6 +99,10 @@ class PersonRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+# Client statuses that get no nudges and count for no load: set aside, or archived.
+RESTING = ("inactive", "archived")
+
+
 class ClientRow(Base):
     __tablename__ = "client"
     __table_args__ = (UniqueConstraint("workspace_id", "name_key"),)
