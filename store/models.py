@@ -218,6 +218,22 @@ class ClientEventRow(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class AuditRow(Base):
+    """What was done that leaves no other trace, such as erasing a client: who, what, when, and
+    never the name or anything else of what was erased."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = _ws()
+    person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("person.id", ondelete="SET NULL"), default=None
+    )
+    action: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[str] = mapped_column(String(500), default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class SnoozeRow(Base):
     __tablename__ = "snooze"
     __table_args__ = (Index("ix_snooze_person_until", "person_id", "until"),)

@@ -184,6 +184,7 @@ class SqlNudges:
                 TouchRow.workspace_id == self.ws,
                 TouchRow.awaiting_reply.is_(True),
                 TouchRow.replied_at.is_(None),
+                ClientRow.status != "archived",
                 # Settled by a later touch with the same contact, or naming nobody when the
                 # pending one named nobody (rules.settles; contacts are stored trimmed).
                 ~exists().where(

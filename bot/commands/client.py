@@ -13,6 +13,7 @@ from bot.rules import effective_cadence, next_due, open_follow_ups
 from bot.text import clip, pack, plural, row_id, unpack, when
 
 from . import profile
+from .book import name_clash
 from .touch import client_names
 
 USAGE = "Try: /client Acme, or /client add Acme Corp, ACME (a name, then any aliases)"
@@ -78,17 +79,6 @@ async def add_from_button(ctx: Context, value: str) -> Reply:
     return await create_client(ctx, name, [])  # as typed: a comma in it is not an alias
 
 
-async def _name_clash(ctx: Context, labels: list[str]) -> tuple[str, Client] | None:
-    """The first of `labels` that is already another client's name or alias, and that client."""
-    wanted = {label_key(label): label for label in labels if label_key(label)}
-    for client in await ctx.uow.clients.list():
-        for own in (client.name, *client.aliases):
-            key = label_key(own)
-            if key in wanted:
-                return wanted[key], client
-    return None
-
-
 async def add_client(ctx: Context, text: str) -> Reply:
     name, aliases = parse_new_client(text)
     return await create_client(ctx, name, aliases)
@@ -106,7 +96,7 @@ async def create_client(ctx: Context, name: str, aliases: list[str]) -> Reply:
             text=f"{existing.name} is already a client.",
             actions=(Action("client_open", "Open client", str(existing.id)),),
         )
-    clash = await _name_clash(ctx, [name, *aliases])
+    clash = await name_clash(ctx, [name, *aliases])
     if clash is not None:
         label, other = clash
         which = "the name" if label_key(other.name) == label_key(label) else "an alias"
