@@ -192,7 +192,7 @@ async def test_delete_is_for_admins_asks_first_and_erases_everything(
         for table in (TouchRow, ContactRow, ClientEventRow):
             assert await s.scalar(select(func.count()).select_from(table)) == 0
     async with store.unit(ws.id) as uow:
-        [(at, who, action, detail)] = await uow.history.audit_log()
+        [(_at, who, action, detail)] = await uow.history.audit_log()
         jane = await uow.people.by_platform_id("jane")
     assert jane is not None and who == jane.id and action == "client_erased"
     assert "Hooli" not in detail and "Gavin" not in detail and "touch 1" in detail
