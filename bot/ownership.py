@@ -588,9 +588,12 @@ async def post_weekly_summaries(
     messengers: Mapping[Platform, Messenger],
     clock: Clock,
     config: CoreConfig,
+    *,
+    workspace_id: int | None = None,
 ) -> dict[int, str]:
-    """Post the week's summary to each workspace's relationships channel, once per week however
-    many processes run this. Returns what happened per workspace id (for logs and tests)."""
+    """Post the week's summary to each workspace's relationships channel (or only to
+    `workspace_id`'s), once per week however many processes run this. Returns what happened
+    per workspace id (for logs and tests)."""
     now = clock.now()
     today = summary_day(now, config)
     if today is None:
@@ -598,6 +601,8 @@ async def post_weekly_summaries(
     key = week_key(today)
     outcome: dict[int, str] = {}
     for ws in await store.workspaces():
+        if workspace_id is not None and ws.id != workspace_id:
+            continue
         messenger = messengers.get(ws.platform)
         if ws.channel is None or messenger is None:
             continue
