@@ -21,7 +21,16 @@ from tests.slack_helpers import (  # noqa: F401  (fixtures)
     slack_fake_fixture,
     slack_fixture,
 )
-from tests.teams_helpers import TENANT, Teams, card_text, submits, unescape
+from tests.teams_helpers import (
+    TENANT,
+    Teams,
+    card_text,
+    submits,
+    teams,
+    unescape,
+)
+
+__all__ = ["teams"]  # the fixture
 
 
 async def _clients(store: SqlStore, platform: Platform = Platform.CONSOLE, key: str = "local"):  # type: ignore[no-untyped-def]

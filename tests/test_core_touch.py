@@ -140,9 +140,9 @@ async def test_help_lists_every_command_and_details_one(chat: Chat) -> None:
     out = await chat.say("/touchbase help /repair")
     assert "/repair: the repairs under way" in out
     out = await chat.say("/touchbase help touchbase")
-    assert "/touchbase channel off" in out and "/touchbase tz Europe/London" in out
+    assert "/touchbase channel [off]" in out and "/touchbase tz Europe/London" in out
     out = await chat.say("/touchbase help client")
-    assert "/client Acme people: the key people" in out
+    assert "/client <name> people [add|remove <person>]: The client's key people" in out
 
 
 def test_every_catalog_command_has_a_handler() -> None:

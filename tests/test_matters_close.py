@@ -13,7 +13,14 @@ from tests.slack_helpers import (  # noqa: F401  (fixtures)
     slack_fake_fixture,
     slack_fixture,
 )
-from tests.teams_helpers import Teams, card_text, unescape
+from tests.teams_helpers import (
+    Teams,
+    card_text,
+    teams,
+    unescape,
+)
+
+__all__ = ["teams"]  # the fixture
 
 
 async def _care(store: SqlStore, platform: Platform, key: str) -> int:
