@@ -253,3 +253,35 @@ async def test_teams_rename_and_merge(teams: Teams) -> None:
     clients = await _clients(teams.services.store, Platform.TEAMS, TENANT)
     assert list(clients) == ["Acme Corp"]
     assert set(clients["Acme Corp"].aliases) == {"Acme Corporation", "Acme Crop"}
+
+
+async def test_slack_follow_up_stays_until_the_same_contact(slack: Harness) -> None:
+    await slack.command("add Globex", command="/client")
+    _, body = await slack.command("Globex", command="/client")
+    assert "Globex: never contacted" in json.dumps(body)
+    await slack.command("Globex emailed the GC about renewal, no reply yet", command="/touch")
+    await slack.command("Globex lunch with Hank", command="/touch")
+    await slack.settle()
+    _, body = await slack.command("Globex", command="/client")
+    said = json.dumps(body)
+    assert "(awaiting reply)" in said and "Awaiting reply" in said and "email to GC" in said
+    await slack.command("Globex call with the GC", command="/touch")
+    await slack.settle()
+    _, body = await slack.command("Globex", command="/client")
+    assert "awaiting reply" not in json.dumps(body).casefold()
+
+
+async def test_teams_cadence_archive_and_follow_up(teams: Teams) -> None:
+    await teams.post(teams.personal("client add Globex"))
+    await teams.post(teams.personal("client Globex cadence monthly"))
+    assert "every 30 days" in unescape(card_text(await teams.last_card(2)))
+    await teams.post(teams.personal("touch Globex left voicemail for Dana"))
+    await teams.post(teams.personal("touch Globex coffee with Sam"))
+    await teams.post(teams.personal("client Globex"))
+    card = unescape(card_text(await teams.last_card(5)))
+    assert "Awaiting reply" in card and "voicemail to Dana" in card
+    await teams.post(teams.personal("client Globex archive"))
+    assert "Archived Globex" in unescape(card_text(await teams.last_card(6)))
+    clients = await _clients(teams.services.store, Platform.TEAMS, TENANT)
+    assert clients["Globex"].status is ClientStatus.ARCHIVED
+    assert clients["Globex"].cadence_days == 30
