@@ -127,6 +127,8 @@ class SweepReport:
     retrying: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
     skipped: list[int] = field(default_factory=list)  # claimed elsewhere meanwhile
+    # Due, but no messenger here for their platform: left unclaimed, for a sweep that has one.
+    unreachable: list[Person] = field(default_factory=list)
     planned: list[tuple[Person, Message | None]] = field(default_factory=list)  # dry runs
 
 
@@ -183,6 +185,7 @@ async def run_sweep(
     dry_run: bool = False,
     sources: Sequence[NudgeSource] | None = None,
     concurrency: int = 1,
+    workspace_id: int | None = None,
 ) -> SweepReport:
     """Send every digest that is due now and not yet sent by anyone. Safe to run concurrently.
 
@@ -193,8 +196,12 @@ async def run_sweep(
     candidates = await due_candidates(store, now, config)
     by_workspace: dict[int, list[DigestCandidate]] = defaultdict(list)
     for c in candidates:
+        if workspace_id is not None and c.person.workspace_id != workspace_id:
+            continue
         if dry_run or c.platform in messengers:
             by_workspace[c.person.workspace_id].append(c)
+        else:
+            report.unreachable.append(c.person)
     for workspace_id, group in by_workspace.items():
         messages = await build_digests(
             store, workspace_id, [c.person for c in group], now, config, sources

@@ -45,6 +45,7 @@ class ClientStatus(enum.StrEnum):
     ACTIVE = "active"
     PROSPECT = "prospect"
     INACTIVE = "inactive"
+    ARCHIVED = "archived"  # kept for the record: no nudges, out of lists and the dashboard
 
 
 # The local chats, in the terminal and on the web page, share one workspace on this computer,

@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.domain import Client, Person
 from bot.ports import UnitOfWork
+from bot.rules import open_follow_ups
 
 # Header spellings we recognise, by what they mean. Compared casefolded and trimmed.
 HEADERS: dict[str, tuple[str, ...]] = {
@@ -249,17 +250,19 @@ async def export_data(uow: UnitOfWork) -> dict[str, list[dict[str, Any]]]:
         }
         for c in clients.values()
     ]
+    touches = await uow.touches.all()
+    waiting = open_follow_ups(touches)
     touch_rows = [
         {
             "client": clients[t.client_id].name,
             "kind": t.kind.value,
             "contact": t.contact,
             "occurred_on": t.occurred_on.isoformat(),
-            "awaiting_reply": t.awaiting_reply and t.replied_at is None,
+            "awaiting_reply": t.id in waiting,
             "note": t.note,
             "logged_by": people[t.person_id].display_name if t.person_id in people else None,
         }
-        for t in await uow.touches.all()
+        for t in touches
     ]
     return {"clients": client_rows, "touches": touch_rows}
 

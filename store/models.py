@@ -99,6 +99,10 @@ class PersonRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+# Client statuses that get no nudges and count for no load: set aside, or archived.
+RESTING = ("inactive", "archived")
+
+
 class ClientRow(Base):
     __tablename__ = "client"
     __table_args__ = (UniqueConstraint("workspace_id", "name_key"),)
@@ -211,6 +215,22 @@ class ClientEventRow(Base):
     kind: Mapped[str] = mapped_column(String(32))
     summary: Mapped[str] = mapped_column(Text)
     private: Mapped[bool] = mapped_column(Boolean, default=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AuditRow(Base):
+    """What was done that leaves no other trace, such as erasing a client: who, what, when, and
+    never the name or anything else of what was erased."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = _ws()
+    person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("person.id", ondelete="SET NULL"), default=None
+    )
+    action: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[str] = mapped_column(String(500), default="")
     at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

@@ -33,6 +33,7 @@ from bot.nudge_ports import AwaitingReply, ClientDue, DigestCandidate, DigestCla
 from store.db import insert_for
 from store.mappers import as_date
 from store.models import (
+    RESTING,
     ClientRow,
     DeliveryRow,
     DigestRow,
@@ -106,14 +107,19 @@ def due_clients_query(
         .where(
             ClientRow.workspace_id == workspace_id,
             ClientRow.owner_id.is_not(None),
-            ClientRow.status != "inactive",
+            ClientRow.status.not_in(RESTING),
         )
     )
     if owner_ids is not None:
         inner = inner.where(ClientRow.owner_id.in_(list(owner_ids)))
     # Materialised, so each client's latest touch is looked up once, not again for the output.
     c = inner.cte("client_last").prefix_with("MATERIALIZED")
-    due = due_condition(dialect, func.coalesce(c.c.last, c.c.since), c.c.cadence, by)
+    # A necessary condition only: the first contact date of a client never touched falls
+    # within its cadence (rules.first_contact_due), and the nudge rule has the last word.
+    due = or_(
+        and_(c.c.last.is_(None), due_condition(dialect, c.c.since, literal(1), by)),
+        due_condition(dialect, c.c.last, c.c.cadence, by),
+    )
     if include:
         due = or_(due, c.c.id.in_(list(include)))
     return select(c.c.id, c.c.name, c.c.owner_id, c.c.cadence, c.c.last, c.c.since).where(due)
@@ -178,12 +184,19 @@ class SqlNudges:
                 TouchRow.workspace_id == self.ws,
                 TouchRow.awaiting_reply.is_(True),
                 TouchRow.replied_at.is_(None),
+                ClientRow.status != "archived",
+                # Settled by a later touch with the same contact, or naming nobody when the
+                # pending one named nobody (rules.settles; contacts are stored trimmed).
                 ~exists().where(
                     later.workspace_id == self.ws,
                     later.client_id == TouchRow.client_id,
                     or_(
                         later.occurred_on > TouchRow.occurred_on,
                         and_(later.occurred_on == TouchRow.occurred_on, later.id > TouchRow.id),
+                    ),
+                    or_(
+                        and_(later.contact.is_(None), TouchRow.contact.is_(None)),
+                        func.lower(later.contact) == func.lower(TouchRow.contact),
                     ),
                 ),
             )
@@ -213,7 +226,7 @@ class SqlNudges:
             .where(
                 ClientRow.workspace_id == self.ws,
                 ClientRow.owner_id.is_not(None),
-                ClientRow.status != "inactive",
+                ClientRow.status.not_in(RESTING),
             )
             .group_by(ClientRow.owner_id)
         )

@@ -86,6 +86,7 @@ async def add_touch(
     *,
     awaiting: bool = False,
     kind: TouchKind = TouchKind.EMAIL,
+    contact: str | None = None,
 ) -> int:
     async with store.unit(ws_id) as uow:
         t, _ = await uow.touches.add(
@@ -95,6 +96,7 @@ async def add_touch(
                 kind=kind,
                 occurred_on=on,
                 awaiting_reply=awaiting,
+                contact=contact,
             )
         )
         await uow.commit()
