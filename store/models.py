@@ -241,8 +241,11 @@ class DigestRow(Base):
     local_date: Mapped[date] = mapped_column(Date)
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     claimed_by: Mapped[str] = mapped_column(String(120), default="")
-    # claimed | sent | empty | retry | failed
+    # claimed | sent | empty | retry | failed (permanent) | expired (catch-up window closed)
     status: Mapped[str] = mapped_column(String(16), default="claimed")
+    # The claim's owner renews this (by the database's clock) while it works; a claim whose
+    # heartbeat is older than the lease, by the database's clock, may be taken over.
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     item_count: Mapped[int] = mapped_column(Integer, default=0)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
