@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING
 
 from scheduler.jobs import digest_tick, forget_old_deliveries
 from scheduler.lock import SchedulerLock, acquire_for
+from scheduler.ports import Services
 from scheduler.summary import add_summary_job
 
 if TYPE_CHECKING:
     from aiohttp import web
 
-    from adapters.bootstrap import Services
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ def worker_id() -> str:
 async def start_scheduler(
     app: web.Application, services: Services
 ) -> Callable[[], Awaitable[None]] | None:
-    """Start-up hook for `adapters.server`: start the minute tick; return the function that
+    """Start-up hook for the server: start the minute tick; return the function that
     stops it. Returns None (and serves without a scheduler) when another process holds it."""
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 

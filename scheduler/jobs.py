@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 from bot.digest import run_sweep
+from scheduler.ports import Services
 from store.inbound_events import forget_before
-
-if TYPE_CHECKING:
-    from adapters.bootstrap import Services
 
 log = logging.getLogger(__name__)
 INBOUND_KEYS_KEPT = timedelta(days=7)

@@ -22,7 +22,7 @@ def _env(tmp_path: Path) -> dict[str, str]:
 
 def touchbase(tmp_path: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "adapters.cli", *args],
+        [sys.executable, "-m", "app.cli", *args],
         input=stdin,
         capture_output=True,
         text=True,
@@ -83,7 +83,7 @@ def test_export_csv_to_a_file(tmp_path: Path) -> None:
 def confirmed_then_killed(tmp_path: Path, note: str) -> None:
     """Start the console, log a touch, and SIGKILL it the moment the confirmation shows."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "adapters.cli", "console", "--user", "jane"],
+        [sys.executable, "-m", "app.cli", "console", "--user", "jane"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -126,7 +126,7 @@ def test_db_upgrade_and_help(tmp_path: Path) -> None:
 def test_log_lines_carry_their_context() -> None:
     import logging
 
-    from adapters.bootstrap import ContextFormatter
+    from app.bootstrap import ContextFormatter
 
     record = logging.LogRecord("bot.app", logging.ERROR, "", 0, "handler failed", (), None)
     record.platform, record.workspace = "slack", 7

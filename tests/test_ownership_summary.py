@@ -206,7 +206,7 @@ def test_the_summary_goes_out_on_its_day_from_its_hour() -> None:
 
 
 def test_settings_reach_the_core() -> None:
-    from adapters.settings import Settings
+    from app.settings import Settings
 
     core = Settings(TOUCHBASE_SUMMARY_DAY="fri", TOUCHBASE_SUMMARY_HOUR=16).core()  # type: ignore[call-arg]
     assert (core.summary_weekday, core.summary_hour) == (4, 16)

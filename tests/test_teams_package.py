@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters.cli import main
 from adapters.manifests import teams_manifest
+from app.cli import main
 
 BOT_ID = "0f5e2b6a-3c1d-4e8f-9a7b-2d4c6e8f0a1b"
 

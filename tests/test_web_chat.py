@@ -10,7 +10,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.settings import Settings
+from app.settings import Settings
 from bot.app import Outbound
 from bot.clock import FixedClock
 from bot.domain import Platform
@@ -124,7 +124,7 @@ async def test_messages_for_other_people_wait_in_their_inbox(
     await user.say("Dana", "/touchbase help")
     app = client.server.app
     assert app is not None
-    from adapters.server import SERVICES
+    from app.server import SERVICES
 
     services = app[SERVICES]
     note = Message(text="Acme is yours now <3", tone=Tone.INFO)
@@ -138,7 +138,7 @@ async def test_messages_for_other_people_wait_in_their_inbox(
 
 
 async def test_the_morning_digest_once_a_day(user: WebUser, client: TestClient[Any, Any]) -> None:
-    from adapters.server import SERVICES
+    from app.server import SERVICES
 
     app = client.server.app
     assert app is not None

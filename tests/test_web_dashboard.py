@@ -24,7 +24,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.settings import Settings, WebSettings
+from app.settings import Settings, WebSettings
 from bot.clock import FixedClock
 from bot.config import CoreConfig, LoadTarget
 from bot.dashboard import firm_dashboard

@@ -29,9 +29,8 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from adapters.bootstrap import Services
 from adapters.manifests import declared_bot_scopes, slack_manifest
-from adapters.settings import SlackSettings
+from adapters.ports import Services
 from adapters.slack.blocks import (
     CLIENT_SEARCH_ACTION,
     ModalState,
@@ -51,6 +50,7 @@ from adapters.slack.installation_store import (
     workspace_key,
 )
 from adapters.slack.people import SlackPeople
+from app.settings import SlackSettings
 from bot.app import SORRY, Reply
 from bot.catalog import COMMAND_NAMES, COMMANDS
 from bot.clock import local_today

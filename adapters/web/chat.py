@@ -20,7 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
-from adapters.bootstrap import Services
+from adapters.ports import Services
 from adapters.web.auth import SESSION, Guard
 from adapters.web.render import page, render_errors, render_form, render_message, template
 from bot.app import Reply
@@ -250,8 +250,9 @@ def api(handler: Any) -> Any:
     return run
 
 
-def add_routes(app: web.Application, services: Services, guard: Guard) -> WebMessenger:
-    messenger = WebMessenger()
+def add_routes(
+    app: web.Application, services: Services, guard: Guard, messenger: WebMessenger
+) -> None:
     handlers = ChatHandlers(services, guard, messenger)
     app[MESSENGER] = messenger
     app.router.add_get("/", guard.protect(handlers.chat_page, kind="page"))
@@ -260,4 +261,3 @@ def add_routes(app: web.Application, services: Services, guard: Guard) -> WebMes
         app.router.add_post(
             f"/api/chat/{name}", guard.protect(api(getattr(handlers, name)), kind="api")
         )
-    return messenger

@@ -19,7 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
-from adapters.bootstrap import Services
+from adapters.ports import Services
 from adapters.web.auth import SESSION, Guard
 from adapters.web.render import e, page, template
 from bot.clock import local_today

@@ -10,8 +10,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from adapters.bootstrap import Services, bootstrap, configure_logging
-from adapters.settings import Settings
+from app.bootstrap import Services, bootstrap, configure_logging
+from app.settings import Settings
 from bot.domain import (
     LOCAL_PLATFORM,
     LOCAL_WORKSPACE_KEY,
@@ -170,8 +170,8 @@ async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def cmd_serve(settings: Settings, args: argparse.Namespace, *, banner: bool = False) -> int:
-    from adapters.server import serve
     from adapters.web.auth import WebAccessError, check_bind
+    from app.server import serve
 
     if args.host:
         settings.host = args.host
@@ -210,10 +210,8 @@ async def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
     the digests are printed here (the console messenger)."""
     from datetime import UTC, datetime
 
-    from aiohttp import web
-
     from adapters.console import ConsoleMessenger, render
-    from adapters.server import create_app
+    from app.platforms import Platforms, build_platforms
     from bot.clock import FixedClock
     from bot.digest import run_sweep
     from scheduler import worker_id
@@ -227,12 +225,11 @@ async def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
             return 2
         clock = FixedClock(at if at.tzinfo else at.replace(tzinfo=UTC))
     services = await bootstrap(settings, clock=clock)
-    runner: web.AppRunner | None = None
+    platforms: Platforms | None = None
     try:
         if settings.slack.configured or settings.teams.configured:
-            # The same mounting as `serve`, so the platforms register their messengers.
-            runner = web.AppRunner(create_app(services))
-            await runner.setup()
+            # The platforms and their messengers as `serve` builds them, without HTTP routes.
+            platforms = build_platforms(services)
         console = ConsoleMessenger(sys.stdout)
         messengers = {p: services.messengers.get(p, console) for p in Platform}
         report = await run_sweep(
@@ -245,8 +242,8 @@ async def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
             concurrency=services.app.config.digest_concurrency,
         )
     finally:
-        if runner is not None:
-            await runner.cleanup()
+        if platforms is not None:
+            await platforms.close()
         await services.close()
     if args.dry_run:
         for person, message in report.planned:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.settings import Settings
+from app.settings import Settings
 from bot.app import Touchbase
 from bot.clock import Clock, SystemClock
 from bot.commands import default_registry
@@ -26,10 +27,13 @@ class Services:
     store: SqlStore
     clock: Clock
     app: Touchbase
-    messengers: dict[Platform, Messenger] = field(default_factory=dict)
+
+    @property
+    def messengers(self) -> Mapping[Platform, Messenger]:
+        """The messengers live in one place, on the core; this is a read-only view of them."""
+        return self.app.messengers
 
     def add_messenger(self, platform: Platform, messenger: Messenger) -> None:
-        self.messengers[platform] = messenger
         self.app.messengers[platform] = messenger
 
     async def close(self) -> None:
