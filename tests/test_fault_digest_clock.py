@@ -257,7 +257,7 @@ async def test_three_processes_and_digest_now_with_a_slow_slack_send_each_once(
             await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
-                "adapters.cli",
+                "app.cli",
                 "digest",
                 "--now",
                 (MON_0830 - EARLIER).isoformat(),
