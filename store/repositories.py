@@ -48,6 +48,7 @@ from store.models import (
     WorkspaceRow,
 )
 from store.nudges import SqlNudges, SqlSweepQueries
+from store.outbox import SqlOutbox, SqlOutboxQueue
 from store.ownership import SqlOwnership
 from store.repairs import SqlRepairs
 
@@ -456,6 +457,7 @@ class SqlUnitOfWork:
         self.matching = SqlMatching(s, ws, clock)
         self.repairs = SqlRepairs(s, ws, clock)
         self.ownership = SqlOwnership(s, ws, clock)
+        self.outbox = SqlOutbox(s, ws)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -490,6 +492,9 @@ class SqlStore:
 
     def sweep_queries(self) -> SqlSweepQueries:
         return SqlSweepQueries(self.sessions)
+
+    def outbox_queue(self) -> SqlOutboxQueue:
+        return SqlOutboxQueue(self.sessions)
 
     async def workspace(
         self, platform: Platform, external_id: str, name: str | None = None
