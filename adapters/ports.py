@@ -9,6 +9,7 @@ if TYPE_CHECKING:
     from app.settings import Settings
     from bot.app import Touchbase
     from bot.clock import Clock
+    from store.intake_journal import IntakeJournal
     from store.repositories import SqlStore
 
 
@@ -24,3 +25,6 @@ class Services(Protocol):
 
     @property
     def app(self) -> Touchbase: ...
+
+    @property
+    def intake(self) -> IntakeJournal | None: ...
