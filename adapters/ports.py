@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from adapters.intake_journal import IntakeJournal
     from app.settings import Settings
     from bot.app import Touchbase
     from bot.clock import Clock
@@ -26,3 +27,6 @@ class Services(Protocol):
 
     @property
     def app(self) -> Touchbase: ...
+
+    @property
+    def intake(self) -> IntakeJournal | None: ...

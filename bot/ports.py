@@ -23,6 +23,7 @@ from bot.domain import (
 from bot.matter_ports import MatchingRepo, MatterRepo
 from bot.messages import Message
 from bot.nudge_ports import NudgeRepo, SweepQueries
+from bot.outbox_ports import OutboxQueue, OutboxRepo
 from bot.ownership_ports import OwnershipRepo
 from bot.repair_ports import RepairRepo
 
@@ -146,6 +147,8 @@ class UnitOfWork(Protocol):
     def repairs(self) -> RepairRepo: ...
     @property
     def ownership(self) -> OwnershipRepo: ...
+    @property
+    def outbox(self) -> OutboxRepo: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(self, *exc: object) -> None: ...
@@ -195,6 +198,10 @@ class Store(Protocol):
     def unit(self, workspace_id: int) -> UnitOfWork: ...
     def sweep_queries(self) -> SweepQueries:
         """The cross-workspace reads of the digest sweep (the only ones that span firms)."""
+        ...
+
+    def outbox_queue(self) -> OutboxQueue:
+        """The durable outbox's drainer side, across workspaces."""
         ...
 
 

@@ -30,7 +30,7 @@ from sqlalchemy.orm import aliased
 from bot.clock import Clock
 from bot.domain import Person, Platform, Role
 from bot.nudge_ports import AwaitingReply, ClientDue, DigestCandidate, DigestClaim, Snooze
-from store.db import insert_for
+from store.db import database_now, insert_for
 from store.mappers import as_date
 from store.models import (
     RESTING,
@@ -270,11 +270,13 @@ class SqlNudges:
     async def claim_digest(
         self, person_id: int, local_date: date, worker: str, now: datetime, lease: timedelta
     ) -> DigestClaim | None:
+        clock = await database_now(self.s)
         values = {
             "workspace_id": self.ws,
             "person_id": person_id,
             "local_date": local_date,
-            "claimed_at": now,
+            "claimed_at": clock,
+            "heartbeat_at": clock,
             "claimed_by": worker,
             "status": "claimed",
             "item_count": 0,
@@ -290,20 +292,36 @@ class SqlNudges:
         new_id = await self.s.scalar(stmt)
         if new_id is not None:
             return DigestClaim(new_id, 0)
-        # Taken already: take it over only if its worker died (stale lease) or a retry is due.
+        # Taken already: take it over only if its worker stopped heartbeating (by the database's
+        # clock) or a retry is due.
         again = (
             update(DigestRow)
             .where(
                 DigestRow.workspace_id == self.ws,
                 DigestRow.person_id == person_id,
                 DigestRow.local_date == local_date,
-                reclaimable(now, lease),
+                reclaimable(clock, now, lease),
             )
-            .values(claimed_at=now, claimed_by=worker, status="claimed")
+            .values(claimed_at=clock, heartbeat_at=clock, claimed_by=worker, status="claimed")
             .returning(DigestRow.id, DigestRow.attempts)
         )
         row = (await self.s.execute(again)).first()
         return DigestClaim(row[0], row[1]) if row else None
+
+    async def heartbeat_digest(self, digest_id: int, worker: str) -> bool:
+        clock = await database_now(self.s)
+        done = await self.s.execute(
+            update(DigestRow)
+            .where(
+                DigestRow.workspace_id == self.ws,
+                DigestRow.id == digest_id,
+                DigestRow.claimed_by == worker,
+                DigestRow.status == "claimed",
+            )
+            .values(heartbeat_at=clock)
+            .returning(DigestRow.id)
+        )
+        return done.first() is not None
 
     async def finish_digest(
         self,
@@ -314,10 +332,14 @@ class SqlNudges:
         attempts: int = 0,
         sent_at: datetime | None = None,
         retry_at: datetime | None = None,
-    ) -> None:
-        await self.s.execute(
+        worker: str | None = None,
+    ) -> bool:
+        held = []
+        if worker is not None:
+            held = [DigestRow.claimed_by == worker, DigestRow.status == "claimed"]
+        done = await self.s.execute(
             update(DigestRow)
-            .where(DigestRow.workspace_id == self.ws, DigestRow.id == digest_id)
+            .where(DigestRow.workspace_id == self.ws, DigestRow.id == digest_id, *held)
             .values(
                 status=status,
                 item_count=item_count,
@@ -325,7 +347,9 @@ class SqlNudges:
                 sent_at=sent_at,
                 retry_at=retry_at,
             )
+            .returning(DigestRow.id)
         )
+        return done.first() is not None
 
     async def record_delivery(
         self,
@@ -383,9 +407,12 @@ def candidate_person(row: Sequence[Any]) -> Person:
     )
 
 
-def reclaimable(now: datetime, lease: timedelta) -> ColumnElement[bool]:
+def reclaimable(clock: datetime, now: datetime, lease: timedelta) -> ColumnElement[bool]:
+    """A claim whose owner stopped heartbeating `lease` ago by `clock` (the database's), or a
+    retry whose time has come by `now` (the sweep's planning time)."""
+    beat = func.coalesce(DigestRow.heartbeat_at, DigestRow.claimed_at)
     return or_(
-        and_(DigestRow.status == "claimed", DigestRow.claimed_at < now - lease),
+        and_(DigestRow.status == "claimed", beat < clock - lease),
         and_(DigestRow.status == "retry", DigestRow.retry_at <= now),
     )
 
@@ -421,17 +448,19 @@ class SqlSweepQueries:
             .where(*self._reachable(), PersonRow.tz.in_(list(local_dates)))
             .order_by(PersonRow.workspace_id, PersonRow.id)
         )
-        # Each person's claims on any of tonight's candidate dates, unless they may be re-taken.
-        blocked_query = (
-            select(DigestRow.person_id, DigestRow.local_date)
-            .join(PersonRow, PersonRow.id == DigestRow.person_id)
-            .where(
-                PersonRow.tz.in_(list(local_dates)),
-                DigestRow.local_date.in_(dates),
-                ~reclaimable(now, lease),
-            )
-        )
         async with self.sessions() as s:
+            clock = await database_now(s)
+            # Each person's claims on any of tonight's candidate dates, unless they may be
+            # re-taken.
+            blocked_query = (
+                select(DigestRow.person_id, DigestRow.local_date)
+                .join(PersonRow, PersonRow.id == DigestRow.person_id)
+                .where(
+                    PersonRow.tz.in_(list(local_dates)),
+                    DigestRow.local_date.in_(dates),
+                    ~reclaimable(clock, now, lease),
+                )
+            )
             blocked = {(p, d) for p, d in await s.execute(blocked_query)}
             rows = (await s.execute(query)).all()
         out: list[DigestCandidate] = []

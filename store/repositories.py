@@ -50,6 +50,7 @@ from store.models import (
     WorkspaceRow,
 )
 from store.nudges import SqlNudges, SqlSweepQueries
+from store.outbox import SqlOutbox, SqlOutboxQueue
 from store.ownership import SqlOwnership
 from store.repairs import SqlRepairs
 
@@ -520,6 +521,7 @@ class SqlUnitOfWork:
         self.matching = SqlMatching(s, ws, clock)
         self.repairs = SqlRepairs(s, ws, clock)
         self.ownership = SqlOwnership(s, ws, clock)
+        self.outbox = SqlOutbox(s, ws)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -554,6 +556,9 @@ class SqlStore:
 
     def sweep_queries(self) -> SqlSweepQueries:
         return SqlSweepQueries(self.sessions)
+
+    def outbox_queue(self) -> SqlOutboxQueue:
+        return SqlOutboxQueue(self.sessions)
 
     async def workspace(
         self, platform: Platform, external_id: str, name: str | None = None

@@ -14,6 +14,7 @@ from bot.ownership import post_weekly_summaries, summary_day, weekly_figures
 from bot.ports import DeliveryError
 from store.models import RepairRow
 from store.repositories import SqlStore
+from tests.nudge_fixtures import age_claims
 
 from .conftest import T0
 
@@ -186,7 +187,10 @@ async def test_claims_are_once_per_week(store: SqlStore, clock: FixedClock) -> N
         assert await uow.ownership.claim_post("summary:2026-W48", T0, lease)
         assert not await uow.ownership.claim_post("summary:2026-W48", T0, lease)
         await uow.commit()
-    async with store.unit(ws.id) as uow:  # a claim left by a dead worker is taken over
+    async with store.unit(ws.id) as uow:  # a caller's own clock cannot end a lease
+        assert not await uow.ownership.claim_post("summary:2026-W48", T0 + lease * 2, lease)
+    await age_claims(store, lease * 2)
+    async with store.unit(ws.id) as uow:  # the database's clock can: a dead worker's claim
         assert await uow.ownership.claim_post("summary:2026-W48", T0 + lease * 2, lease)
         await uow.ownership.finish_post("summary:2026-W48", "sent")
         assert not await uow.ownership.claim_post("summary:2026-W48", T0 + lease * 9, lease)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,6 +61,7 @@ log = logging.getLogger(__name__)
 
 ACK_BUDGET = 2.5  # seconds: Slack wants an answer within 3
 SAVING = "Saving… I'll confirm here in a moment."
+RESPONSE_URL_VALID_SECONDS = 25 * 60  # Slack takes posts for 30 minutes; leave a margin
 LOG_AS_TOUCH = "log_as_touch"
 
 #: What the app listens to. The manifest must declare exactly these (tests check both ways).
@@ -303,8 +305,14 @@ class SlackAdapter:
         user_id = str(context.user_id)
         state = ModalState(response_url=response_url, channel_id=channel_id)
         if reply is None:
+            # Journaled before "Saving…" goes out: if this process dies now, the next one
+            # completes the command and tells the person (see `replay_intake`).
+            journaled = await self.journal(command, key)
             await ack(response_type="ephemeral", text=SAVING)
-            self.spawn(self._finish_command(task, client, user_id, trigger_id, state), "command")
+            self.spawn(
+                self._finish_command(task, client, user_id, trigger_id, state, journaled),
+                "command",
+            )
             return
         if isinstance(reply, Form):
             await ack()  # first: opening the modal is another round trip to Slack
@@ -319,7 +327,103 @@ class SlackAdapter:
             response_type="ephemeral" if reply.private else "in_channel", **message_payload(reply)
         )
 
+    async def journal(self, command: dict[str, Any], key: str | None) -> str | None:
+        """Write a command about to be answered "Saving…" to the intake journal: what Slack sent
+        (no token), so it can be run again as it came. None when there is no journal, or it
+        could not be written (logged): the command still goes on in this process."""
+        journal = self.services.intake
+        if journal is None:
+            return None
+        fields = ("command", "text", "user_id", "user_name", "team_domain", "channel_id")
+        entry: dict[str, Any] = {f: str(command.get(f) or "") for f in fields}
+        entry.update(
+            platform="slack",
+            workspace=key or "",
+            trigger_id=str(command.get("trigger_id") or ""),
+            response_url=str(command.get("response_url") or ""),
+            received_at=time.time(),
+        )
+        try:
+            return await journal.write(entry)
+        except OSError:
+            log.exception("could not journal a slow command", extra={"platform": "slack"})
+            return None
+
+    async def replay_intake(self) -> int:
+        """Complete every journaled command a dead process left, once, and tell each person the
+        outcome: through response_url while Slack still takes it (30 minutes), else a DM.
+        Returns how many were completed."""
+        journal = self.services.intake
+        if journal is None:
+            return 0
+        done = 0
+        for entry in journal.orphans():
+            data = entry.data
+            if data.get("platform") != "slack":
+                continue
+            try:
+                await self._replay_one(data)
+            except Exception:
+                log.exception("could not complete a journaled command", extra={"platform": "slack"})
+                continue
+            await journal.done(entry.key)
+            done += 1
+        if done:
+            log.info("completed %d journaled commands", done, extra={"platform": "slack"})
+        return done
+
+    async def _replay_one(self, data: dict[str, Any]) -> None:
+        key = data.get("workspace") or None
+        client = await self.client_for(key)
+        if client is None:
+            raise RuntimeError("no Slack client for a journaled command's workspace")
+        user_id = str(data["user_id"])
+        who = await self.people.identity(
+            client,
+            key or "",
+            user_id,
+            workspace_name=data.get("team_domain") or None,
+            fallback_name=str(data.get("user_name", "")),
+        )
+        name = str(data.get("command", "")).lstrip("/").lower()
+        text, mentions = from_slack_text(str(data.get("text", "")))
+        channel_id = data.get("channel_id") or None
+        trigger_id = data.get("trigger_id") or None
+        reply = await self._safely(
+            self.services.app.command(
+                who,
+                CommandIn(
+                    name,
+                    text,
+                    source_id=f"slack:{trigger_id}" if trigger_id else None,
+                    channel={"channel": channel_id, "team": key} if channel_id else None,
+                    mentions=mentions,
+                ),
+            ),
+            f"/{name} {text}".strip(),
+        )
+        if isinstance(reply, Form):
+            reply = error("That took too long to open the form. Please run the command again.")
+        if isinstance(reply, FormErrors):
+            reply = error(" ".join(reply.errors.values()) or "That didn't work.")
+        fresh = time.time() - float(data.get("received_at") or 0) < RESPONSE_URL_VALID_SECONDS
+        response_url = str(data.get("response_url") or "") if fresh else None
+        await self.reply_later(client, user_id, reply, response_url or None, replace=True)
+
     async def _finish_command(
+        self,
+        task: asyncio.Task[Any],
+        client: AsyncWebClient,
+        user_id: str,
+        trigger_id: str | None,
+        state: ModalState,
+        journaled: str | None = None,
+    ) -> None:
+        await self._complete_command(task, client, user_id, trigger_id, state)
+        if journaled is not None and self.services.intake is not None:
+            await self.services.intake.done(journaled)
+
+    async def _complete_command(
         self,
         task: asyncio.Task[Any],
         client: AsyncWebClient,
