@@ -1,9 +1,11 @@
-"""The `touchbase` command: serve, console, db, import, export, digest, teams-package."""
+"""The `touchbase` command: serve, console, db, import, export, digest, summary, workspaces,
+teams-package."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import calendar
 import getpass
 import json
 import sys
@@ -13,11 +15,11 @@ from pathlib import Path
 from adapters.progress import Progress
 from app.bootstrap import Services, bootstrap, configure_logging
 from app.settings import Settings
+from bot.clock import FixedClock
 from bot.domain import (
     LOCAL_PLATFORM,
     LOCAL_WORKSPACE_KEY,
     LOCAL_WORKSPACE_NAME,
-    Platform,
     Workspace,
 )
 from bot.transfer import FIELDS
@@ -114,6 +116,18 @@ def build_parser() -> argparse.ArgumentParser:
     dig.add_argument(
         "--dry-run", action="store_true", help="print who would get what; send and claim nothing"
     )
+    dig.add_argument("--workspace", default=None, help=WORKSPACE_HELP)
+
+    summ = sub.add_parser("summary", help="post the weekly firm summary to the channel, once")
+    summ.add_argument(
+        "--now", default=None, help="act as if it were this time, e.g. 2026-11-23T09:00:00+00:00"
+    )
+    summ.add_argument(
+        "--dry-run", action="store_true", help="print the summary; post and claim nothing"
+    )
+    summ.add_argument("--workspace", default=None, help=WORKSPACE_HELP)
+
+    sub.add_parser("workspaces", help="list the workspaces: platform, key, name, people, clients")
 
     pkg = sub.add_parser(
         "teams-package", help="build the Teams app package (zip) to upload to Microsoft Teams"
@@ -128,25 +142,40 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-WORKSPACE_HELP = "platform:id, e.g. slack:T0123 (default: the local chat's workspace)"
+WORKSPACE_HELP = (
+    "platform:key, e.g. slack:T0123 (see touchbase workspaces; default: the one in use)"
+)
 
 
-async def _workspace(services: Services, spec: str | None) -> Workspace:
-    if spec is None:
-        return await services.store.workspace(
-            LOCAL_PLATFORM, LOCAL_WORKSPACE_KEY, LOCAL_WORKSPACE_NAME
-        )
-    platform, _, external = spec.partition(":")
+class _Exit(Exception):
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+
+async def _workspace(services: Services, spec: str | None) -> Workspace | None:
+    """The workspace a command acts on (app.workspaces); None for a local trial not yet
+    begun. Exit 2, naming the choices, when none or several fit."""
+    from app.workspaces import WorkspaceChoiceError, choose_workspace
+
     try:
-        chosen = Platform(platform)
+        return await choose_workspace(services.store, services.settings, spec)
+    except WorkspaceChoiceError as exc:
+        print(f"touchbase: {exc}", file=sys.stderr)
+        raise _Exit(2) from None
+
+
+def _when(value: str | None) -> FixedClock | None:
+    """--now, as a clock; exit 2 when it is not a date and time."""
+    from datetime import UTC, datetime
+
+    if not value:
+        return None
+    try:
+        at = datetime.fromisoformat(value)
     except ValueError:
-        raise SystemExit(
-            f"unknown platform {platform!r}: use slack, teams, console or web"
-        ) from None
-    for ws in await services.store.workspaces():
-        if ws.platform is chosen and ws.external_id == external:
-            return ws
-    raise SystemExit(f"no workspace {spec}: it appears once someone has used Touchbase there")
+        print(f"--now: not a date and time: {value!r}", file=sys.stderr)
+        raise _Exit(2) from None
+    return FixedClock(at if at.tzinfo else at.replace(tzinfo=UTC))
 
 
 async def cmd_console(settings: Settings, args: argparse.Namespace) -> int:
@@ -188,6 +217,10 @@ async def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     services = await bootstrap(settings)
     try:
         ws = await _workspace(services, args.workspace)
+        if ws is None:  # the local trial, begun by this import
+            ws = await services.store.workspace(
+                LOCAL_PLATFORM, LOCAL_WORKSPACE_KEY, LOCAL_WORKSPACE_NAME
+            )
         async with services.store.unit(ws.id) as uow:
             with Progress(f"Reading {args.file.name}") as progress:
                 if cards is not None:
@@ -234,9 +267,18 @@ async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     services = await bootstrap(settings)
     try:
         ws = await _workspace(services, args.workspace)
+        if ws is None:  # a local trial not begun: nothing to export yet
+            ws = await services.store.workspace(
+                LOCAL_PLATFORM, LOCAL_WORKSPACE_KEY, LOCAL_WORKSPACE_NAME
+            )
         async with services.store.unit(ws.id) as uow:
             with Progress("Exporting", "tables") as progress:
                 data = await export_data(uow, progress)
+        print(
+            f"Exported {ws.name} ({ws.platform.value}:{ws.external_id}): "
+            f"{len(data['clients'])} clients, {len(data['touches'])} touches.",
+            file=sys.stderr,
+        )
     finally:
         await services.close()
     if args.format == "csv":
@@ -269,6 +311,10 @@ async def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
     services = await bootstrap(settings)
     try:
         ws = await _workspace(services, args.workspace)
+        if ws is None:  # the local trial, begun by this restore
+            ws = await services.store.workspace(
+                LOCAL_PLATFORM, LOCAL_WORKSPACE_KEY, LOCAL_WORKSPACE_NAME
+            )
         async with services.store.unit(ws.id) as uow:
             try:
                 with Progress(f"Restoring {args.file.name}", "records") as progress:
@@ -325,32 +371,28 @@ async def cmd_start(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
-    """One digest sweep, as the scheduler runs it each minute. Without Slack or Teams configured
-    the digests are printed here (the console messenger)."""
-    from datetime import UTC, datetime
-
+    """One digest sweep of the chosen workspace, as the scheduler runs it each minute. Digests
+    of the local chats are printed here (the console messenger); a Slack or Teams person's is
+    sent by that platform, or, with no messenger for it here, left for a sweep that has one."""
     from adapters.console import ConsoleMessenger, render
     from app.platforms import Platforms, build_platforms
-    from bot.clock import FixedClock
+    from app.workspaces import LOCAL_PLATFORMS
     from bot.digest import run_sweep
     from scheduler import worker_id
 
-    clock = None
-    if args.now:
-        try:
-            at = datetime.fromisoformat(args.now)
-        except ValueError:
-            print(f"--now: not a date and time: {args.now!r}", file=sys.stderr)
-            return 2
-        clock = FixedClock(at if at.tzinfo else at.replace(tzinfo=UTC))
-    services = await bootstrap(settings, clock=clock)
+    services = await bootstrap(settings, clock=_when(args.now))
     platforms: Platforms | None = None
     try:
-        if settings.slack.configured or settings.teams.configured:
-            # The platforms and their messengers as `serve` builds them, without HTTP routes.
-            platforms = build_platforms(services)
+        ws = await _workspace(services, args.workspace)
+        if ws is None:
+            print("Nobody has used Touchbase here yet: no digests to send.")
+            return 0
+        # The platforms and their messengers as `serve` builds them, without HTTP routes.
+        platforms = build_platforms(services)
         console = ConsoleMessenger(sys.stdout)
-        messengers = {p: services.messengers.get(p, console) for p in Platform}
+        messengers = dict(services.messengers)
+        for local in LOCAL_PLATFORMS:
+            messengers.setdefault(local, console)
         report = await run_sweep(
             services.store,
             messengers,
@@ -359,6 +401,7 @@ async def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
             f"cli:{worker_id()}",
             dry_run=args.dry_run,
             concurrency=services.app.config.digest_concurrency,
+            workspace_id=ws.id,
         )
     finally:
         if platforms is not None:
@@ -374,7 +417,107 @@ async def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
         f"Digests: {len(report.sent)} sent, {len(report.empty)} with nothing due, "
         f"{len(report.retrying)} to retry, {len(report.failed)} failed."
     )
+    if report.unreachable:
+        by = sorted({p.display_name for p in report.unreachable})
+        print(
+            f"Not sent, and left for the server to send: {len(report.unreachable)} due on a "
+            f"platform not configured here ({', '.join(by[:10])}"
+            + (", …" if len(by) > 10 else "")
+            + "). Set its credentials to send them from here."
+        )
     return 0 if not report.failed else 1
+
+
+async def cmd_summary(settings: Settings, args: argparse.Namespace) -> int:
+    """The weekly firm summary of the chosen workspace: posted to its relationships channel
+    once a week (as the scheduler does), or printed with --dry-run."""
+    from adapters.console import ConsoleMessenger, render
+    from app.platforms import Platforms, build_platforms
+    from app.workspaces import LOCAL_PLATFORMS
+    from bot.clock import zone
+    from bot.ownership import post_weekly_summaries, summary_message, weekly_figures
+
+    services = await bootstrap(settings, clock=_when(args.now))
+    platforms: Platforms | None = None
+    try:
+        ws = await _workspace(services, args.workspace)
+        if ws is None:
+            print("Nobody has used Touchbase here yet: no summary to post.")
+            return 0
+        config = services.app.config
+        if args.dry_run:
+            today = services.clock.now().astimezone(zone(config.default_tz)).date()
+            async with services.store.unit(ws.id) as uow:
+                message = summary_message(await weekly_figures(uow, today, config))
+            where = "the relationships channel" if ws.channel else "no channel yet"
+            print(f"--- weekly summary for {ws.name} ({where}) ---")
+            print(render(message))
+            return 0
+        if ws.channel is None:
+            print(
+                f"{ws.name} has no relationships channel yet: an admin types /touchbase channel "
+                "in the channel to choose it. Preview the summary with --dry-run.",
+                file=sys.stderr,
+            )
+            return 1
+        platforms = build_platforms(services)
+        messengers = dict(services.messengers)
+        for local in LOCAL_PLATFORMS:
+            messengers.setdefault(local, ConsoleMessenger(sys.stdout))
+        if ws.platform not in messengers:
+            print(
+                f"No {ws.platform.value.capitalize()} credentials here: the summary was not "
+                "posted (nor claimed). Set them, or let the server post it.",
+                file=sys.stderr,
+            )
+            return 1
+        outcome = await post_weekly_summaries(
+            services.store, messengers, services.clock, config, workspace_id=ws.id
+        )
+    finally:
+        if platforms is not None:
+            await platforms.close()
+        await services.close()
+    status = outcome.get(ws.id)
+    if status is None:
+        print(
+            f"Nothing posted: the summary goes out on {calendar.day_name[config.summary_weekday]}s "
+            f"from "
+            f"{config.summary_hour}:00, once a week, and this week's may be out already. "
+            "Preview it with --dry-run."
+        )
+        return 0
+    print(f"Weekly summary for {ws.name}: {status}.")
+    return 0 if status == "sent" else 1
+
+
+async def cmd_workspaces(settings: Settings, args: argparse.Namespace) -> int:
+    from app.workspaces import workspace_lines
+
+    services = await bootstrap(settings)
+    try:
+        lines = await workspace_lines(services.store, settings)
+    finally:
+        await services.close()
+    if not lines:
+        print("No workspaces yet: one appears when someone first uses Touchbase.")
+        return 0
+    rows = [("platform", "key", "name", "people", "clients", "active")]
+    rows += [
+        (
+            line.workspace.platform.value,
+            line.workspace.external_id,
+            line.workspace.name,
+            str(line.people),
+            str(line.clients),
+            "yes" if line.active else "no",
+        )
+        for line in lines
+    ]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
+    return 0
 
 
 async def cmd_teams_package(settings: Settings, args: argparse.Namespace) -> int:
@@ -403,6 +546,8 @@ async def cmd_teams_package(settings: Settings, args: argparse.Namespace) -> int
 COMMANDS = {
     "teams-package": cmd_teams_package,
     "digest": cmd_digest,
+    "summary": cmd_summary,
+    "workspaces": cmd_workspaces,
     "console": cmd_console,
     "db": cmd_db,
     "import": cmd_import,
@@ -410,6 +555,15 @@ COMMANDS = {
     "serve": cmd_serve,
     "start": cmd_start,
 }
+
+
+async def run(settings: Settings, argv: Sequence[str]) -> int:
+    """One command, parsed from `argv`, with these settings; its exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return await COMMANDS[args.command](settings, args)
+    except _Exit as exc:
+        return exc.code
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -421,7 +575,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings()
     configure_logging(settings.log_level)
     try:
-        return asyncio.run(COMMANDS[args.command](settings, args))
+        return asyncio.run(run(settings, sys.argv[1:] if argv is None else argv))
     except KeyboardInterrupt:
         return 130
 

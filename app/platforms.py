@@ -39,8 +39,13 @@ def build_platforms(services: Services) -> Platforms:
     platforms = Platforms()
     if settings.slack.configured:
         from adapters.slack import runtime as slack
+        from adapters.slack.installation_store import DbInstallationStore, DbOAuthStateStore
 
-        platforms.slack = slack.build_slack(services)
+        platforms.slack = slack.build_slack(
+            services,
+            installations=DbInstallationStore(services.store),
+            oauth_state=DbOAuthStateStore(services.store),
+        )
         services.add_messenger(Platform.SLACK, slack.messenger(platforms.slack))
     if settings.teams.configured or settings.env == "development":
         from adapters.teams.runtime import build_teams

@@ -20,6 +20,7 @@ from typing import Any
 from bot.archive_ports import Progress, Record
 from bot.domain import INVITED_PREFIX
 from bot.ports import UnitOfWork
+from bot.rules import open_follow_ups
 
 FORMAT = "touchbase-export"
 VERSION = 2
@@ -68,6 +69,7 @@ async def export_data(uow: UnitOfWork, progress: Progress | None = None) -> dict
     clients = {c["id"]: c for c in t["client"]}
     matters = {m["id"]: m for m in t["matter"]}
     last = await uow.clients.last_touch_on(list(clients))
+    waiting = open_follow_ups(await uow.touches.all())
 
     def user(person_id: int | None) -> str | None:
         return people[person_id]["platform_user_id"] if person_id in people else None
@@ -151,7 +153,8 @@ async def export_data(uow: UnitOfWork, progress: Progress | None = None) -> dict
                 "kind": tr["kind"],
                 "contact": tr["contact"],
                 "occurred_on": _iso(tr["occurred_on"]),
-                "awaiting_reply": bool(tr["awaiting_reply"]) and tr["replied_at"] is None,
+                "awaiting_reply": tr["id"] in waiting,
+                "asked_for_reply": bool(tr["awaiting_reply"]),
                 "note": tr["note"],
                 "logged_by": name(tr["person_id"]),
                 "logged_by_user": user(tr["person_id"]),
@@ -367,7 +370,7 @@ def tables_from(document: Mapping[str, Any]) -> dict[str, list[Record]]:
                 "contact": tr.get("contact"),
                 "note": tr.get("note") or "",
                 "occurred_on": _day(_need(tr, "occurred_on", where)),
-                "awaiting_reply": bool(tr.get("awaiting_reply")) or replied is not None,
+                "awaiting_reply": bool(tr.get("asked_for_reply", tr.get("awaiting_reply"))),
                 "replied_at": replied,
                 "source_id": tr.get("source_id"),
                 "matter_id": matters[(cid, matter)] if matter is not None else None,

@@ -45,6 +45,7 @@ class ClientStatus(enum.StrEnum):
     ACTIVE = "active"
     PROSPECT = "prospect"
     INACTIVE = "inactive"
+    ARCHIVED = "archived"  # kept for the record: no nudges, out of lists and the dashboard
 
 
 # People named in an import (an owner) who have not used Touchbase yet are stored as pending

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from scheduler.jobs import digest_tick, forget_old_deliveries
+from scheduler.jobs import digest_tick, drain_outbox, forget_old_deliveries
 from scheduler.lock import SchedulerLock, acquire_for
 from scheduler.ports import Services
 from scheduler.summary import add_summary_job
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 60
+OUTBOX_SECONDS = 10
 MISFIRE_GRACE_SECONDS = 50  # a tick late by more than this is skipped; the next one catches up
 
 
@@ -64,6 +65,17 @@ async def start_scheduler(
         max_instances=1,
         misfire_grace_time=MISFIRE_GRACE_SECONDS,
         next_run_time=datetime.now(UTC),  # catch up at once after a restart
+    )
+    scheduler.add_job(
+        drain_outbox,
+        "interval",
+        seconds=OUTBOX_SECONDS,
+        args=(services,),
+        id="outbox-drain",
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=OUTBOX_SECONDS,
+        next_run_time=datetime.now(UTC),  # what a crash left behind goes out at once
     )
     add_summary_job(scheduler, services)  # the weekly firm summary
     scheduler.add_job(

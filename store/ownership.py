@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock
 from bot.domain import Contact
 from bot.ownership_ports import ActivityFacts, CareCheckin, CareDue, Handoff
-from store.db import insert_for
+from store.db import database_now, insert_for
 from store.mappers import as_date, merge_last_contact, to_contact
 from store.models import (
     CareCheckinRow,
@@ -380,6 +380,8 @@ class SqlOwnership:
     # --- once-only channel posts -----------------------------------------------------------------
 
     async def claim_post(self, key: str, now: datetime, lease: timedelta) -> bool:
+        # The lease is judged by the database's clock, never a process's own: `now` is unused.
+        now = await database_now(self.s)
         insert = insert_for(self.s)
         new_id = await self.s.scalar(
             insert(PostRow)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, Self
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -41,6 +41,8 @@ from store.mappers import (
 )
 from store.matters import SqlMatching, SqlMatters
 from store.models import (
+    AuditRow,
+    Base,
     ClientEventRow,
     ClientRow,
     ContactRow,
@@ -50,6 +52,7 @@ from store.models import (
     WorkspaceRow,
 )
 from store.nudges import SqlNudges, SqlSweepQueries
+from store.outbox import SqlOutbox, SqlOutboxQueue
 from store.ownership import SqlOwnership
 from store.repairs import SqlRepairs
 
@@ -87,6 +90,7 @@ class SqlPeople(ScopedRepo):
         tz: str | None = None,
         email: str | None = None,
         address: Address | None = None,
+        profile_refreshed_at: datetime | None = None,
     ) -> Person:
         row = await self.s.scalar(
             select(PersonRow).where(
@@ -115,6 +119,7 @@ class SqlPeople(ScopedRepo):
                 interests=[],
                 practice_areas=[],
                 created_at=self.clock.now(),
+                profile_refreshed_at=profile_refreshed_at,
             )
             self.s.add(row)
             await self.s.flush()
@@ -127,6 +132,8 @@ class SqlPeople(ScopedRepo):
             row.email = email
         if address is not None and address != row.address:
             row.address = address
+        if profile_refreshed_at is not None and profile_refreshed_at != row.profile_refreshed_at:
+            row.profile_refreshed_at = profile_refreshed_at
         await self.s.flush()
         return to_person(row)
 
@@ -265,6 +272,46 @@ class SqlClients(ScopedRepo):
         )
         return merge_last_contact(out, known)
 
+    async def merge(self, from_id: int, into_id: int) -> dict[str, int]:
+        """Move every row of `from_id` (touches, key people, matters, repairs, history...) to
+        `into_id`, then remove `from_id`. Counts what moved, by table."""
+        if await self._row(from_id) is None or await self._row(into_id) is None:
+            raise LookupError("both clients must be in this workspace")
+        moved: dict[str, int] = {}
+        for table in _client_tables():
+            result = await self.s.execute(
+                update(table).where(table.c.client_id == from_id).values(client_id=into_id)
+            )
+            moved[table.name] = int(getattr(result, "rowcount", 0) or 0)
+        await self.s.execute(
+            delete(ClientRow).where(ClientRow.workspace_id == self.ws, ClientRow.id == from_id)
+        )
+        self.s.expunge_all()  # rows read before this point may name the client that is gone
+        return moved
+
+    async def erase(self, client_id: int) -> dict[str, int]:
+        """Remove the client and everything of it, for good. Counts what went, by table."""
+        if await self._row(client_id) is None:
+            raise LookupError(f"no client {client_id} in this workspace")
+        gone: dict[str, int] = {}
+        for table in reversed(_client_tables()):
+            result = await self.s.execute(delete(table).where(table.c.client_id == client_id))
+            gone[table.name] = int(getattr(result, "rowcount", 0) or 0)
+        await self.s.execute(
+            delete(ClientRow).where(ClientRow.workspace_id == self.ws, ClientRow.id == client_id)
+        )
+        self.s.expunge_all()
+        return gone
+
+
+def _client_tables() -> builtins.list[Table]:
+    """Every table holding rows of one client, parents before children."""
+    return [
+        t
+        for t in Base.metadata.sorted_tables
+        if "client_id" in t.c and t.name != ClientRow.__tablename__
+    ]
+
 
 class SqlContacts(ScopedRepo):
     async def for_client(self, client_id: int) -> builtins.list[Contact]:
@@ -391,6 +438,24 @@ class SqlTouches(ScopedRepo):
 
 
 class SqlHistory(ScopedRepo):
+    async def audit(self, person_id: int | None, action: str, detail: str) -> None:
+        self.s.add(
+            AuditRow(
+                workspace_id=self.ws,
+                person_id=person_id,
+                action=action[:40],
+                detail=detail[:500],
+                at=self.clock.now(),
+            )
+        )
+        await self.s.flush()
+
+    async def audit_log(self) -> builtins.list[tuple[datetime, int | None, str, str]]:
+        rows = await self.s.scalars(
+            select(AuditRow).where(AuditRow.workspace_id == self.ws).order_by(AuditRow.id)
+        )
+        return [(r.at, r.person_id, r.action, r.detail) for r in rows]
+
     async def add_event(
         self,
         client_id: int,
@@ -493,6 +558,7 @@ class SqlUnitOfWork:
         self.repairs = SqlRepairs(s, ws, clock)
         self.ownership = SqlOwnership(s, ws, clock)
         self.archive = SqlArchive(s, ws, clock)
+        self.outbox = SqlOutbox(s, ws)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -527,6 +593,9 @@ class SqlStore:
 
     def sweep_queries(self) -> SqlSweepQueries:
         return SqlSweepQueries(self.sessions)
+
+    def outbox_queue(self) -> SqlOutboxQueue:
+        return SqlOutboxQueue(self.sessions)
 
     async def workspace(
         self, platform: Platform, external_id: str, name: str | None = None

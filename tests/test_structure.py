@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import Any
 
+import pytest
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -13,7 +15,13 @@ from app.platforms import build_platforms
 from app.settings import Settings, SlackSettings, TeamsSettings, WebSettings
 from bot.clock import FixedClock
 from bot.domain import Platform
-from store.repositories import SqlStore
+from store.repositories import SqlPeople, SqlStore
+from tests.slack_helpers import (  # noqa: F401  (fixtures)
+    USER,
+    Harness,
+    slack_fake_fixture,
+    slack_fixture,
+)
 from tests.web_helpers import make_services
 
 
@@ -64,3 +72,26 @@ async def test_platforms_register_their_messengers_on_the_core_without_a_web_app
         assert services.messengers is services.app.messengers
     finally:
         await platforms.close()
+
+
+async def test_a_slack_command_upserts_its_person_once_in_its_own_unit_of_work(
+    slack: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ensured: list[str] = []
+    original = SqlPeople.ensure
+
+    async def counting(self: SqlPeople, platform_user_id: str, *args: Any, **kwargs: Any) -> Any:
+        ensured.append(platform_user_id)
+        return await original(self, platform_user_id, *args, **kwargs)
+
+    monkeypatch.setattr(SqlPeople, "ensure", counting)
+    await slack.command("add Acme", command="/client")  # the first request: users.info runs
+    await slack.settle()
+
+    assert ensured == [USER]
+    assert len(slack.fake.calls("users.info")) == 1
+    workspaces = await slack.store.workspaces()
+    async with slack.store.unit(workspaces[0].id) as uow:
+        person = await uow.people.by_platform_id(USER)
+    assert person is not None and person.profile_refreshed_at is not None
+    assert person.tz == "Europe/London"

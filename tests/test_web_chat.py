@@ -128,7 +128,13 @@ async def test_messages_for_other_people_wait_in_their_inbox(
 
     services = app[SERVICES]
     note = Message(text="Acme is yours now <3", tone=Tone.INFO)
-    await services.app.deliver(Platform.CONSOLE, [Outbound({"user": "bob", "name": "Bob"}, note)])
+    [ws] = [w for w in await services.store.workspaces() if w.platform is Platform.CONSOLE]
+    async with services.store.unit(ws.id) as uow:  # through the outbox, as a handler's would
+        ids = await services.app.queue(
+            uow, Platform.CONSOLE, [Outbound({"user": "bob", "name": "Bob"}, note)]
+        )
+        await uow.commit()
+    await services.app.drain(ids)
     inbox = await user.call("/api/chat/inbox", {"user": "Bob"})
     assert [i["label"] for i in inbox["items"]] == ["Direct message"]
     assert "Acme is yours now &lt;3" in inbox["items"][0]["html"]

@@ -40,8 +40,14 @@ def mount(app: web.Application, adapter: SlackAdapter) -> SlackAdapter:
         if settings.oauth_enabled:
             app.router.add_get(INSTALL_PATH, adapter.handle_install)
             app.router.add_get(REDIRECT_PATH, adapter.handle_oauth_redirect)
+    app.on_startup.append(lambda _app: replay_intake(adapter))
     app.on_cleanup.append(adapter.close)
     return adapter
+
+
+async def replay_intake(adapter: SlackAdapter) -> None:
+    """At start-up, complete in the background what a killed process had answered "Saving…"."""
+    adapter.spawn(adapter.replay_intake(), "intake replay")
 
 
 async def start_socket_mode(
@@ -53,7 +59,9 @@ async def start_socket_mode(
     settings = services.settings.slack
     if settings.app_token is None:
         return None
-    adapter = app.get(SLACK) or build_slack(services)
+    adapter = app.get(SLACK)
+    if adapter is None:  # Slack is mounted by the root whenever it is configured
+        return None
     handler = AsyncSocketModeHandler(
         adapter.bolt,
         app_token=settings.app_token.get_secret_value(),

@@ -81,7 +81,9 @@ def build_teams(
             log.warning("could not tell the user about it: %s", type(again).__name__)
 
     adapter.on_turn_error = on_turn_error
-    bot = TouchbaseTeamsBot(services.app, services.store, development=settings.env == "development")
+    bot = TouchbaseTeamsBot(
+        services.app, services.directory, development=settings.env == "development"
+    )
     messenger = TeamsMessenger(adapter, settings.teams.id, limiter=limiter)
     return TeamsRuntime(adapter, bot, messenger)
 

@@ -121,15 +121,14 @@ class ChatHandlers:
         self.digest_shown: set[tuple[str, str]] = set()  # (person key, local date): in memory
 
     async def workspace(self) -> Workspace:
-        return await self.services.store.workspace(
+        return await self.services.directory.workspace(
             LOCAL_PLATFORM, LOCAL_WORKSPACE_KEY, LOCAL_WORKSPACE_NAME
         )
 
     async def reply_json(self, reply: Reply) -> web.Response:
         if isinstance(reply, Form):
             ws = await self.workspace()
-            async with self.services.store.unit(ws.id) as uow:
-                names = [c.name for c in await uow.clients.list()]
+            names = [c.name for c in await self.services.directory.clients(ws)]
             return web.json_response(
                 {"kind": "form", "html": render_form(reply, client_names=names)}
             )
@@ -152,9 +151,7 @@ class ChatHandlers:
         return web.Response(text=html, content_type="text/html")
 
     async def people(self, request: web.Request) -> web.StreamResponse:
-        ws = await self.workspace()
-        async with self.services.store.unit(ws.id) as uow:
-            people = await uow.people.list()
+        people = await self.services.directory.people(await self.workspace())
         names = sorted(
             (p.display_name for p in people if not p.platform_user_id.startswith("import:")),
             key=str.casefold,
