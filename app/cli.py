@@ -11,7 +11,9 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+from adapters.progress import Progress
 from app.bootstrap import Services, bootstrap, configure_logging
 from app.settings import Settings
 from bot.clock import FixedClock
@@ -21,6 +23,7 @@ from bot.domain import (
     LOCAL_WORKSPACE_NAME,
     Workspace,
 )
+from bot.transfer import FIELDS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,13 +50,64 @@ def build_parser() -> argparse.ArgumentParser:
 
     imp = sub.add_parser("import", help="import data")
     imp_sub = imp.add_subparsers(dest="import_what", metavar="WHAT", required=True)
-    imp_clients = imp_sub.add_parser("clients", help="import clients from a CSV file")
+    imp_clients = imp_sub.add_parser(
+        "clients",
+        help="import clients from a CSV file (ours, Outlook, Salesforce, Act!, GoldMine, HubSpot)",
+    )
     imp_clients.add_argument("file", type=Path)
-    imp_clients.add_argument("--workspace", default=None, help=WORKSPACE_HELP)
+    imp_clients.add_argument(
+        "--map",
+        dest="mapping",
+        default=None,
+        metavar='"Header=field,…"',
+        help="say what columns mean: fields are " + ", ".join(FIELDS),
+    )
+    imp_clients.add_argument(
+        "--dates",
+        choices=("us", "day-first"),
+        default=None,
+        help="how numeric dates are written, when the file does not settle it",
+    )
+    imp_clients.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace values already set in Touchbase with the file's (each is listed)",
+    )
+    imp_contacts = imp_sub.add_parser("contacts", help="import key people from a vCard file")
+    imp_contacts.add_argument("file", type=Path)
+    imp_contacts.add_argument("--overwrite", action="store_true", help=argparse.SUPPRESS)
+    for p in (imp_clients, imp_contacts):
+        p.add_argument(
+            "--dry-run", action="store_true", help="show what would change; save nothing"
+        )
+        p.add_argument("--encoding", default=None, help="the file's encoding, if not detected")
+        p.add_argument("--workspace", default=None, help=WORKSPACE_HELP)
 
-    exp = sub.add_parser("export", help="export clients and touches")
+    imp_backup = imp_sub.add_parser(
+        "backup", help="restore a `touchbase export --format json` into an empty workspace"
+    )
+    imp_backup.add_argument("file", type=Path)
+    imp_backup.add_argument(
+        "--merge",
+        action="store_true",
+        help="restore into a workspace that has clients: those are kept, the rest is added",
+    )
+    imp_backup.add_argument("--workspace", default=None, help=WORKSPACE_HELP)
+
+    exp = sub.add_parser("export", help="export the workspace (JSON) or one table (CSV)")
     exp.add_argument("--format", choices=("json", "csv"), default="json")
-    exp.add_argument("--output", type=Path, default=None, help="file to write (default: stdout)")
+    exp.add_argument(
+        "--table",
+        choices=("touches", "clients", "people"),
+        default="touches",
+        help="with --format csv: which table (default: touches)",
+    )
+    exp.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help="file to write, readable by you only (default: stdout)",
+    )
     exp.add_argument("--workspace", default=None, help=WORKSPACE_HELP)
 
     dig = sub.add_parser("digest", help="send the morning digests that are due now, once")
@@ -146,12 +200,20 @@ async def cmd_db(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.transfer import import_clients
+    if args.import_what == "backup":
+        return await cmd_restore(settings, args)
+    from adapters.files import DecodeError, read_cards, read_text
+    from bot.transfer import ImportError_, describe, import_cards, import_clients, parse_map
 
     try:
-        text = args.file.read_text(encoding="utf-8-sig")
+        decoded = read_text(args.file, args.encoding)
+        mapping = parse_map(args.mapping) if getattr(args, "mapping", None) else None
+        cards = read_cards(decoded.text) if args.import_what == "contacts" else None
     except OSError as exc:
         print(f"Cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    except (DecodeError, ImportError_) as exc:
+        print(f"{args.file}: {exc}", file=sys.stderr)
         return 2
     services = await bootstrap(settings)
     try:
@@ -161,7 +223,22 @@ async def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
                 LOCAL_PLATFORM, LOCAL_WORKSPACE_KEY, LOCAL_WORKSPACE_NAME
             )
         async with services.store.unit(ws.id) as uow:
-            report = await import_clients(uow, text)
+            with Progress(f"Reading {args.file.name}") as progress:
+                if cards is not None:
+                    report = await import_cards(
+                        uow, cards, overwrite=args.overwrite, progress=progress
+                    )
+                else:
+                    report = await import_clients(
+                        uow,
+                        decoded.text,
+                        mapping,
+                        today=services.clock.now().date(),
+                        dates=args.dates,
+                        overwrite=args.overwrite,
+                        progress=progress,
+                    )
+            report.encoding = decoded.encoding
             if not report.ok:
                 for problem in report.errors:
                     print(f"{args.file}, line {problem.line}: {problem.problem}", file=sys.stderr)
@@ -169,31 +246,33 @@ async def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
                     "Nothing was imported. Fix the lines above and run it again.", file=sys.stderr
                 )
                 return 1
-            await uow.commit()
+            if not args.dry_run:
+                await uow.commit()
     finally:
         await services.close()
+    delimiter = {",": "comma", ";": "semicolon", "\t": "tab"}.get(report.delimiter, "")
+    shape = report.source if report.source == "vCard" else f"{report.source}, {delimiter}-separated"
     print(
-        f"Imported {args.file}: {len(report.added)} added, {len(report.updated)} updated, "
-        f"{report.unchanged} unchanged, {report.contacts_added} contacts added."
+        f"{'Dry run of' if args.dry_run else 'Imported'} {args.file} "
+        f"({shape}, {decoded.encoding}){': nothing is saved' if args.dry_run else ''}."
     )
-    if report.people_added:
-        print(
-            "Owners not seen yet (they are linked when they first use Touchbase): "
-            + ", ".join(report.people_added)
-        )
+    for line in describe(report, dry_run=args.dry_run):
+        print(line)
     return 0
 
 
 async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.transfer import export_data, touches_csv
+    from adapters.files import write_private
+    from bot.backup import CSV_TABLES, export_data
 
     services = await bootstrap(settings)
     try:
         ws = await _workspace(services, args.workspace)
-        data: dict[str, list[dict[str, object]]] = {"clients": [], "touches": []}
+        data: dict[str, Any] = {"clients": [], "touches": []}
         if ws is not None:
             async with services.store.unit(ws.id) as uow:
-                data = await export_data(uow)
+                with Progress("Exporting", "tables") as progress:
+                    data = await export_data(uow, progress)
         print(
             f"Exported {ws.name if ws else LOCAL_WORKSPACE_NAME} "
             f"({ws.platform.value + ':' + ws.external_id if ws else 'console:local'}): "
@@ -202,11 +281,56 @@ async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
         )
     finally:
         await services.close()
-    text = touches_csv(data) if args.format == "csv" else json.dumps(data, indent=2) + "\n"
+    if args.format == "csv":
+        text = CSV_TABLES[args.table](data)
+    else:
+        text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     if args.output:
-        args.output.write_text(text, encoding="utf-8")
+        try:
+            write_private(args.output, text)
+        except OSError as exc:
+            print(f"Cannot write {args.output}: {exc.strerror}", file=sys.stderr)
+            return 2
+        print(f"Wrote {args.output}.", file=sys.stderr)
     else:
         sys.stdout.write(text)
+    return 0
+
+
+async def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.backup import BackupError, restore
+
+    try:
+        document = json.loads(args.file.read_bytes())
+    except OSError as exc:
+        print(f"Cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"{args.file} is not JSON: {exc}", file=sys.stderr)
+        return 2
+    services = await bootstrap(settings)
+    try:
+        ws = await _workspace(services, args.workspace)
+        if ws is None:  # the local trial, begun by this restore
+            ws = await services.store.workspace(
+                LOCAL_PLATFORM, LOCAL_WORKSPACE_KEY, LOCAL_WORKSPACE_NAME
+            )
+        async with services.store.unit(ws.id) as uow:
+            try:
+                with Progress(f"Restoring {args.file.name}", "records") as progress:
+                    report = await restore(uow, document, merge=args.merge, progress=progress)
+            except BackupError as exc:
+                print(f"{args.file}: {exc}. Nothing was restored.", file=sys.stderr)
+                return 1
+            await uow.commit()
+    finally:
+        await services.close()
+    parts = ", ".join(f"{n} {what}" for what, n in report.counts.items())
+    print(f"Restored {args.file} into {ws.name or ws.external_id}: {parts}.")
+    if report.kept_clients:
+        print(
+            f"Kept as they are here ({len(report.kept_clients)}): " + ", ".join(report.kept_clients)
+        )
     return 0
 
 

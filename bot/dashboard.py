@@ -199,8 +199,8 @@ def compute(
             owned[client.owner_id] += 1
     load = []
     for person in people:
-        if person.platform_user_id.startswith("import:") and not owned.get(person.id):
-            continue  # a name from an import that owns nothing: not someone at the firm yet
+        if person.pending:
+            continue  # an invitation from an import: not someone at the firm in Touchbase yet
         target = config.load_targets.get(person.role)
         count = owned.get(person.id, 0)
         load.append(

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol, Self
 
+from bot.archive_ports import ArchiveRepo
 from bot.domain import (
     Client,
     ClientEvent,
@@ -68,6 +69,7 @@ class ClientRepo(Protocol):
         owner_id: int | None = None,
         cadence_days: int | None = None,
         segment: str | None = None,
+        last_contact_on: date | None = None,
     ) -> Client: ...
     async def update(self, client_id: int, **changes: Any) -> Client: ...
     async def last_touch_on(self, client_ids: Sequence[int]) -> dict[int, date]: ...
@@ -82,7 +84,16 @@ class ClientRepo(Protocol):
 
 class ContactRepo(Protocol):
     async def for_client(self, client_id: int) -> builtins.list[Contact]: ...
-    async def add(self, client_id: int, name: str, *, title: str | None = None) -> Contact: ...
+    async def add(
+        self,
+        client_id: int,
+        name: str,
+        *,
+        title: str | None = None,
+        email: str | None = None,
+        phone: str | None = None,
+    ) -> Contact: ...
+    async def update(self, contact_id: int, **changes: Any) -> Contact: ...
 
 
 class TouchRepo(Protocol):
@@ -149,6 +160,8 @@ class UnitOfWork(Protocol):
     def ownership(self) -> OwnershipRepo: ...
     @property
     def outbox(self) -> OutboxRepo: ...
+    @property
+    def archive(self) -> ArchiveRepo: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(self, *exc: object) -> None: ...

@@ -120,6 +120,9 @@ class ClientRow(Base):
     status: Mapped[str] = mapped_column(String(16), default="active")
     update_rhythm_days: Mapped[int | None] = mapped_column(Integer, default=None)
     preferences: Mapped[str | None] = mapped_column(Text, default=None)
+    # The last contact known from before Touchbase (an import's "last contact" column): the
+    # schedule counts from it until a later touch is logged.
+    last_contact_on: Mapped[date | None] = mapped_column(Date, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -141,6 +144,8 @@ class ContactRow(Base):
     client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     title: Mapped[str | None] = mapped_column(String(200), default=None)
+    email: Mapped[str | None] = mapped_column(String(320), default=None)
+    phone: Mapped[str | None] = mapped_column(String(64), default=None)
     influence: Mapped[str | None] = mapped_column(String(32), default=None)
     seniority: Mapped[str | None] = mapped_column(String(64), default=None)
     notes: Mapped[str | None] = mapped_column(Text, default=None)

@@ -16,6 +16,7 @@ from sqlalchemy import (
     ColumnElement,
     Date,
     and_,
+    case,
     cast,
     exists,
     func,
@@ -93,7 +94,8 @@ def due_clients_query(
             ClientRow.name.label("name"),
             ClientRow.owner_id.label("owner_id"),
             cadence.label("cadence"),
-            last.label("last"),
+            last.label("touched"),
+            ClientRow.last_contact_on.label("known"),
             created_date(dialect).label("since"),
         )
         .select_from(ClientRow)
@@ -114,15 +116,24 @@ def due_clients_query(
         inner = inner.where(ClientRow.owner_id.in_(list(owner_ids)))
     # Materialised, so each client's latest touch is looked up once, not again for the output.
     c = inner.cte("client_last").prefix_with("MATERIALIZED")
+    # The latest touch, or the last contact known from an import when that is later.
+    latest = case(
+        (c.c.known.is_(None), c.c.touched),
+        (c.c.touched.is_(None), c.c.known),
+        (c.c.known > c.c.touched, c.c.known),
+        else_=c.c.touched,
+    )
     # A necessary condition only: the first contact date of a client never touched falls
     # within its cadence (rules.first_contact_due), and the nudge rule has the last word.
     due = or_(
-        and_(c.c.last.is_(None), due_condition(dialect, c.c.since, literal(1), by)),
-        due_condition(dialect, c.c.last, c.c.cadence, by),
+        and_(latest.is_(None), due_condition(dialect, c.c.since, literal(1), by)),
+        due_condition(dialect, latest, c.c.cadence, by),
     )
     if include:
         due = or_(due, c.c.id.in_(list(include)))
-    return select(c.c.id, c.c.name, c.c.owner_id, c.c.cadence, c.c.last, c.c.since).where(due)
+    return select(
+        c.c.id, c.c.name, c.c.owner_id, c.c.cadence, latest.label("last"), c.c.since
+    ).where(due)
 
 
 class SqlNudges:

@@ -28,9 +28,11 @@ from bot.domain import (
     Workspace,
 )
 from bot.ports import Address
+from store.archive import SqlArchive
 from store.db import insert_for
 from store.mappers import (
     ScopedRepo,
+    merge_last_contact,
     to_client,
     to_contact,
     to_person,
@@ -187,9 +189,9 @@ class SqlPeople(ScopedRepo):
 
 class SqlClients(ScopedRepo):
     async def _row(self, client_id: int) -> ClientRow | None:
-        return await self.s.scalar(
-            select(ClientRow).where(ClientRow.workspace_id == self.ws, ClientRow.id == client_id)
-        )
+        # From the session's identity map when this unit of work has it, else one query.
+        row = await self.s.get(ClientRow, client_id)
+        return row if row is not None and row.workspace_id == self.ws else None
 
     async def get(self, client_id: int) -> Client | None:
         row = await self._row(client_id)
@@ -218,6 +220,7 @@ class SqlClients(ScopedRepo):
         owner_id: int | None = None,
         cadence_days: int | None = None,
         segment: str | None = None,
+        last_contact_on: date | None = None,
     ) -> Client:
         row = ClientRow(
             workspace_id=self.ws,
@@ -227,6 +230,7 @@ class SqlClients(ScopedRepo):
             owner_id=owner_id,
             cadence_days=cadence_days,
             segment=segment,
+            last_contact_on=last_contact_on,
             status=ClientStatus.ACTIVE.value,
             created_at=self.clock.now(),
         )
@@ -252,12 +256,21 @@ class SqlClients(ScopedRepo):
     async def last_touch_on(self, client_ids: Sequence[int]) -> dict[int, date]:
         if not client_ids:
             return {}
+        ids = list(client_ids)
         rows = await self.s.execute(
             select(TouchRow.client_id, func.max(TouchRow.occurred_on))
-            .where(TouchRow.workspace_id == self.ws, TouchRow.client_id.in_(list(client_ids)))
+            .where(TouchRow.workspace_id == self.ws, TouchRow.client_id.in_(ids))
             .group_by(TouchRow.client_id)
         )
-        return {client_id: last for client_id, last in rows if last is not None}
+        out = {client_id: last for client_id, last in rows if last is not None}
+        known = await self.s.execute(
+            select(ClientRow.id, ClientRow.last_contact_on).where(
+                ClientRow.workspace_id == self.ws,
+                ClientRow.id.in_(ids),
+                ClientRow.last_contact_on.is_not(None),
+            )
+        )
+        return merge_last_contact(out, known)
 
     async def merge(self, from_id: int, into_id: int) -> dict[str, int]:
         """Move every row of `from_id` (touches, key people, matters, repairs, history...) to
@@ -309,15 +322,38 @@ class SqlContacts(ScopedRepo):
         )
         return [to_contact(r) for r in rows]
 
-    async def add(self, client_id: int, name: str, *, title: str | None = None) -> Contact:
+    async def add(
+        self,
+        client_id: int,
+        name: str,
+        *,
+        title: str | None = None,
+        email: str | None = None,
+        phone: str | None = None,
+    ) -> Contact:
         row = ContactRow(
             workspace_id=self.ws,
             client_id=client_id,
             name=name,
             title=title,
+            email=email,
+            phone=phone,
             created_at=self.clock.now(),
         )
         self.s.add(row)
+        await self.s.flush()
+        return to_contact(row)
+
+    async def update(self, contact_id: int, **changes: Any) -> Contact:
+        row = await self.s.scalar(
+            select(ContactRow).where(
+                ContactRow.workspace_id == self.ws, ContactRow.id == contact_id
+            )
+        )
+        if row is None:
+            raise LookupError(f"no contact {contact_id} in this workspace")
+        for key, value in changes.items():
+            setattr(row, key, value)
         await self.s.flush()
         return to_contact(row)
 
@@ -522,6 +558,7 @@ class SqlUnitOfWork:
         self.repairs = SqlRepairs(s, ws, clock)
         self.ownership = SqlOwnership(s, ws, clock)
         self.outbox = SqlOutbox(s, ws)
+        self.archive = SqlArchive(s, ws, clock)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

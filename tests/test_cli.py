@@ -55,12 +55,12 @@ def test_import_reports_bad_lines_and_exits_nonzero(tmp_path: Path) -> None:
     (tmp_path / "clients.csv").write_text("name,cadence_days\nAcme,14\nGlobex,soon\n")
     run = touchbase(tmp_path, "import", "clients", "clients.csv")
     assert run.returncode == 1
-    assert "clients.csv, line 3: cadence_days 'soon' is not a number" in run.stderr
+    assert "clients.csv, line 3: cadence_days 'soon' is not a whole number of days" in run.stderr
     assert "Nothing was imported" in run.stderr
     (tmp_path / "clients.csv").write_text("name,cadence_days\nAcme,14\nGlobex,21\n")
     run = touchbase(tmp_path, "import", "clients", "clients.csv")
     assert run.returncode == 0, run.stderr
-    assert "2 added" in run.stdout
+    assert "2 clients added" in run.stdout
     exported = json.loads(touchbase(tmp_path, "export").stdout)
     assert sorted(c["name"] for c in exported["clients"]) == ["Acme", "Globex"]
 
