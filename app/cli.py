@@ -11,6 +11,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from adapters.progress import Progress
 from app.bootstrap import Services, bootstrap, configure_logging
@@ -267,15 +268,14 @@ async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     services = await bootstrap(settings)
     try:
         ws = await _workspace(services, args.workspace)
-        if ws is None:  # a local trial not begun: nothing to export yet
-            ws = await services.store.workspace(
-                LOCAL_PLATFORM, LOCAL_WORKSPACE_KEY, LOCAL_WORKSPACE_NAME
-            )
-        async with services.store.unit(ws.id) as uow:
-            with Progress("Exporting", "tables") as progress:
-                data = await export_data(uow, progress)
+        data: dict[str, Any] = {"clients": [], "touches": []}
+        if ws is not None:
+            async with services.store.unit(ws.id) as uow:
+                with Progress("Exporting", "tables") as progress:
+                    data = await export_data(uow, progress)
         print(
-            f"Exported {ws.name} ({ws.platform.value}:{ws.external_id}): "
+            f"Exported {ws.name if ws else LOCAL_WORKSPACE_NAME} "
+            f"({ws.platform.value + ':' + ws.external_id if ws else 'console:local'}): "
             f"{len(data['clients'])} clients, {len(data['touches'])} touches.",
             file=sys.stderr,
         )

@@ -557,8 +557,8 @@ class SqlUnitOfWork:
         self.matching = SqlMatching(s, ws, clock)
         self.repairs = SqlRepairs(s, ws, clock)
         self.ownership = SqlOwnership(s, ws, clock)
-        self.archive = SqlArchive(s, ws, clock)
         self.outbox = SqlOutbox(s, ws)
+        self.archive = SqlArchive(s, ws, clock)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -1,7 +1,7 @@
 """interop: key people's e-mail and phone, a client's last contact before Touchbase
 
 Revision ID: 0003_interop
-Revises: 0002_book, 0004_reliability
+Revises: 0001
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0003_interop"
-down_revision: str | tuple[str, ...] | None = ("0002_book", "0004_reliability")
+down_revision: str | None = "0002_book"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
