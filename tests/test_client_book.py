@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from bot.backup import export_data
 from bot.clock import FixedClock
 from bot.commands.book import CadenceError, parse_cadence
 from bot.domain import ClientStatus, Platform
-from bot.transfer import export_data
 from store.models import ClientEventRow, ContactRow, MatterRow, TouchRow
 from store.repositories import SqlStore
 from tests.conftest import Chat

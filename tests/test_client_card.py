@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.backup import export_data
 from bot.clock import FixedClock
 from bot.domain import Platform
 from bot.parsing import ClientName, lookup_client, match_client
-from bot.transfer import export_data
 from store.repositories import SqlStore
 
 from .conftest import Chat
