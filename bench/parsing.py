@@ -51,12 +51,11 @@ def main() -> None:
             parse_touch(line, source, BASE)  # type: ignore[arg-type]
         return (time.perf_counter() - start) / len(chosen) * 1e6
 
-    unknown = [
-        x
-        for x in lines
-        if isinstance(parse_touch(x, index, BASE), ParseProblem)
-        and parse_touch(x, index, BASE).code == "unknown_client"
-    ]  # type: ignore[union-attr]
+    def unknown_client(line: str) -> bool:
+        result = parse_touch(line, index, BASE)
+        return isinstance(result, ParseProblem) and result.code == "unknown_client"
+
+    unknown = [x for x in lines if unknown_client(x)]
     known = [x for x in lines if x not in unknown]
 
     _dateparser.cache_clear()
