@@ -25,6 +25,7 @@ from bot.domain import (
     Platform,
     Role,
     Touch,
+    TouchKind,
     Workspace,
 )
 from bot.ports import Address
@@ -85,6 +86,7 @@ class SqlPeople(ScopedRepo):
         tz: str | None = None,
         email: str | None = None,
         address: Address | None = None,
+        locale: str | None = None,
     ) -> Person:
         row = await self.s.scalar(
             select(PersonRow).where(
@@ -109,6 +111,7 @@ class SqlPeople(ScopedRepo):
                 role=Role.ADMIN.value if first else Role.STAFF.value,
                 tz=tz or "UTC",
                 email=email,
+                locale=locale,
                 address=address,
                 interests=[],
                 practice_areas=[],
@@ -123,6 +126,8 @@ class SqlPeople(ScopedRepo):
             row.tz = tz
         if email and email != row.email:
             row.email = email
+        if locale and locale != row.locale:
+            row.locale = locale
         if address is not None and address != row.address:
             row.address = address
         await self.s.flush()
@@ -242,6 +247,12 @@ class SqlClients(ScopedRepo):
         await self.s.flush()
         return to_client(row)
 
+    async def delete(self, client_id: int) -> bool:
+        result = await self.s.execute(
+            delete(ClientRow).where(ClientRow.workspace_id == self.ws, ClientRow.id == client_id)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
     async def last_touch_on(self, client_ids: Sequence[int]) -> dict[int, date]:
         if not client_ids:
             return {}
@@ -273,6 +284,11 @@ class SqlContacts(ScopedRepo):
         self.s.add(row)
         await self.s.flush()
         return to_contact(row)
+
+
+_TOUCH_EDITABLE = frozenset(
+    ("client_id", "kind", "contact", "note", "occurred_on", "awaiting_reply", "replied_at")
+)
 
 
 class SqlTouches(ScopedRepo):
@@ -325,6 +341,20 @@ class SqlTouches(ScopedRepo):
             delete(TouchRow).where(TouchRow.workspace_id == self.ws, TouchRow.id == touch_id)
         )
         return bool(getattr(result, "rowcount", 0))
+
+    async def update(self, touch_id: int, **changes: Any) -> Touch | None:
+        row = await self.s.scalar(
+            select(TouchRow).where(TouchRow.workspace_id == self.ws, TouchRow.id == touch_id)
+        )
+        if row is None:
+            return None
+        for key, value in changes.items():
+            if key not in _TOUCH_EDITABLE:
+                raise ValueError(f"a touch's {key} cannot be edited")
+            setattr(row, key, value.value if isinstance(value, TouchKind) else value)
+        row.revision = (row.revision or 0) + 1
+        await self.s.flush()
+        return to_touch(row)
 
     async def for_client(self, client_id: int, *, limit: int = 10) -> builtins.list[Touch]:
         rows = await self.s.scalars(

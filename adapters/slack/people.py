@@ -1,6 +1,7 @@
 """Who is speaking: users.info at most once per person per day, kept on the person's row.
 
-A person's display name, time zone and email come from users.info. The result is stored on
+A person's display name, time zone, email and locale (how they write dates) come from
+users.info. The result is stored on
 the person (`profile_refreshed_at`), so a restart does not call Slack again that day, and kept
 in a small in-process cache, so busy people cost no query either.
 """
@@ -33,6 +34,7 @@ class Profile:
     tz: str | None
     email: str | None
     fetched_at: datetime
+    locale: str | None = None  # "en-GB": users.info gives it when asked (include_locale)
 
 
 def profile_from_user(user: dict[str, Any], at: datetime) -> Profile:
@@ -49,6 +51,7 @@ def profile_from_user(user: dict[str, Any], at: datetime) -> Profile:
         tz=user.get("tz") or None,
         email=profile.get("email") or None,
         fetched_at=at,
+        locale=user.get("locale") or None,
     )
 
 
@@ -93,6 +96,7 @@ class SlackPeople:
             display_name=profile.display_name if profile else (fallback_name or user_id),
             tz=profile.tz if profile else None,
             email=profile.email if profile else None,
+            locale=profile.locale if profile else None,
             address={"channel": user_id, "team": workspace_key},
         )
 
@@ -136,12 +140,16 @@ class SlackPeople:
             and now - person.profile_refreshed_at < REFRESH_AFTER
         ):
             stored = Profile(
-                person.display_name, person.tz, person.email, person.profile_refreshed_at
+                person.display_name,
+                person.tz,
+                person.email,
+                person.profile_refreshed_at,
+                person.locale,
             )
             self._remember(key, stored)
             return stored
         try:
-            response = await client.users_info(user=user_id)
+            response = await client.users_info(user=user_id, include_locale=True)
         except SlackApiError as exc:
             log.warning(
                 "users.info failed",
@@ -162,6 +170,7 @@ class SlackPeople:
                 fresh.display_name or fallback_name,
                 tz=fresh.tz,
                 email=fresh.email,
+                locale=fresh.locale,
                 address={"channel": user_id, "team": workspace_key},
             )
             await uow.people.update(person.id, profile_refreshed_at=now)
