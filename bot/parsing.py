@@ -892,6 +892,10 @@ def _date_runs(text: str) -> list[list[_DateWord]]:
         while first > 0 and run[first - 1].cls in {"glue", "number", "ordinal", "month", "unit"}:
             if run[first - 1].word in {"at", "after"}:
                 break
+            if run[first - 1].cls == "number" and (
+                run[first].cls not in {"unit", "number", "month"} and run[first].word != "of"
+            ):
+                break  # "Number Two fridya": a count goes with a unit or a month only
             if run[first - 1].cls == "number" and run[first - 1].word not in _QUANTITIES:
                 numbers += 1
                 if numbers > 1 or (
