@@ -384,7 +384,7 @@ async def undo(ctx: Context, value: str) -> Reply:
     what = _described(touch, name, ctx.today())
     await ctx.uow.touches.delete(touch.id)
     if client is not None and new_client and await _only_for_that_touch(ctx, client):
-        await ctx.uow.clients.delete(client.id)
+        await ctx.uow.clients.erase(client.id)
         return Message(
             text=f"Removed {what}, and {name}, which was added just for it.",
             tone=Tone.SUCCESS,

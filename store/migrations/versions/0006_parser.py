@@ -1,7 +1,7 @@
 """a person's locale (how they write dates); a touch's revision (edits make old buttons stale)
 
 Revision ID: 0006_parser
-Revises: 0001
+Revises: 0004_reliability
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006_parser"
-down_revision: str | None = "0001"
+down_revision: str | None = "0004_reliability"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
