@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", alias="TOUCHBASE_HOST")
     port: int = Field(default=3978, alias="TOUCHBASE_PORT")
     default_tz: str = Field(default="UTC", alias="TOUCHBASE_TIMEZONE")
+    # How 3/11 is read for someone whose platform gives no locale: month first (US) or day first.
+    date_order: Literal["MDY", "DMY", "YMD"] = Field(default="MDY", alias="TOUCHBASE_DATE_ORDER")
     default_cadence_days: int = Field(default=30, ge=1, le=3650, alias="TOUCHBASE_CADENCE_DAYS")
     followup_business_days: int = Field(default=3, ge=1, le=60, alias="TOUCHBASE_FOLLOWUP_DAYS")
     digest_hour: int = Field(default=8, ge=0, le=23, alias="TOUCHBASE_DIGEST_HOUR")
@@ -106,6 +108,7 @@ class Settings(BaseSettings):
     def core(self) -> CoreConfig:
         return CoreConfig(
             default_tz=self.default_tz,
+            date_order=self.date_order,
             default_cadence_days=self.default_cadence_days,
             followup_business_days=self.followup_business_days,
             digest_hour=self.digest_hour,

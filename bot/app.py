@@ -22,6 +22,7 @@ from bot.domain import Client, Person, Platform, Touch, Workspace
 from bot.inbound import ActionIn, CommandIn, FormIn, Identity
 from bot.messages import Action, Form, FormErrors, Message, Section, error
 from bot.outbox import DrainReport, drain_outbox, message_to_json
+from bot.parsing import DateOrder, date_order_for_locale
 from bot.ports import Address, Messenger, Store, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,11 @@ class Context:
 
     def today(self) -> date:
         return local_today(self.clock, self.person.tz or self.config.default_tz)
+
+    def date_order(self) -> DateOrder:
+        """How this person writes numeric dates: their platform locale, else the firm's."""
+        locale = self.identity.locale or self.person.locale
+        return date_order_for_locale(locale) or self.config.date_order
 
     def notify(
         self, address: Address | None, message: Message, person_id: int | None = None
@@ -203,6 +209,7 @@ class Touchbase:
                     who.display_name,
                     tz=who.tz,
                     email=who.email,
+                    locale=who.locale,
                     address=who.address,
                     profile_refreshed_at=who.profile_refreshed_at,
                 )

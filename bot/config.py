@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from bot.domain import Role
 
@@ -26,6 +27,7 @@ DEFAULT_TARGETS: dict[Role, LoadTarget] = {
 @dataclass(frozen=True, slots=True)
 class CoreConfig:
     default_tz: str = "UTC"
+    date_order: Literal["MDY", "DMY", "YMD"] = "MDY"  # for people whose locale isn't known
     default_cadence_days: int = 30
     followup_business_days: int = 3
     digest_hour: int = 8

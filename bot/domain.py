@@ -81,6 +81,7 @@ class Person:
     email: str | None = None
     tz: str = "UTC"
     tz_chosen: bool = False  # chosen by the person; the platform's report does not override it
+    locale: str | None = None  # as the platform reports it ("en-GB"): how they write dates
     workdays: tuple[int, ...] = WEEKDAYS
     address: dict[str, Any] | None = None  # opaque platform address for direct messages
     interests: tuple[str, ...] = ()
@@ -141,6 +142,7 @@ class Touch:
     created_at: datetime | None = None
     matter_id: int | None = None
     estimate_on: date | None = None
+    revision: int = 0  # how many times it was edited
 
 
 @dataclass(frozen=True, slots=True)

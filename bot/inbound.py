@@ -21,6 +21,7 @@ class Identity:
     workspace_name: str | None = None
     tz: str | None = None
     email: str | None = None
+    locale: str | None = None  # "en-GB", as the platform reports it: decides what 3/11 means
     address: Address | None = None  # how to reach this person directly later, if known
     # when the platform profile above was fetched (stored with the person, so a restart does
     # not fetch it again that day); None when the adapter did not fetch one

@@ -48,23 +48,29 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Literal
 
-from dateutil import parser as date_parser  # type: ignore[import-untyped, unused-ignore]
-from dateutil.relativedelta import relativedelta  # type: ignore[import-untyped, unused-ignore]
+from dateparser.date import DateDataParser
 from rapidfuzz import fuzz, process
 
 from bot.domain import TouchKind
 
 __all__ = [
+    "DEFAULT_DATE_ORDER",
+    "ClientIndex",
     "ClientMatch",
     "ClientName",
+    "DateOrder",
     "ParseProblem",
     "ParsedTouch",
+    "Reading",
+    "client_index",
+    "date_order_for_locale",
     "lookup_client",
     "match_client",
     "parse_touch",
@@ -104,6 +110,14 @@ class ClientMatch:
 
 
 @dataclass(frozen=True, slots=True)
+class Reading:
+    """Which words of the line a field was read from: ("When", "yday")."""
+
+    field: str
+    words: str
+
+
+@dataclass(frozen=True, slots=True)
 class ParsedTouch:
     client: ClientName
     kind: TouchKind
@@ -111,13 +125,19 @@ class ParsedTouch:
     occurred_on: date
     awaiting_reply: bool
     note: str
+    readings: tuple[Reading, ...] = field(default=(), compare=False)  # for the confirmation
 
 
 @dataclass(frozen=True, slots=True)
 class ParseProblem:
-    code: Literal["empty", "ambiguous_client", "unknown_client", "future_date"]
+    code: Literal["empty", "ambiguous_client", "unknown_client", "future_date", "unclear_date"]
     message: str
     match: ClientMatch | None = None
+    # unclear_date: the words that looked like a date, what they probably meant (if anything),
+    # and the touch as read otherwise (dated today only as a placeholder: never stored as is).
+    phrase: str = ""
+    suggestion: date | None = None
+    draft: ParsedTouch | None = None
 
 
 def _wordset(words: str) -> frozenset[str]:
@@ -219,7 +239,10 @@ _NAME_BREAKERS = _wordset(
     visit visited left texted text messaged message sent spoke zoom zoomed teams video
     voicemail vm sat caught catch dropped stopped popped event conference seminar webinar
     golf game letter status update updated pinged caught with w/ w for to about re re:
-    regarding on at today yesterday tonight this last earlier ago
+    regarding on at today yesterday tonight this last earlier ago intro introduction
+    introductory cold kickoff kick-off pitch pitched demo follow follow-up followup check-in
+    checkin catch-up catchup chat chatted sync review quick lvm lm touch outreach referral
+    hello hi ping skype facetime webex intro'd yday yest
     """
 )
 
@@ -240,9 +263,16 @@ class _Index:
     max_words: int
 
 
+_SAME_WORDS = {"saint": "st", "ste": "st", "mount": "mt", "company": "co", "and": "and"}
+
+
 def _norm_token(token: str) -> str:
     folded = token.casefold().replace("&", "and")
-    return "".join(ch for ch in folded if ch.isalnum())
+    if not folded.isascii():  # "Zoë's" is typed "Zoes", "Müller" "Muller"
+        folded = unicodedata.normalize("NFKD", folded)
+        folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    key = "".join(ch for ch in folded if ch.isalnum())
+    return _SAME_WORDS.get(key, key)
 
 
 def _norm_name(name: str) -> str:
@@ -263,6 +293,7 @@ def _unique(clients: Iterable[ClientName]) -> tuple[ClientName, ...]:
 
 def _build_index(clients: Sequence[ClientName]) -> _Index:
     exact: dict[str, list[ClientName]] = {}
+    compact: dict[str, list[ClientName]] = {}
     prefixes: dict[str, list[ClientName]] = {}
     max_words = 1
     for client in clients:
@@ -272,9 +303,13 @@ def _build_index(clients: Sequence[ClientName]) -> _Index:
                 continue
             exact.setdefault(key, []).append(client)
             words = key.split(" ")
+            if len(words) > 1:  # "blueridge" for Blue Ridge, "pied-piper" for Pied Piper
+                compact.setdefault("".join(words), []).append(client)
             max_words = max(max_words, len(words))
             for n in range(1, len(words)):
                 prefixes.setdefault(" ".join(words[:n]), []).append(client)
+    for key, found in compact.items():
+        exact.setdefault(key, found)  # a client's own one-word name wins over a compact one
     exact_t = {k: _unique(v) for k, v in exact.items()}
     prefix_t = {k: _unique(v) for k, v in prefixes.items()}
     return _Index(
@@ -397,10 +432,27 @@ def _split_quoted(text: str) -> tuple[str, str] | None:
     return None
 
 
-def _guess_name(text: str, tokens: list[_Token]) -> str:
-    """The words that were probably meant as the (unknown) client name."""
+def _guess_name(text: str, tokens: list[_Token]) -> tuple[str, str]:
+    """The words that were probably meant as the (unknown) client name, and the rest: the
+    shortest plausible name, stopping at a kind word ("Massive Dynamic cold call" offers
+    "Massive Dynamic"). A line that starts with what happened offers the capitalised words
+    after "at" or "from" ("lunch with Lucius at Wayne Ent" offers "Wayne Ent")."""
     if not tokens:
-        return text.strip().strip("\"'“”‘’«»„").strip()[:80]
+        return text.strip().strip("\"'“”‘’«»„").strip()[:80], ""
+    if tokens[0].key in _NAME_BREAKERS:
+        for i, token in enumerate(tokens[:-1]):
+            if token.key not in {"at", "from"}:
+                continue
+            named: list[_Token] = []
+            for later in tokens[i + 1 : i + 1 + _FUZZY_MAX_WORDS]:
+                raw = text[later.start : later.end]
+                if later.key in _NAME_BREAKERS or not raw[:1].isupper():
+                    break
+                named.append(later)
+            if named:
+                name = text[named[0].start : named[-1].end].rstrip(".!?")
+                rest = _strip_rest(_tidy(f"{text[: token.start]} {text[named[-1].end :]}"))
+                return name, rest
     words: list[_Token] = []
     for token in tokens[:_FUZZY_MAX_WORDS]:
         if words and token.key in _NAME_BREAKERS:
@@ -411,7 +463,8 @@ def _guess_name(text: str, tokens: list[_Token]) -> str:
         words.append(token)
         if text[token.end : token.end + 1] in {",", ";", ":"}:
             break
-    return text[words[0].start : words[-1].end]
+    name = text[words[0].start : words[-1].end]
+    return name, _strip_rest(text[words[-1].end :])
 
 
 def _leading_limit(tokens: list[_Token]) -> int:
@@ -498,20 +551,86 @@ def _match_start(text: str, index: _Index) -> ClientMatch:
                 n = _longer_typo(tokens, n, limit, found[0])
             return _from_clients(found, *span(n))
 
-    guess = _guess_name(text, tokens)
-    rest = _strip_rest(text[text.find(guess) + len(guess) :]) if guess else ""
+    inside = _match_inside(text, tokens, index)
+    if inside is not None:
+        return inside
+
+    guess, rest = _guess_name(text, tokens)
     return ClientMatch("unknown", None, _suggestions(guess, index), guess, rest)
 
 
-def match_client(text: str, clients: Sequence[ClientName]) -> ClientMatch:
-    """Find the client at the START of text (quoted names, multi-word names, aliases,
-    case-insensitive, fuzzy)."""
+# Words before a client's name later in the line: "lunch with Lucius at Wayne Enterprises".
+_CLIENT_LEADS = _wordset("at from of for with w to re")
+
+
+def _match_inside(text: str, tokens: list[_Token], index: _Index) -> ClientMatch | None:
+    """A client named later in the line ("coffee w/ Peter from Initech", "called Dana at
+    Globex"). Only exact names and aliases count here, typed with a capital or after "at",
+    "from" and the like, and short ones (three letters or fewer) only as written, so "we"
+    in a note is never the client "WE"."""
+    best: tuple[int, int, tuple[ClientName, ...]] | None = None
+    for i in range(1, len(tokens)):
+        for n in range(min(index.max_words, len(tokens) - i), 0, -1):
+            key = " ".join(t.key for t in tokens[i : i + n])
+            found = index.exact.get(key)
+            if not found and tokens[i - 1].key in {"at", "from", "of"}:
+                found = index.prefixes.get(key)  # "at Cyberdyne" for Cyberdyne Systems
+                found = found if found and len(found) == 1 else None
+            if not found:
+                continue
+            typed = text[tokens[i].start : tokens[i + n - 1].end]
+            lead = (
+                tokens[i - 1].key in _CLIENT_LEADS
+                or text[tokens[i].start - 1 : tokens[i].start] == "@"
+            )
+            if len(key.replace(" ", "")) <= 3:
+                ok = any(typed in (c.name, *c.aliases) for c in found)
+            else:
+                ok = lead or typed[:1].isupper()
+            if ok and (best is None or n > best[1]):
+                best = (i, n, _prefer_names(found, key))
+            break
+    if best is None:
+        return None
+    i, n, found = best
+    if len(found) == 1:  # "at Wayne Ent" for Wayne Enterprises: take the abbreviation too
+        limit = 0
+        for token in tokens[i : i + _FUZZY_MAX_WORDS]:
+            if not token.key.isalpha() or (limit and token.key in _NAME_BREAKERS):
+                break
+            limit += 1
+        n = _longer_typo(tokens[i:], n, max(limit, n), found[0])
+    start, end = tokens[i].start, tokens[i + n - 1].end
+    before = text[:start]
+    if tokens[i - 1].key in _CLIENT_LEADS - {"with", "w", "to", "for", "re"}:
+        before = text[: tokens[i - 1].start]  # "at Globex" goes, "with Globex" may be a lunch
+    rest = _strip_rest(_tidy(f"{before} {text[end:]}"))
+    return _from_clients(found, text[start:end], rest)
+
+
+ClientIndex = _Index
+
+
+def client_index(clients: Sequence[ClientName]) -> ClientIndex:
+    """The matching index for a workspace's clients: build it once and pass it to
+    `match_client`, `lookup_client` and `parse_touch` instead of the list to skip the work
+    (a small cache keyed on the list does the same for callers that pass the list)."""
+    return _index_for(clients)
+
+
+def _as_index(clients: Sequence[ClientName] | ClientIndex) -> _Index:
+    return clients if isinstance(clients, _Index) else _index_for(clients)
+
+
+def match_client(text: str, clients: Sequence[ClientName] | ClientIndex) -> ClientMatch:
+    """Find the client in text: at the start (quoted names, multi-word names, aliases,
+    case-insensitive, fuzzy), else named later in the line ("lunch with Lucius at Wayne")."""
     if not isinstance(text, str):
         text = ""
-    return _match_start(text, _index_for(clients))
+    return _match_start(text, _as_index(clients))
 
 
-def lookup_client(query: str, clients: Sequence[ClientName]) -> ClientMatch:
+def lookup_client(query: str, clients: Sequence[ClientName] | ClientIndex) -> ClientMatch:
     """The whole query is a client name (for `/client Acme`): exact/alias/fuzzy; rest is ''."""
     if not isinstance(query, str):
         query = ""
@@ -522,7 +641,7 @@ def lookup_client(query: str, clients: Sequence[ClientName]) -> ClientMatch:
     query = query.strip().strip('"“”„«»').strip()
     if not query:
         return ClientMatch("unknown", None, (), "", "")
-    return _lookup(query, _index_for(clients))
+    return _lookup(query, _as_index(clients))
 
 
 # --------------------------------------------------------------------------------------
@@ -534,7 +653,9 @@ _TOPIC_START = (
     r"|to arrange|to set up|to book|to schedule|to plan|to invite|to confirm"
     r"|to organi[sz]e|on the subject of)(?![\w-])"
 )
-_TOPIC = re.compile(_TOPIC_START + r"(?:(?!\s[-–—]\s|[,;!?(]|\.\s|\.$).)*", re.IGNORECASE)
+_TOPIC = re.compile(
+    _TOPIC_START + r"(?:(?!\s[-–—]\s|[,;!?(]|\.\s|\.$|\s(?:with|w/)\s).)*", re.IGNORECASE
+)
 
 
 def _topic_spans(text: str) -> list[tuple[int, int]]:
@@ -549,58 +670,100 @@ def _without_topics(text: str) -> str:
 # --------------------------------------------------------------------------------------
 # Dates
 # --------------------------------------------------------------------------------------
+#
+# The words that may say when a touch happened are found by a small vocabulary (weekday and
+# month names, "yesterday", "ago", units, numbers, numeric dates), grouped into phrases, and
+# each phrase is handed to dateparser (PREFER_DATES_FROM past, RELATIVE_BASE today, DATE_ORDER
+# from the person's locale). Only such a phrase ever reaches the library, so "may", "march" or
+# "sat down" in a note are not read as dates. A phrase that looks like a date but cannot be
+# placed ("wendsday", "31/31", "the 45th") is never dropped: it comes back as unclear, so the
+# touch is not stored until the person says when it was.
 
-_MONTH = (
-    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
-    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+DateOrder = Literal["MDY", "DMY", "YMD"]
+DEFAULT_DATE_ORDER: DateOrder = "MDY"
+_MONTH_FIRST_REGIONS = frozenset(("US", "PH", "FM", "MH", "PW", "AS", "GU", "MP", "PR", "VI", "UM"))
+_YEAR_FIRST_REGIONS = frozenset(("CN", "JP", "KR", "KP", "TW", "HU", "LT", "MN", "IR"))
+_YEAR_FIRST_LANGUAGES = frozenset(("ja", "zh", "ko", "hu", "lt", "mn"))
+
+
+def date_order_for_locale(locale: str | None) -> DateOrder | None:
+    """How people of a locale ("en-US", "en_GB", "ja-JP") write 3/11; None if not known."""
+    if not locale or not isinstance(locale, str):
+        return None
+    parts = locale.replace("_", "-").split("-")
+    language = parts[0].lower()
+    region = next((p.upper() for p in parts[1:] if len(p) == 2 and p.isalpha()), "")
+    if not language.isalpha() or not 2 <= len(language) <= 3:
+        return None
+    if region in _MONTH_FIRST_REGIONS or (not region and language == "en"):
+        return "MDY" if region or language == "en" else None
+    if region in _YEAR_FIRST_REGIONS or (not region and language in _YEAR_FIRST_LANGUAGES):
+        return "YMD"
+    return "DMY" if region else None
+
+
+SOON_DAYS = 90  # a date without a year up to this far ahead is this year's, and so refused
+_TYPO_CUTOFF = 80.0
+
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_MONTHS = (
+    "january", "february", "march", "april", "may", "june", "july", "august", "september",
+    "october", "november", "december",
+)  # fmt: skip
+# Shorthand people type, as the words dateparser reads (a small normalisation, no more).
+_SHORTHAND = {
+    "yday": "yesterday", "yest": "yesterday", "ystd": "yesterday", "yda": "yesterday",
+    "tmrw": "tomorrow", "tmr": "tomorrow", "tmw": "tomorrow", "tomoz": "tomorrow",
+    "wk": "week", "wks": "weeks", "wk's": "weeks", "fortnights": "fortnights",
+    "yr": "year", "yrs": "years", "mo": "month", "mos": "months", "mth": "month",
+    "mths": "months", "hr": "hour", "hrs": "hours", "min": "minute", "mins": "minutes",
+    "tues": "tuesday", "tue": "tuesday", "weds": "wednesday", "wed": "wednesday",
+    "thu": "thursday", "thur": "thursday", "thurs": "thursday", "thr": "thursday",
+    "mon": "monday", "fri": "friday", "sat": "saturday", "sun": "sunday",
+    "couple": "2", "few": "3", "a": "1", "an": "1", "one": "1", "two": "2", "three": "3",
+    "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9",
+    "ten": "10", "eleven": "11", "twelve": "12",
+}  # fmt: skip
+_REL_DAYS = _wordset("today yesterday tonight tomorrow yday yest ystd yda tmrw tmr tmw tomoz")
+_UNITS = _wordset(
+    """
+    day days week weeks wk wks fortnight fortnights month months mo mos mth mths year years
+    yr yrs hour hours hr hrs minute minutes min mins
+    """
 )
-_DAY = r"(?:3[01]|[12]\d|0?[1-9])(?:st|nd|rd|th)?"
-_YEAR = r"(?:19|20)\d\d"
-_WEEKDAY_FULL = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
-_WEEKDAY_SHORT = r"(?:mon|tues?|wed|thu(?:rs?)?|fri|sat|sun)\.?"
-_NUMBER = (
-    r"(?:\d{1,3}|an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
-    r"|(?:a\s+)?couple(?:\s+of)?|(?:a\s+)?few)"
+_NUMBER_WORDS = _wordset("a an one two three four five six seven eight nine ten eleven twelve")
+_QUANTITIES = _wordset("couple few")
+_DATE_GLUE = _wordset(
+    """
+    last past this next ago on the of before after in over at earlier later weekend morning
+    afternoon evening night lunchtime noon
+    """
 )
-_UNIT = r"(?:day|week|fortnight|month|year)s?"
-_PART_OF_DAY = r"(?:\s+(?:morning|afternoon|evening|night|lunchtime))?"
-_ON = r"(?:on\s+(?:the\s+)?)?"
-
-_DATE_SHAPES: dict[str, str] = {
-    "future": (
-        r"\b(?:(?:the\s+)?day\s+after\s+tomorrow|tomorrow|tmrw|tmr"
-        rf"|next\s+(?:week|month|year|{_WEEKDAY_FULL}|{_WEEKDAY_SHORT})"
-        rf"|in\s+{_NUMBER}\s+{_UNIT}|later\s+(?:today|this\s+week))\b{_PART_OF_DAY}"
-    ),
-    "iso": rf"\b{_ON}(?P<iso>{_YEAR}-\d{{1,2}}-\d{{1,2}})\b",
-    "month_day": rf"\b{_ON}(?P<md>{_MONTH}\s+{_DAY}(?:,?\s+(?P<md_year>{_YEAR}))?)\b",
-    "day_month": rf"\b{_ON}(?P<dm>{_DAY}(?:\s+of)?\s+{_MONTH}(?:,?\s+(?P<dm_year>{_YEAR}))?)(?!\w)",
-    "numeric": (
-        r"(?<![\w/])(?:on\s+)?(?P<num>\d{1,2}/\d{1,2}(?:/(?P<num_year>\d{4}|\d{2}))?)(?![\w/])"
-    ),
-    "relative_day": (
-        r"\b(?P<rel>(?:the\s+)?day\s+before\s+yesterday|yesterday|last\s+night|today|tonight"
-        r"|this\s+(?:morning|afternoon|evening)|earlier\s+today)\b" + _PART_OF_DAY
-    ),
-    "ago": rf"\b(?P<ago_n>{_NUMBER})\s+(?P<ago_unit>{_UNIT})\s+ago\b",
-    "last_period": r"\b(?:last|past)\s+(?P<period>week|month|fortnight)\b",
-    "weekday": (
-        rf"\b(?:(?P<wd_prefix>last|this|past|on)\s+)?(?P<wd>{_WEEKDAY_FULL})\b{_PART_OF_DAY}"
-        rf"|\b(?P<wd_prefix2>last|this|past|on)\s+(?P<wd2>{_WEEKDAY_SHORT})(?!\w){_PART_OF_DAY}"
-    ),
-}
-_DATE_PATTERNS = {name: re.compile(shape, re.IGNORECASE) for name, shape in _DATE_SHAPES.items()}
-
+_PART_OF_DAY = _wordset("morning afternoon evening night lunchtime noon")
+_AMBIGUOUS_DAYS = _wordset("sat sun")  # "sat down", "the sun"
+_AMBIGUOUS_MONTHS = _wordset("may mar march jan") | frozenset(("sept",))
+_MONTH_WORDS = frozenset([m for m in _MONTHS] + [m[:3] for m in _MONTHS] + ["sept", "sep"])
+_WEEKDAY_WORDS = frozenset(
+    [*_WEEKDAYS, "mon", "tue", "tues", "wed", "weds", "thu", "thur", "thurs", "thr", "fri",
+     "sat", "sun"]
+)  # fmt: skip
+_DAY_BEFORE = r"(?<![\w/.-])"
+_DATE_TOKEN = re.compile(
+    _DAY_BEFORE + r"(?:\d{4}-\d{1,2}-\d{1,2}"  # 2026-11-03
+    r"|\d{1,2}[/.]\d{1,2}(?:[/.](?:\d{4}|\d{2}))?\.?"  # 24/11, 3/11/26, 20.11.2026
+    r"|\d{1,2}-\d{1,2}-\d{4}"  # 20-11-2026
+    r"|\d+(?:st|nd|rd|th)"  # the 30th
+    r"|\d+"
+    r"|[a-z]+(?:'[a-z]+)?\.?)"  # words, "Mon."
+    r"(?![\w/-])",
+    re.IGNORECASE,
+)
 # A date right after one of these words is about something else ("due Nov 30").
 _NOT_TOUCH_DATE_BEFORE = _wordset(
     "due by until till til before deadline since from for expires expiring chase chasing"
 )
-_PERIODS = {"week": ("week", 1), "fortnight": ("week", 2), "month": ("month", 1)}
-_NUMBER_WORDS = {
-    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
-    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
-}  # fmt: skip
-_WEEKDAY_PREFIXES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_NOT_DATES = _wordset("24/7 24/7/365 9/11")
+_FUTURE_WORDS = _wordset("next tomorrow tmrw tmr tmw tomoz later")
 
 
 @dataclass(frozen=True, slots=True)
@@ -608,143 +771,327 @@ class _DatePhrase:
     start: int
     end: int
     text: str
-    on: date | None  # None: the phrase is in the future
+    on: date | None  # the day it means; None if it could not be placed or is in the future
+    status: Literal["ok", "future", "unclear"] = "ok"
+    suggestion: date | None = None  # for an unclear phrase: what it probably meant
 
 
-def _count(word: str) -> int:
-    word = _SPACES.sub(" ", word.lower()).strip()
-    if word.isdigit():
-        return int(word)
-    if "couple" in word:
-        return 2
-    if "few" in word:
-        return 3
-    return _NUMBER_WORDS.get(word, 1)
+@dataclass(frozen=True, slots=True)
+class _DateWord:
+    raw: str
+    word: str  # lowercased, a trailing "." dropped
+    start: int
+    end: int
+    cls: str  # rel, weekday, month, unit, number, ordinal, numeric, year, glue, typo
+    fix: str = ""  # for a typo: the word it probably was
 
 
-def _dateutil(phrase: str, year: int) -> date | None:
+def _classify(word: str) -> tuple[str, str]:
+    if word in _REL_DAYS:
+        return "rel", ""
+    if word in _WEEKDAY_WORDS:
+        return "weekday", ""
+    if word in _MONTH_WORDS:
+        return "month", ""
+    if word in _UNITS:
+        return "unit", ""
+    if word in _NUMBER_WORDS or word in _QUANTITIES:
+        return "number", ""
+    if word in _DATE_GLUE:
+        return "glue", ""
+    if word[0].isdigit():
+        if word.isdigit():
+            return (
+                ("year", "")
+                if len(word) == 4 and word[:2] in {"19", "20"}
+                else (("number", "") if len(word) <= 3 else ("", ""))
+            )
+        if word[-2:] in {"st", "nd", "rd", "th"}:
+            return "ordinal", ""
+        return "numeric", ""
+    if len(word) >= 5 and word.isalpha():
+        fix, score, _ = process.extractOne(word, (*_WEEKDAYS, "yesterday"), scorer=fuzz.ratio)
+        if score >= _TYPO_CUTOFF:
+            return "typo", str(fix)
+    return "", ""
+
+
+def _date_words(text: str) -> list[_DateWord]:
+    found: list[_DateWord] = []
+    for m in _DATE_TOKEN.finditer(text):
+        raw = m.group()
+        word = raw.lower()
+        if word.endswith(".") and not re.fullmatch(r"[\d/.]+", word):
+            word = word[:-1]
+        if word.endswith(("'s", "’s")):
+            word = word[:-2]
+        word = word.rstrip(".") if re.fullmatch(r"\d{1,2}[/.]\d{1,2}\.", word) else word
+        cls, fix = _classify(word) if word and word not in _NOT_DATES else ("", "")
+        found.append(_DateWord(raw, word, m.start(), m.end(), cls, fix))
+    return found
+
+
+def _is_anchor(words: list[_DateWord], i: int, text: str) -> bool:
+    """Whether words[i] makes its run of date words a date (and not just "last" or "the")."""
+    w = words[i]
+    before = words[i - 1].word if i else ""
+    after = words[i + 1].word if i + 1 < len(words) else ""
+    if w.cls in {"rel", "numeric", "typo"}:
+        return True
+    if w.cls == "weekday":
+        if w.word in _AMBIGUOUS_DAYS:  # "sat down with", "the sun": only with a date word
+            at_end = not text[w.end :].strip(" .,;!?")
+            return before in {"on", "last", "this", "past"} or after in _PART_OF_DAY or at_end
+        return True
+    if w.cls == "month":
+        near = {words[j].cls for j in (i - 1, i + 1, i - 2) if 0 <= j < len(words)}
+        return bool(near & {"number", "ordinal"}) or (
+            w.word not in _AMBIGUOUS_MONTHS and before in {"last", "in", "early", "late"}
+        )
+    if w.cls == "ordinal":
+        return before in {"the", "on"} or after in {"of"} or not before
+    if w.cls == "unit":
+        return (
+            before in {"last", "past", "this", "next"}
+            or after == "ago"
+            or (i >= 2 and words[i - 2].word == "in" and before.isdigit())
+        )
+    if w.word == "weekend":
+        return True
+    if w.word in _PART_OF_DAY:
+        return before in {"last", "this", "yesterday", "tonight"}
+    return False
+
+
+def _date_runs(text: str) -> list[list[_DateWord]]:
+    """Runs of neighbouring date words that hold at least one anchor."""
+    words = _date_words(text)
+    runs: list[list[_DateWord]] = []
+    current: list[_DateWord] = []
+    for w in words:
+        gap = text[current[-1].end : w.start] if current else ""
+        joined = bool(current) and (gap.strip() == "" or (gap.strip() == "," and w.cls == "year"))
+        if w.cls and (not current or joined):
+            current.append(w)
+            continue
+        if current:
+            runs.append(current)
+        current = [w] if w.cls else []
+    if current:
+        runs.append(current)
+    usable: list[list[_DateWord]] = []
+    for run in runs:
+        start = words.index(run[0])
+        anchors = [j for j in range(len(run)) if _is_anchor(words, start + j, text)]
+        if not anchors:
+            continue
+        # Trim glue at the ends that belongs to the sentence ("at", "the", "over" before an
+        # anchor are kept only where they read as part of the date).
+        first, last = anchors[0], anchors[-1]
+        numbers = 0
+        while first > 0 and run[first - 1].cls in {"glue", "number", "ordinal", "month", "unit"}:
+            if run[first - 1].word in {"at", "after"}:
+                break
+            if run[first - 1].cls == "number" and (
+                run[first].cls not in {"unit", "number", "month"} and run[first].word != "of"
+            ):
+                break  # "Number Two fridya": a count goes with a unit or a month only
+            if run[first - 1].cls == "number" and run[first - 1].word not in _QUANTITIES:
+                numbers += 1
+                if numbers > 1 or (
+                    run[first].cls == "number" and run[first].word not in _QUANTITIES
+                ):
+                    break  # "note 0 1 days ago": one number counts the days
+            first -= 1
+        while (
+            last + 1 < len(run)
+            and run[last + 1].cls in {"glue", "unit", "number", "year", "month", "ordinal"}
+            and run[last + 1].word not in {"on", "at", "in", "the", "of", "this", "next", "last"}
+        ):
+            last += 1
+        if run[last].word == "ago" or (last + 1 < len(run) and run[last + 1].word == "ago"):
+            last = max(last, next(j for j in range(len(run)) if run[j].word == "ago"))
+        usable.append(run[first : last + 1])
+    return usable
+
+
+def _normalised(run: list[_DateWord]) -> tuple[str, bool]:
+    """The phrase as dateparser reads it, and whether it names the future."""
+    words = [w.fix or w.word for w in run]
+    future = any(w in _FUTURE_WORDS for w in words) or (
+        words[0] == "in" and len(words) > 2 and words[2] in _UNITS
+    )
+    if "weekend" in words:
+        words = ["last" if w in {"last", "past"} else "saturday" if w == "weekend" else w
+                 for w in words if w not in {"over", "at", "the", "this"}]  # fmt: skip
+    out: list[str] = []
+    for i, w in enumerate(words):
+        after = words[i + 1] if i + 1 < len(words) else ""
+        if w in {"on", "at", "over", "earlier"} or (w == "the" and after != "day"):
+            continue
+        if w == "of" and (not out or out[-1] in {"2", "3"}):  # "a couple of days"
+            continue
+        if w in _PART_OF_DAY:
+            if out and out[-1] == "last" and w in {"night", "evening"}:
+                out[-1] = "yesterday"
+            elif out and out[-1] == "this":
+                out[-1] = "today"
+            continue
+        if w == "tonight":
+            w = "today"
+        if w == "past" and after in _UNITS:
+            w = "last"
+        w = _SHORTHAND.get(w, w)
+        if w in {"1", "2", "3"} and out and out[-1] == "1":  # "a couple", "a few"
+            out.pop()
+        out.append(w)
+    return " ".join(out), future
+
+
+@lru_cache(maxsize=8)
+def _date_reader(today: date, order: DateOrder) -> DateDataParser:
+    return DateDataParser(
+        languages=["en"],
+        settings={
+            "PREFER_DATES_FROM": "past",
+            # Noon, so "2 hours ago" is still today and "last night" yesterday.
+            "RELATIVE_BASE": datetime.combine(today, time(12, 0)),
+            "DATE_ORDER": order,
+            "RETURN_AS_TIMEZONE_AWARE": False,
+        },
+    )
+
+
+@lru_cache(maxsize=4096)
+def _dateparser(phrase: str, today: date, order: DateOrder) -> date | None:
     try:
-        parsed: datetime = date_parser.parse(phrase, default=datetime(year, 1, 1))
-    except (ValueError, OverflowError):
+        found = _date_reader(today, order).get_date_data(phrase).date_obj
+    except (ValueError, OverflowError, TypeError):
         return None
-    return parsed.date()
+    return found.date() if found is not None else None
 
 
-SOON_DAYS = 90  # a date without a year up to this far ahead means this year's, and is refused
-
-
-def _calendar_date(phrase: str, has_year: bool, today: date) -> date | None:
-    """A written date. Without a year: this year's, unless that is more than SOON_DAYS ahead,
-    in which case last year's ("Dec 20" typed in January). A date just ahead ("Dec 1" typed on
-    23 Nov) stays in the future, so it is refused rather than moved a year back."""
-    if has_year:
-        return _dateutil(phrase, today.year)
-    for year in range(today.year, today.year - 5, -1):
-        found = _dateutil(phrase, year)
-        if found is not None and (found - today).days <= SOON_DAYS:
-            return found
+def _numeric(word: str, today: date, order: DateOrder) -> date | None:
+    """24/11, 3/11/26, 20.11.2026: read in the person's order; a date that can only be read
+    the other way ("24/11" for someone who writes month first) is read that way; dotted
+    dates are day first, as everywhere they are written."""
+    word = word.rstrip(".")
+    if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", word):
+        year, month, day = (int(p) for p in word.split("-"))
+        try:
+            return date(year, month, day)
+        except ValueError:
+            return None
+    parts = [int(p) for p in re.split(r"[/.-]", word)]
+    orders: list[DateOrder] = ["DMY"] if "." in word else [order]
+    orders += [o for o in ("MDY", "DMY") if o not in orders]
+    for each in orders:
+        found = _dateparser(word.replace(".", "/") if "." in word else word, today, each)
+        if found is None:
+            continue
+        day, month = (parts[0], parts[1]) if each == "DMY" else (parts[1], parts[0])
+        if (found.day, found.month) != (day, month):
+            continue  # the library guessed something else: not what was typed
+        if len(parts) == 3 and found.year % 100 != parts[2] % 100:
+            continue
+        if len(parts) == 2:
+            return _this_years(found, today)
+        return found
     return None
 
 
-def _resolve(name: str, m: re.Match[str], today: date) -> date | Literal[False] | None:
-    """The date a phrase means; None if it is in the future; False if it isn't a date."""
-    if name == "future":
+def _this_years(found: date, today: date) -> date:
+    """A date typed without a year: this year's, if that is at most SOON_DAYS ahead (then it
+    is refused as still to come); else the last one before today."""
+    try:
+        this_year = found.replace(year=today.year)
+    except ValueError:  # 29 February
+        return found
+    if this_year <= today + timedelta(days=SOON_DAYS):
+        return this_year
+    return this_year.replace(year=today.year - 1)
+
+
+def _ordinal_day(day: int, today: date) -> date | None:
+    """ "the 30th": the most recent 30th, today included."""
+    if not 1 <= day <= 31:
         return None
-    if name == "iso":
+    year, month = today.year, today.month
+    for _ in range(3):
         try:
-            found: date | None = date.fromisoformat(_iso_padded(m.group("iso")))
+            candidate = date(year, month, day)
         except ValueError:
-            return False
-    elif name == "month_day":
-        found = _calendar_date(m.group("md"), m.group("md_year") is not None, today)
-    elif name == "day_month":
-        found = _calendar_date(m.group("dm"), m.group("dm_year") is not None, today)
-    elif name == "numeric":
-        first, second, *rest = m.group("num").split("/")
-        phrase = m.group("num")
-        day_first = int(first) > 12 and 1 <= int(second) <= 12
-        if day_first and m.group(0).lower().startswith("on"):  # "on 20/11": only day first
-            phrase = "/".join((second, first, *rest))
-        elif not 1 <= int(first) <= 12:
-            return False
-        found = _calendar_date(phrase, m.group("num_year") is not None, today)
-    elif name == "relative_day":
-        rel = _SPACES.sub(" ", m.group("rel").lower())
-        if "before" in rel:
-            found = today - timedelta(days=2)
-        elif rel.startswith(("yesterday", "last")):
-            found = today - timedelta(days=1)
-        else:
-            found = today
-    elif name == "ago":
-        unit = m.group("ago_unit").lower().rstrip("s")
-        n = _count(m.group("ago_n"))
-        if unit == "fortnight":
-            unit, n = "week", n * 2
-        found = today - _ago(unit, n)
-    elif name == "last_period":
-        period = m.group("period").lower()
-        found = today - _ago(*_PERIODS[period])
-    else:
-        found = _weekday_date(m, today)
+            candidate = None
+        if candidate is not None and candidate <= today:
+            return candidate
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return None
+
+
+def _place(run: list[_DateWord], today: date, order: DateOrder) -> tuple[date | None, bool]:
+    """The day a run of date words means (None if it can't be placed) and if it is ahead."""
+    classes = {w.cls for w in run}
+    numeric = [w for w in run if w.cls == "numeric"]
+    if numeric:
+        if len(run) > 1 and classes - {"numeric", "glue"}:
+            return None, False
+        found = _numeric(numeric[0].word, today, order)
+        return found, found is not None and found > today
+    ordinals = [int(w.word[:-2]) for w in run if w.cls == "ordinal"]
+    if ordinals and "month" not in classes:
+        if len(ordinals) > 1 or classes - {"ordinal", "glue"}:
+            return None, False
+        found = _ordinal_day(ordinals[0], today)
+        return found, False
+    if any(o > 31 for o in ordinals):
+        return None, False
+    phrase, future = _normalised(run)
+    if future:
+        return None, True
+    found = _dateparser(phrase, today, order)
     if found is None:
-        return False
-    return found if found <= today else None
+        return None, False
+    words = phrase.split()
+    if "month" in classes and "year" not in classes and "ago" not in words:
+        found = _this_years(found, today)
+    if len(words) == 1 and words[0] in _WEEKDAYS and words[0] == _WEEKDAYS[today.weekday()]:
+        found = today  # "Tuesday", typed on a Tuesday: today (say "last Tuesday" for a week ago)
+    if "year" not in classes and found.year < today.year - 2:
+        return None, False  # "the 45th" read as 1945: not what anyone meant
+    return found, found > today
 
 
-def _ago(unit: str, n: int) -> relativedelta:
-    if unit == "day":
-        return relativedelta(days=n)
-    if unit == "week":
-        return relativedelta(weeks=n)
-    if unit == "month":
-        return relativedelta(months=n)
-    return relativedelta(years=n)
-
-
-def _iso_padded(text: str) -> str:
-    year, month, day = text.split("-")
-    return f"{year}-{int(month):02d}-{int(day):02d}"
-
-
-def _weekday_date(m: re.Match[str], today: date) -> date:
-    word = (m.group("wd") or m.group("wd2") or "").lower()
-    prefix = (m.group("wd_prefix") or m.group("wd_prefix2") or "").lower()
-    weekday = _WEEKDAY_PREFIXES.index(word[:3])
-    if prefix == "this":  # the one in the current Monday-to-Sunday week
-        return today + timedelta(days=weekday - today.weekday())
-    days_back = (today.weekday() - weekday) % 7  # the most recent one, today included
-    if prefix == "last" and days_back == 0:  # "last Tuesday" on a Tuesday: a week ago
-        days_back = 7
-    return today - timedelta(days=days_back)
+def _find_date(text: str, today: date, order: DateOrder = DEFAULT_DATE_ORDER) -> _DatePhrase | None:
+    """The phrase saying when the touch happened, if any (the first one that is about it)."""
+    topics = _topic_spans(text)
+    for run in _date_runs(text):
+        start, end = run[0].start, run[-1].end
+        if _word_before(text, start) in _NOT_TOUCH_DATE_BEFORE:
+            continue
+        in_topic = any(a <= start < b for a, b in topics)
+        phrase = text[start:end]
+        if any(w.cls == "typo" for w in run):
+            if in_topic:
+                continue
+            guess, ahead = _place(run, today, order)
+            return _DatePhrase(start, end, phrase, None, "unclear", None if ahead else guess)
+        found, ahead = _place(run, today, order)
+        if ahead:
+            clause = re.split(r"[,;.!?]", text[:start])[-1]
+            if in_topic or _WAITING_CONTENT.search(clause) or _WAITING_MARKER.search(clause):
+                continue  # "about the meeting next Friday", "will get back to us next week"
+            return _DatePhrase(start, end, phrase, None, "future")
+        if found is None:
+            if in_topic:
+                continue
+            return _DatePhrase(start, end, phrase, None, "unclear")
+        return _DatePhrase(start, end, phrase, found)
+    return None
 
 
 def _word_before(text: str, start: int) -> str:
     words = re.findall(r"[\w']+", text[:start])
     return words[-1].lower() if words else ""
-
-
-def _find_date(text: str, today: date) -> _DatePhrase | None:
-    """The phrase saying when the touch happened, if any (the first usable one)."""
-    topics = _topic_spans(text)
-    found: list[tuple[int, int, str, re.Match[str]]] = []
-    for name, pattern in _DATE_PATTERNS.items():
-        found.extend((m.start(), -m.end(), name, m) for m in pattern.finditer(text))
-    found.sort(key=lambda f: (f[0], f[1]))
-    taken_until = -1
-    for start, _neg_end, name, m in found:
-        if start < taken_until:
-            continue  # overlaps a longer phrase that was already considered
-        taken_until = m.end()
-        if _word_before(text, start) in _NOT_TOUCH_DATE_BEFORE:
-            continue
-        resolved = _resolve(name, m, today)
-        if resolved is False:
-            continue
-        if resolved is None and any(a <= start < b for a, b in topics):
-            continue  # "emailed about the meeting next Friday": part of the note
-        return _DatePhrase(start, m.end(), m.group(), resolved)
-    return None
 
 
 # --------------------------------------------------------------------------------------
@@ -756,7 +1103,7 @@ _CALL_WORDS = r"call(?:ed|s|ing)?|phone(?:d| call)?|rang|ring|dial(?:l)?ed"
 _KIND_SHAPES: tuple[tuple[TouchKind, str], ...] = (
     (
         TouchKind.VOICEMAIL,
-        r"voice[\s-]?mail(?:ed|s)?|vm|answering\s+machine"
+        r"voice[\s-]?mail(?:ed|s)?|vm|lvm|l/?m|answering\s+machine"
         r"|left\s+(?:an?\s+)?(?:message|msg)\s+(?:on|with)\s+(?:(?:his|her|their|the)\s+)?"
         r"(?:phone|mobile|cell|machine|voicemail)",
     ),
@@ -806,14 +1153,17 @@ _LEFT_MESSAGE = re.compile(r"\bleft\s+(?:an?\s+)?(?:message|msg)\b", re.IGNORECA
 _CALL = re.compile(rf"(?<![\w-])(?:{_CALL_WORDS})(?![\w-])", re.IGNORECASE)
 
 
-def _find_kind(text: str) -> TouchKind:
+def _find_kind(text: str) -> tuple[TouchKind, str]:
+    """The kind of touch, and the words it was read from ("" if none)."""
     text = _without_topics(text)
-    if _LEFT_MESSAGE.search(text) and _CALL.search(text):
-        return TouchKind.VOICEMAIL  # "called, left a message"
+    left = _LEFT_MESSAGE.search(text)
+    if left and _CALL.search(text):
+        return TouchKind.VOICEMAIL, left.group()  # "called, left a message"
     for kind, pattern in _KIND_PATTERNS:
-        if pattern.search(text):
-            return kind
-    return TouchKind.OTHER
+        found = pattern.search(text)
+        if found:
+            return kind, found.group()
+    return TouchKind.OTHER, ""
 
 
 # --------------------------------------------------------------------------------------
@@ -834,6 +1184,21 @@ _WAITING_MARKER = re.compile(
     r")(?![\w-])",
     re.IGNORECASE,
 )
+# Waiting that says what for ("awaiting their sign-off"): it sets awaiting reply, and stays in
+# the note, where the pure markers above are dropped from it.
+_WAITING_CONTENT = re.compile(
+    r"(?<![\w-])(?:"
+    r"(?:the\s+)?ball(?:'s|\s+is|\s+now)?\s+in\s+their\s+court"
+    r"|(?:still\s+)?(?:awaiting|waiting\s+(?:for|on))\s+(?:their\s+|his\s+|her\s+|the\s+)?"
+    r"(?:comments|feedback|sign[\s-]?off|approval|thoughts|decision|confirmation|signature"
+    r"|answer|reply|response|go[\s-]?ahead|instructions|markup|mark-up|turn)"
+    r"|(?:they|he|she)(?:'ll|\s+will|\s+would|'d|\s+are\s+going\s+to|\s+is\s+going\s+to)"
+    r"\s+(?:get|come|revert)\s+back(?:\s+to\s+(?:me|us))?"
+    r"|(?:they|he|she)(?:'ll|\s+will)\s+revert|(?:will|to)\s+revert|(?:said|promised)\s+(?:they|he|she)(?:'d|\s+would)\s+get\s+back"
+    r"|no\s+(?:answer|pick[\s-]?up)"
+    r")(?![\w-])",
+    re.IGNORECASE,
+)
 _WAITING_WORDS = re.compile(
     r"(?<![\w-])(?:waiting|awaiting|left\s+(?:an?\s+)?(?:message|msg)|chasing)(?![\w-])",
     re.IGNORECASE,
@@ -845,12 +1210,17 @@ _REPLIED = re.compile(
 )
 
 
-def _awaiting(text: str, kind: TouchKind) -> bool:
-    if _WAITING_MARKER.search(text):
-        return True
+def _awaiting(text: str, kind: TouchKind, kind_words: str = "") -> tuple[bool, str]:
+    """Whether the touch waits for a reply, and the words that say so."""
+    marker = _WAITING_MARKER.search(text) or _WAITING_CONTENT.search(text)
+    if marker:
+        return True, marker.group()
     if _REPLIED.search(text):  # "left voicemail, she called back"
-        return False
-    return kind is TouchKind.VOICEMAIL or bool(_WAITING_WORDS.search(text))
+        return False, ""
+    if kind is TouchKind.VOICEMAIL:
+        return True, kind_words
+    words = _WAITING_WORDS.search(text)
+    return (True, words.group()) if words else (False, "")
 
 
 # --------------------------------------------------------------------------------------
@@ -883,7 +1253,9 @@ _TITLE = re.compile(
     rf"|(?:{_DEPARTMENT}|managing|executive)\s+(?:director|manager|lead|team|partner|head|officer)"
     r"|(?:managing|senior|equity)\s+partner|partner|principal"
     r"|ceo|cfo|coo|cto|cio|cmo|cro|cpo|cso|cco|cdo|cao|clo|cho|ciso|chro|gc|dgc|agc|md|fd"
-    r"|president|chair(?:man|woman|person)?|(?:co-?)?founder|owner|treasurer"
+    r"|board\s+(?:chair(?:man|woman|person)?|member|secretary|director)"
+    r"|(?:vice[\s-]|deputy\s+)?chair(?:man|woman|person)?(?:\s+of\s+the\s+board)?"
+    r"|president|(?:co-?)?founder|owner|treasurer"
     r"|(?:financial\s+)?controller|comptroller|company\s+secretary|board"
     r"|(?:executive|personal)\s+assistant|ea|pa"
     r")(?![\w&-])",
@@ -893,7 +1265,8 @@ _DETERMINERS = _wordset("the their our his her my your its a an")
 _CONTACT_TRIGGERS = _wordset(
     """
     with w/ w for to emailed e-mailed called phoned rang texted messaged met pinged visited
-    saw thanked briefed updated invited congratulated dm'd dmed zoomed rung
+    saw thanked briefed updated invited congratulated dm'd dmed zoomed rung sent gave told
+    asked showed forwarded reminded chased cc'd cced introduced
     """
 )
 _HONORIFICS = _wordset("dr dr. mr mr. mrs mrs. ms ms. prof prof. sir dame lord lady")
@@ -936,6 +1309,40 @@ def _words(text: str) -> list[_Word]:
 def _title_case(phrase: str) -> str:
     """Acronyms upper-case, everything else as typed."""
     return " ".join(w.upper() if w.lower() in _ACRONYMS else w for w in phrase.split())
+
+
+# After "with", "called", "met"... a lowercase word is a person's name unless it is one of
+# these (people type "lunch with dana"; they also type "call with legal").
+_LOWERCASE_TRIGGERS = _wordset("with w/ w called phoned rang met texted pinged emailed saw")
+_COMMON_WORDS = _wordset(
+    """
+    legal finance procurement management partners partner board team teams client clients
+    everyone folks people staff group committee counsel office proposal draft contract
+    invoice deck agreement update report docs documents terms pricing quote fees fee some
+    several two three few various new old follow quick brief short long great good nice
+    regards thanks thank reply response answer questions question regard respect lunch
+    coffee drinks dinner breakfast call email meeting notes note agenda details info him
+    his hers theirs ours whom who what when where which how why ops sales hr marketing
+    nda rfp sow plan plans pitch slides intro revised signed final numbers figures back
+    again twice briefly quickly later soon then there here out up over in on off down
+    """
+)
+
+
+def _is_lowercase_name(word: _Word) -> bool:
+    return (
+        word.raw.isalpha()
+        and word.raw.islower()
+        and len(word.raw) >= 2
+        and word.lower not in _NOT_NAMES
+        and word.lower not in _COMMON_WORDS
+        and word.lower not in _DETERMINERS
+        and word.lower not in _NAME_BREAKERS
+        and word.lower not in _ACRONYMS
+        and word.lower not in _DATE_GLUE
+        and word.lower not in _WEEKDAY_WORDS
+        and word.lower not in _REL_DAYS
+    )
 
 
 def _is_name_word(word: _Word, mentioned: frozenset[str]) -> bool:
@@ -1026,8 +1433,22 @@ def _find_contact(text: str, mentioned: frozenset[str]) -> str | None:
             contact = _read_contact(words, i + 1, mentioned)
             if contact is not None:
                 return contact
+    for i, word in enumerate(words[:-1]):  # "lunch with dana": a lowercase first name
+        if word.lower in _LOWERCASE_TRIGGERS and not word.ends_clause:
+            j = i + 1
+            if _is_lowercase_name(words[j]):
+                name = [words[j].raw.capitalize()]
+                nxt = words[j + 1] if j + 1 < len(words) else None
+                if (
+                    nxt is not None
+                    and not words[j].ends_clause
+                    and _is_lowercase_name(nxt)
+                    and len(nxt.raw) >= 3
+                ):
+                    name.append(nxt.raw.capitalize())
+                return " ".join(name)
     for i, word in enumerate(words):  # "Acme CFO lunch": a title on its own
-        if word.lower in _ACRONYMS or word.lower in {"general", "head"}:
+        if word.lower in _ACRONYMS or word.lower in {"general", "head", "board", "managing"}:
             clause = " ".join(w.raw for w in words[i : i + 4])
             title = _TITLE.match(clause)
             if title is not None and title.group().lower() not in {"it", "us", "pa", "ea"}:
@@ -1083,10 +1504,28 @@ def _note(text: str) -> str:
     return _tidy(_WAITING_MARKER.sub(" , ", text))
 
 
+def _unclear_message(phrase: str, suggestion: date | None, today: date) -> str:
+    guess = f" Did you mean {suggestion:%A} {suggestion.day} {suggestion:%B}?" if suggestion else ""
+    return (
+        f"I couldn't tell which day \"{phrase}\" is, so I haven't logged it yet.{guess} "
+        "Choose the day below, or send it again with a date such as yesterday or "
+        f"{today - timedelta(days=2):%d %b}."
+    )
+
+
 def parse_touch(
-    text: str, clients: Sequence[ClientName], today: date
+    text: str,
+    clients: Sequence[ClientName] | ClientIndex,
+    today: date,
+    *,
+    date_order: DateOrder = DEFAULT_DATE_ORDER,
+    on: date | None = None,
 ) -> ParsedTouch | ParseProblem:
-    """Read `/touch` free text (command already stripped) into a touch or a problem."""
+    """Read `/touch` free text (command already stripped) into a touch or a problem.
+
+    `date_order` is how the person writes numeric dates (their locale); `on`, when given, is
+    the day the person chose after being asked: the date words of the line are then left in
+    the note and nothing in the line can override it."""
     cleaned, mentioned = _clean_text(text if isinstance(text, str) else "")
     if not any(ch.isalnum() for ch in cleaned):
         return ParseProblem(
@@ -1100,20 +1539,47 @@ def parse_touch(
         return ParseProblem("ambiguous_client", _ambiguous_message(match), match)
 
     rest = match.rest
-    phrase = _find_date(rest, today)
-    occurred_on = today
+    readings = [Reading("Client", match.matched_text)]
+    occurred_on = on or today
+    unclear: _DatePhrase | None = None
+    phrase = _find_date(rest, today, date_order) if on is None else None
     if phrase is not None:
-        if phrase.on is None:
+        if phrase.status == "future":
             return ParseProblem("future_date", _future_message(phrase.text.strip()), match)
-        occurred_on = phrase.on
-        rest = f"{rest[: phrase.start]} {rest[phrase.end :]}"
+        if phrase.status == "unclear" or phrase.on is None:
+            unclear = phrase
+        else:
+            occurred_on = phrase.on
+            readings.append(Reading("When", phrase.text.strip()))
+            rest = f"{rest[: phrase.start]} {rest[phrase.end :]}"
 
-    kind = _find_kind(rest)
-    return ParsedTouch(
+    # An unclear date stays in the note, but is no one's name: "call with CFO Wenesday".
+    read = f"{rest[: unclear.start]} , {rest[unclear.end :]}" if unclear is not None else rest
+    kind, kind_words = _find_kind(read)
+    awaiting, waiting_words = _awaiting(read, kind, kind_words)
+    contact = _find_contact(read, mentioned)
+    if kind_words:
+        readings.append(Reading("Kind", kind_words))
+    if contact:
+        readings.append(Reading("With", contact))
+    if waiting_words:
+        readings.append(Reading("Awaiting reply", waiting_words))
+    parsed = ParsedTouch(
         client=match.client,
         kind=kind,
-        contact=_find_contact(rest, mentioned),
+        contact=contact,
         occurred_on=occurred_on,
-        awaiting_reply=_awaiting(rest, kind),
+        awaiting_reply=awaiting,
         note=_note(rest),
+        readings=tuple(readings),
     )
+    if unclear is not None:
+        return ParseProblem(
+            "unclear_date",
+            _unclear_message(unclear.text.strip(), unclear.suggestion, today),
+            match,
+            phrase=unclear.text.strip(),
+            suggestion=unclear.suggestion,
+            draft=parsed,
+        )
+    return parsed

@@ -45,6 +45,7 @@ def to_person(row: PersonRow) -> Person:
         email=row.email,
         tz=row.tz,
         tz_chosen=row.tz_chosen,
+        locale=row.locale,
         workdays=tuple(int(d) for d in row.workdays.split(",") if d.strip()),
         address=row.address,
         interests=tuple(row.interests or ()),
@@ -103,6 +104,7 @@ def to_touch(row: TouchRow) -> Touch:
         created_at=row.created_at,
         matter_id=row.matter_id,
         estimate_on=row.estimate_on,
+        revision=row.revision,
     )
 
 

@@ -89,6 +89,8 @@ class PersonRow(Base):
     # Set when the person chose their zone with /touchbase tz: the platform's report no longer
     # overrides it.
     tz_chosen: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # How the platform says the person writes dates ("en-GB"): decides what 3/11 means.
+    locale: Mapped[str | None] = mapped_column(String(35), default=None)
     workdays: Mapped[str] = mapped_column(String(20), default="0,1,2,3,4")
     address: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     seniority: Mapped[str | None] = mapped_column(String(64), default=None)
@@ -185,6 +187,8 @@ class TouchRow(Base):
         ForeignKey("matter.id", ondelete="SET NULL"), default=None
     )
     estimate_on: Mapped[date | None] = mapped_column(Date, default=None)
+    # Counts edits, so a button from before an edit (an old Undo) knows it is out of date.
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

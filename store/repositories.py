@@ -25,6 +25,7 @@ from bot.domain import (
     Platform,
     Role,
     Touch,
+    TouchKind,
     Workspace,
 )
 from bot.ports import Address
@@ -90,6 +91,7 @@ class SqlPeople(ScopedRepo):
         tz: str | None = None,
         email: str | None = None,
         address: Address | None = None,
+        locale: str | None = None,
         profile_refreshed_at: datetime | None = None,
     ) -> Person:
         row = await self.s.scalar(
@@ -115,6 +117,7 @@ class SqlPeople(ScopedRepo):
                 role=Role.ADMIN.value if first else Role.STAFF.value,
                 tz=tz or "UTC",
                 email=email,
+                locale=locale,
                 address=address,
                 interests=[],
                 practice_areas=[],
@@ -130,6 +133,8 @@ class SqlPeople(ScopedRepo):
             row.tz = tz
         if email and email != row.email:
             row.email = email
+        if locale and locale != row.locale:
+            row.locale = locale
         if address is not None and address != row.address:
             row.address = address
         if profile_refreshed_at is not None and profile_refreshed_at != row.profile_refreshed_at:
@@ -358,6 +363,11 @@ class SqlContacts(ScopedRepo):
         return to_contact(row)
 
 
+_TOUCH_EDITABLE = frozenset(
+    ("client_id", "kind", "contact", "note", "occurred_on", "awaiting_reply", "replied_at")
+)
+
+
 class SqlTouches(ScopedRepo):
     async def add(self, touch: NewTouch) -> tuple[Touch, bool]:
         # One statement in the common case; a repeat of the same source message (a platform's
@@ -408,6 +418,20 @@ class SqlTouches(ScopedRepo):
             delete(TouchRow).where(TouchRow.workspace_id == self.ws, TouchRow.id == touch_id)
         )
         return bool(getattr(result, "rowcount", 0))
+
+    async def update(self, touch_id: int, **changes: Any) -> Touch | None:
+        row = await self.s.scalar(
+            select(TouchRow).where(TouchRow.workspace_id == self.ws, TouchRow.id == touch_id)
+        )
+        if row is None:
+            return None
+        for key, value in changes.items():
+            if key not in _TOUCH_EDITABLE:
+                raise ValueError(f"a touch's {key} cannot be edited")
+            setattr(row, key, value.value if isinstance(value, TouchKind) else value)
+        row.revision = (row.revision or 0) + 1
+        await self.s.flush()
+        return to_touch(row)
 
     async def for_client(self, client_id: int, *, limit: int = 10) -> builtins.list[Touch]:
         rows = await self.s.scalars(

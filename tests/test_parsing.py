@@ -589,7 +589,7 @@ PHRASINGS: list[tuple[str, ClientName, TouchKind, str | None, date, bool, str]] 
         "lunch with CFO Jane Smith",
     ),
     ("Globex CFO lunch", GLOBEX, K.LUNCH, "CFO", D, False, "CFO lunch"),
-    ("Globex lunch with dana", GLOBEX, K.LUNCH, None, D, False, "lunch with dana"),
+    ("Globex lunch with dana", GLOBEX, K.LUNCH, "Dana", D, False, "lunch with dana"),
     ("Globex lunch with the team", GLOBEX, K.LUNCH, None, D, False, "lunch with the team"),
     (
         "Globex lunch for Dana's birthday",
@@ -777,7 +777,8 @@ def test_unknown_client_suggests_close_names() -> None:
 
 
 def test_text_that_starts_with_the_kind_asks_for_the_client_first() -> None:
-    found = problem("lunch with Acme Corp")
+    assert parse("lunch with Acme Corp").client == ACME_CORP  # named later in the line
+    found = problem("lunch with the CFO")
     assert found.code == "unknown_client"
     assert "Start with the client's name" in found.message
 

@@ -457,7 +457,7 @@ async def test_a_troubled_touch_offers_to_start_a_repair(chat: Chat, store: SqlS
     bob = await chat.as_user("bob").say("/touch Acme call, they were upset")
     assert "Start a repair" not in bob  # bob may not start one
     await chat.say("/touch Acme call with Dana, she complained about the invoice")
-    out = await chat.say("4")  # [1] Undo [2] Log another [3] Open client [4] Start a repair
+    out = await chat.say("5")  # [1] Undo [2] Log another [3] Open client [4] Edit [5] Start…
     assert "Repair started for Acme" in out
     assert "she complained about the invoice" in (await _repair(store)).reason
 

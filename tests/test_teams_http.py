@@ -3,6 +3,7 @@ activities shaped as Teams sends them, replies and proactive sends caught by a f
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 from botbuilder.schema import Activity
@@ -47,7 +48,7 @@ async def test_channel_mention_logs_a_touch_and_replies_with_a_card(teams: Teams
     assert "Logged lunch with CFO at Acme, today." in card_text(card)
     assert reply["summary"] == "Logged lunch with CFO at Acme, today."
     undo = next(s for s in submits(card) if s["data"]["action_id"] == "touch_undo")
-    assert undo["data"]["value"] == str(touch.id)
+    assert json.loads(undo["data"]["value"]) == {"id": touch.id, "rev": 0}
 
 
 async def test_a_retried_activity_logs_the_touch_once(teams: Teams) -> None:
@@ -113,7 +114,7 @@ async def test_undo_button_removes_the_touch(teams: Teams) -> None:
 
     assert await teams.touches() == []
     assert "Removed" in card_text(await teams.last_card(3))
-    assert touch.id == int(undo["data"]["value"])
+    assert touch.id == json.loads(undo["data"]["value"])["id"]
 
 
 async def test_form_submit_with_a_bad_date_comes_back_with_the_error(teams: Teams) -> None:

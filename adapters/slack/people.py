@@ -1,6 +1,7 @@
 """Who is speaking: users.info at most once per person per day, kept on the person's row.
 
-A person's display name, time zone and email come from users.info. The result travels on the
+A person's display name, time zone, email and locale (how they write dates) come from
+users.info. The result travels on the
 Identity (`profile_refreshed_at`) and the core stores it with the person in the request's own
 unit of work, so a restart does not call Slack again that day; it is also kept in a small
 in-process cache, so busy people cost no query either.
@@ -34,6 +35,7 @@ class Profile:
     tz: str | None
     email: str | None
     fetched_at: datetime
+    locale: str | None = None  # "en-GB": users.info gives it when asked (include_locale)
 
 
 def profile_from_user(user: dict[str, Any], at: datetime) -> Profile:
@@ -50,6 +52,7 @@ def profile_from_user(user: dict[str, Any], at: datetime) -> Profile:
         tz=user.get("tz") or None,
         email=profile.get("email") or None,
         fetched_at=at,
+        locale=user.get("locale") or None,
     )
 
 
@@ -94,6 +97,7 @@ class SlackPeople:
             display_name=profile.display_name if profile else (fallback_name or user_id),
             tz=profile.tz if profile else None,
             email=profile.email if profile else None,
+            locale=profile.locale if profile else None,
             address={"channel": user_id, "team": workspace_key},
             profile_refreshed_at=profile.fetched_at if profile else None,
         )
@@ -138,12 +142,16 @@ class SlackPeople:
             and now - person.profile_refreshed_at < REFRESH_AFTER
         ):
             stored = Profile(
-                person.display_name, person.tz, person.email, person.profile_refreshed_at
+                person.display_name,
+                person.tz,
+                person.email,
+                person.profile_refreshed_at,
+                person.locale,
             )
             self._remember(key, stored)
             return stored
         try:
-            response = await client.users_info(user=user_id)
+            response = await client.users_info(user=user_id, include_locale=True)
         except SlackApiError as exc:
             log.warning(
                 "users.info failed",
@@ -159,6 +167,6 @@ class SlackPeople:
             return None
         fresh = profile_from_user(user, now)
         if not fresh.display_name and fallback_name:
-            fresh = Profile(fallback_name, fresh.tz, fresh.email, fresh.fetched_at)
+            fresh = Profile(fallback_name, fresh.tz, fresh.email, fresh.fetched_at, fresh.locale)
         self._remember(key, fresh)
         return fresh

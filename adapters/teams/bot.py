@@ -138,6 +138,13 @@ def _valid_tz(name: str | None) -> str | None:
     return name
 
 
+def _valid_locale(locale: object) -> str | None:
+    """The activity's locale ("en-GB"), if it looks like one."""
+    if not isinstance(locale, str) or not 2 <= len(locale) <= 35:
+        return None
+    return locale if all(ch.isalnum() or ch in "-_" for ch in locale) else None
+
+
 def identity_of(activity: Activity, *, development: bool = False) -> Identity | None:
     """Who sent the activity, or None when it cannot be tied to a tenant and a user."""
     sender: ChannelAccount | None = activity.from_property
@@ -154,6 +161,7 @@ def identity_of(activity: Activity, *, development: bool = False) -> Identity | 
         user_id=str(sender.aad_object_id or sender.id),
         display_name=str(sender.name or ""),
         tz=_valid_tz(activity.local_timezone),
+        locale=_valid_locale(activity.locale),
         address=person_address(activity),
     )
 

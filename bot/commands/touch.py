@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 
 from bot.app import Context, Registry, Reply
 from bot.domain import Client, NewTouch, Touch, TouchKind
@@ -23,11 +23,19 @@ from bot.messages import (
     Tone,
     error,
 )
-from bot.parsing import ClientName, ParsedTouch, ParseProblem, lookup_client, parse_touch
+from bot.parsing import (
+    ClientName,
+    ParsedTouch,
+    ParseProblem,
+    Reading,
+    lookup_client,
+    parse_touch,
+)
 from bot.text import clip, pack, row_id, unpack, when
 
 USAGE = "Try: /touch Acme lunch with the CFO yesterday"
 FORM_ID = "log_touch"
+EDIT_FORM_ID = "edit_touch"
 
 
 def client_names(clients: list[Client]) -> list[ClientName]:
@@ -66,15 +74,19 @@ async def log_touch(ctx: Context, text: str) -> Reply:
             f"/touch {text}",
         )
     clients = await ctx.uow.clients.list()
-    result = parse_touch(text, client_names(clients), ctx.today())
+    result = parse_touch(text, client_names(clients), ctx.today(), date_order=ctx.date_order())
     if isinstance(result, ParseProblem):
-        return problem_reply(result, text)
-    return await store_and_confirm(ctx, result)
+        return problem_reply(result, text, ctx.today())
+    return await store_and_confirm(ctx, result, readings=result.readings)
 
 
-def problem_reply(problem: ParseProblem, text: str) -> Message:
+def problem_reply(
+    problem: ParseProblem, text: str, today: date | None = None, *, new_client: bool = False
+) -> Message:
     actions: list[Action] = []
     match = problem.match
+    if problem.code == "unclear_date" and problem.draft is not None and today is not None:
+        return _ask_for_the_day(problem, problem.draft, text, today, new_client=new_client)
     # Buttons carry what was typed, so choosing one logs it without typing it again. A "name"
     # too long to be a client's gets no button: the message says what to do instead.
     if match is not None and len(match.matched_text) <= 200:
@@ -106,7 +118,47 @@ def _pick(candidate: ClientName, typed: str, text: str) -> Action:
     )
 
 
-async def store_and_confirm(ctx: Context, parsed: ParsedTouch) -> Reply:
+def _ask_for_the_day(
+    problem: ParseProblem, draft: ParsedTouch, text: str, today: date, *, new_client: bool
+) -> Message:
+    """The line had a date Touchbase couldn't place: nothing is stored until the person
+    chooses the day. Each button carries the text, so nothing has to be typed again."""
+    typed = problem.match.matched_text if problem.match is not None else ""
+    base = {"id": draft.client.id, "typed": typed, "text": text}
+    if new_client:
+        base["new"] = 1
+    days: list[tuple[str, date]] = []
+    if problem.suggestion is not None and problem.suggestion <= today:
+        days.append((f"{problem.suggestion:%A} {problem.suggestion.day} {problem.suggestion:%b}",
+                     problem.suggestion))  # fmt: skip
+    for label, day in (("Today", today), ("Yesterday", today - timedelta(days=1))):
+        if all(day != chosen for _label, chosen in days):
+            days.append((label, day))
+    actions = [
+        Action(
+            "touch_on_day",
+            label,
+            pack(**base, on=day.isoformat()),
+            Style.PRIMARY if n == 0 and problem.suggestion is not None else Style.DEFAULT,
+        )
+        for n, (label, day) in enumerate(days)
+    ]
+    actions.append(Action("touch_pick_day", "Pick a date…", pack(**base)))
+    return Message(
+        text=problem.message,
+        sections=(Section(context=f"You typed: /touch {clip(text, 300)}"),),
+        actions=tuple(actions),
+        tone=Tone.WARNING,
+    )
+
+
+async def store_and_confirm(
+    ctx: Context,
+    parsed: ParsedTouch,
+    *,
+    readings: tuple[Reading, ...] = (),
+    new_client: bool = False,
+) -> Reply:
     touch, _created = await ctx.uow.touches.add(
         NewTouch(
             client_id=parsed.client.id,
@@ -119,20 +171,61 @@ async def store_and_confirm(ctx: Context, parsed: ParsedTouch) -> Reply:
             source_id=ctx.source_id,
         )
     )
-    return await confirm(ctx, touch, parsed.client.name)
+    return await confirm(ctx, touch, parsed.client.name, readings=readings, new_client=new_client)
 
 
-async def confirm(ctx: Context, touch: Touch, client_name: str) -> Message:
+async def confirm(
+    ctx: Context,
+    touch: Touch,
+    client_name: str,
+    *,
+    readings: tuple[Reading, ...] = (),
+    new_client: bool = False,
+    edited: bool = False,
+) -> Message:
     """The confirmation, with any buttons features add (e.g. a repair after trouble)."""
-    message = confirmation(touch, client_name, ctx.today())
+    message = confirmation(
+        touch, client_name, ctx.today(), readings=readings, new_client=new_client, edited=edited
+    )
     extra: tuple[Action, ...] = ()
     for extend in ctx.registry.touch_extensions if ctx.registry else ():
         extra += await extend(ctx, touch)
     return replace(message, actions=message.actions + extra) if extra else message
 
 
-def confirmation(touch: Touch, client_name: str, today: date) -> Message:
-    what = touch.kind.value if touch.kind is not TouchKind.OTHER else "touch"
+def _what(touch: Touch) -> str:
+    return touch.kind.value if touch.kind is not TouchKind.OTHER else "touch"
+
+
+_READ_AS = {
+    "Client": "the client",
+    "When": "the day",
+    "Kind": "the kind",
+    "With": "who",
+    "Awaiting reply": "waiting for a reply",
+}
+
+
+def read_from(readings: tuple[Reading, ...]) -> str:
+    """Which words each field was read from: 'I read "saint marys" as the client, ...'."""
+    parts = [
+        f'"{clip(r.words, 60)}" as {_READ_AS.get(r.field, r.field.lower())}'
+        for r in readings
+        if r.words
+    ]
+    return f"I read {', '.join(parts)}. Not right? Use Edit." if parts else ""
+
+
+def confirmation(
+    touch: Touch,
+    client_name: str,
+    today: date,
+    *,
+    readings: tuple[Reading, ...] = (),
+    new_client: bool = False,
+    edited: bool = False,
+) -> Message:
+    what = _what(touch)
     with_whom = f" with {touch.contact}" if touch.contact else ""
     fields = [
         Field("Client", client_name),
@@ -146,13 +239,18 @@ def confirmation(touch: Touch, client_name: str, today: date) -> Message:
     sections = [Section(fields=tuple(fields))]
     if touch.note:
         sections.append(Section(heading="Note", text=touch.note))
+    if readings and (how := read_from(readings)):
+        sections.append(Section(context=how))
+    undo = pack(id=touch.id, rev=touch.revision, **({"new": 1} if new_client else {}))
+    verb = "Updated" if edited else "Logged"
     return Message(
-        text=f"Logged {what}{with_whom} at {client_name}, {when(touch.occurred_on, today)}.",
+        text=f"{verb} {what}{with_whom} at {client_name}, {when(touch.occurred_on, today)}.",
         sections=tuple(sections),
         actions=(
-            Action("touch_undo", "Undo", str(touch.id), Style.DANGER),
+            Action("touch_undo", "Undo", undo, Style.DANGER),
             Action("log_touch_open", "Log another", str(touch.client_id)),
             Action("client_open", "Open client", str(touch.client_id)),
+            Action("touch_edit", "Edit", pack(id=touch.id, rev=touch.revision)),
         ),
         tone=Tone.SUCCESS,
     )
@@ -173,34 +271,189 @@ async def add_client_and_log(ctx: Context, value: str) -> Reply:
         return error("I lost track of that client's name.", USAGE)
     if len(name) > 200:
         return error("That client name is too long: keep it under 200 characters.", USAGE)
-    client = await ctx.uow.clients.by_name(name) or await ctx.uow.clients.add(
-        name, owner_id=ctx.person.id
+    client = await ctx.uow.clients.by_name(name)
+    new_client = client is None
+    if client is None:
+        client = await ctx.uow.clients.add(name, owner_id=ctx.person.id)
+    return await _log_for(ctx, client, name, str(data.get("text", "")), new_client=new_client)
+
+
+async def log_on_day(ctx: Context, value: str) -> Reply:
+    """Today, Yesterday or the likely day, chosen after Touchbase asked which day it was."""
+    data = unpack(value)
+    client = await ctx.uow.clients.get(cid) if (cid := row_id(data.get("id"))) else None
+    if client is None:
+        return error("That client is no longer there.", USAGE)
+    try:
+        day = date.fromisoformat(str(data.get("on", "")))
+    except ValueError:
+        return error("I lost track of that day. Pick the date instead.", USAGE)
+    if day > ctx.today():
+        return error("That day is still to come. Log the touch once it has happened.")
+    return await _log_for(
+        ctx,
+        client,
+        str(data.get("typed", "")),
+        str(data.get("text", "")),
+        on=day,
+        new_client=bool(data.get("new")),
     )
-    return await _log_for(ctx, client, name, str(data.get("text", "")))
 
 
-async def _log_for(ctx: Context, client: Client, typed: str, text: str) -> Reply:
+async def pick_day(ctx: Context, value: str) -> Reply:
+    """ "Pick a date…": the log-touch form, filled in from the line, with the date to choose."""
+    data = unpack(value)
+    client = await ctx.uow.clients.get(cid) if (cid := row_id(data.get("id"))) else None
+    if client is None:
+        return error("That client is no longer there.", USAGE)
+    typed, text = str(data.get("typed", "")), str(data.get("text", ""))
+    only = ClientName(client.id, client.name, (*client.aliases, typed) if typed else client.aliases)
+    draft = parse_touch(text, [only], ctx.today(), date_order=ctx.date_order(), on=ctx.today())
+    if isinstance(draft, ParseProblem):
+        return touch_form(client, note=text)
+    return touch_form(
+        client,
+        kind=draft.kind,
+        contact=draft.contact,
+        note=draft.note,
+        awaiting=draft.awaiting_reply,
+        day=None,
+        private_value=pack(new=1) if data.get("new") else "",
+    )
+
+
+async def _log_for(
+    ctx: Context,
+    client: Client,
+    typed: str,
+    text: str,
+    *,
+    on: date | None = None,
+    new_client: bool = False,
+) -> Reply:
     """Parse again with the chosen client standing for what was typed."""
     only = ClientName(client.id, client.name, (*client.aliases, typed) if typed else client.aliases)
-    result = parse_touch(text, [only], ctx.today())
+    result = parse_touch(text, [only], ctx.today(), date_order=ctx.date_order(), on=on)
     if isinstance(result, ParseProblem):
-        return problem_reply(result, text)
+        return problem_reply(result, text, ctx.today(), new_client=new_client)
     # Keyed on what was typed, so a double click on the button logs it once.
     digest = hashlib.sha256(
-        f"{ctx.person.id}:{client.id}:{ctx.today()}:{text}".encode()
+        f"{ctx.person.id}:{client.id}:{ctx.today()}:{on}:{text}".encode()
     ).hexdigest()
     ctx.source_id = f"pick:{digest[:32]}"
-    return await store_and_confirm(ctx, replace(result, client=ClientName(client.id, client.name)))
+    return await store_and_confirm(
+        ctx,
+        replace(result, client=ClientName(client.id, client.name)),
+        readings=result.readings,
+        new_client=new_client,
+    )
+
+
+def _button(value: str) -> tuple[int | None, int | None, bool]:
+    """(touch id, revision, whether its client was added for it) from an Edit or Undo value.
+    A bare id is a button from before revisions were kept: it stands for the first one."""
+    if (plain := row_id(value)) is not None:
+        return plain, 0, False
+    data = unpack(value)
+    rev = data.get("rev")
+    revision = rev if isinstance(rev, int) and not isinstance(rev, bool) and rev >= 0 else None
+    return row_id(data.get("id")), revision, bool(data.get("new"))
+
+
+def _described(touch: Touch, client_name: str, today: date) -> str:
+    with_whom = f" with {touch.contact}" if touch.contact else ""
+    return f"the {_what(touch)}{with_whom} at {client_name} ({when(touch.occurred_on, today)})"
 
 
 async def undo(ctx: Context, value: str) -> Reply:
-    touch = await ctx.uow.touches.get(tid) if (tid := row_id(value)) else None
+    touch_id, revision, new_client = _button(value)
+    touch = await ctx.uow.touches.get(touch_id) if touch_id else None
     if touch is None:
         return Message(text="That touch was already removed.", tone=Tone.INFO)
     if touch.person_id != ctx.person.id and ctx.person.role.value != "admin":
         return error("Only the person who logged a touch can undo it.")
+    if revision is None or revision != touch.revision:
+        return Message(
+            text="That touch was edited after this message, so this Undo no longer applies "
+            "and nothing was removed. Use Undo on the newer confirmation, or open the client.",
+            actions=(Action("client_open", "Open client", str(touch.client_id)),),
+            tone=Tone.WARNING,
+        )
+    client = await ctx.uow.clients.get(touch.client_id)
+    name = client.name if client else "the client"
+    what = _described(touch, name, ctx.today())
     await ctx.uow.touches.delete(touch.id)
-    return Message(text="Removed. That touch is no longer in the history.", tone=Tone.SUCCESS)
+    if client is not None and new_client and await _only_for_that_touch(ctx, client):
+        await ctx.uow.clients.erase(client.id)
+        return Message(
+            text=f"Removed {what}, and {name}, which was added just for it.",
+            tone=Tone.SUCCESS,
+        )
+    return Message(text=f"Removed {what}. It is no longer in the history.", tone=Tone.SUCCESS)
+
+
+async def _only_for_that_touch(ctx: Context, client: Client) -> bool:
+    """A client added by "Add it and log it" that nothing else has used since: no other
+    touch, no key people, no other owner, no history beyond its creation."""
+    if client.owner_id not in (None, ctx.person.id):
+        return False
+    if await ctx.uow.touches.for_client(client.id, limit=1):
+        return False
+    if await ctx.uow.contacts.for_client(client.id):
+        return False
+    return not await ctx.uow.history.events(client.id, limit=1)
+
+
+async def edit(ctx: Context, value: str) -> Reply:
+    """The Edit button: the touch in a form, every field as it is now."""
+    touch_id, _revision, _new = _button(value)
+    touch = await ctx.uow.touches.get(touch_id) if touch_id else None
+    if touch is None:
+        return Message(text="That touch was removed, so there is nothing to edit.", tone=Tone.INFO)
+    if touch.person_id != ctx.person.id and ctx.person.role.value != "admin":
+        return error("Only the person who logged a touch can edit it.")
+    client = await ctx.uow.clients.get(touch.client_id)
+    form = touch_form(
+        client,
+        kind=touch.kind,
+        contact=touch.contact,
+        note=touch.note,
+        awaiting=touch.awaiting_reply,
+        day=touch.occurred_on,
+        private_value=pack(id=touch.id, rev=touch.revision),
+    )
+    return replace(form, form_id=EDIT_FORM_ID, title="Edit the touch", submit_label="Save")
+
+
+async def submit_edit(ctx: Context, values: Mapping[str, str], private: str) -> Reply:
+    touch_id, revision, _new = _button(private)
+    touch = await ctx.uow.touches.get(touch_id) if touch_id else None
+    if touch is None:
+        return error("That touch was removed while the form was open; nothing was saved.")
+    if touch.person_id != ctx.person.id and ctx.person.role.value != "admin":
+        return error("Only the person who logged a touch can edit it.")
+    if revision != touch.revision:
+        return error(
+            "That touch was changed while the form was open, so nothing was saved. "
+            "Open Edit again to see it as it is now."
+        )
+    checked = await _checked(ctx, values)
+    if isinstance(checked, FormErrors):
+        return checked
+    client, kind, day, awaiting = checked
+    updated = await ctx.uow.touches.update(
+        touch.id,
+        client_id=client.id,
+        kind=kind,
+        occurred_on=day,
+        note=values.get("note", "").strip(),
+        contact=values.get("contact", "").strip() or None,
+        awaiting_reply=awaiting,
+        replied_at=touch.replied_at if awaiting == touch.awaiting_reply else None,
+    )
+    if updated is None:
+        return error("That touch was removed while the form was open; nothing was saved.")
+    return await confirm(ctx, updated, client.name, edited=True)
 
 
 # --- the form ------------------------------------------------------------------------------------
@@ -209,12 +462,23 @@ KIND_OPTIONS = tuple(Option(k.value, k.value.capitalize()) for k in TouchKind)
 
 
 def touch_form(
-    client: Client | None = None, *, note: str | None = None, today: date | None = None
+    client: Client | None = None,
+    *,
+    note: str | None = None,
+    today: date | None = None,
+    kind: TouchKind | None = None,
+    contact: str | None = None,
+    awaiting: bool = False,
+    day: date | None = None,
+    private_value: str = "",
 ) -> Form:
+    """The log-touch form; prefilled, it is also the Edit form and the date picker."""
+    when_initial = day or today
     return Form(
         form_id=FORM_ID,
         title="Log a touch",
         submit_label="Log it",
+        private_value=private_value,
         inputs=(
             FormInput(
                 "client",
@@ -229,19 +493,24 @@ def touch_form(
                 "Kind",
                 InputKind.SELECT,
                 required=True,
-                initial="call",
+                initial=kind.value if kind else "call",
                 options=KIND_OPTIONS,
             ),
-            FormInput("contact", "With whom", placeholder="e.g. the CFO, Dana"),
+            FormInput("contact", "With whom", placeholder="e.g. the CFO, Dana", initial=contact),
             FormInput(
                 "date",
                 "When",
                 InputKind.DATE,
                 required=True,
-                initial=today.isoformat() if today else None,
+                initial=when_initial.isoformat() if when_initial else None,
             ),
             FormInput("note", "Note", InputKind.MULTILINE, initial=note),
-            FormInput("awaiting", "Waiting for their reply", InputKind.CHECKBOX),
+            FormInput(
+                "awaiting",
+                "Waiting for their reply",
+                InputKind.CHECKBOX,
+                initial="true" if awaiting else None,
+            ),
         ),
     )
 
@@ -251,7 +520,10 @@ async def open_form(ctx: Context, value: str) -> Reply:
     return touch_form(client, today=ctx.today())
 
 
-async def submit_form(ctx: Context, values: Mapping[str, str], _private: str) -> Reply:
+async def _checked(
+    ctx: Context, values: Mapping[str, str]
+) -> tuple[Client, TouchKind, date, bool] | FormErrors:
+    """The form's values, checked: the client, kind, day and awaiting reply, or the errors."""
     errors: dict[str, str] = {}
     client = await _client_from_input(ctx, values.get("client", ""))
     if client is None:
@@ -267,7 +539,8 @@ async def submit_form(ctx: Context, values: Mapping[str, str], _private: str) ->
     except ValueError:
         errors["kind"] = "Choose one of the kinds in the list."
         kind = TouchKind.OTHER
-    day = _date_input(values.get("date", ""), ctx.today())
+    raw_day = values.get("date", "")
+    day = _date_input(raw_day, ctx.today())
     if day is None:
         errors["date"] = "Use a date like 2026-11-03."
     elif day > ctx.today():
@@ -275,6 +548,14 @@ async def submit_form(ctx: Context, values: Mapping[str, str], _private: str) ->
     if errors or client is None or day is None:
         return FormErrors(errors)
     awaiting = values.get("awaiting", "").strip().lower() in ("1", "true", "yes", "on", "awaiting")
+    return client, kind, day, awaiting
+
+
+async def submit_form(ctx: Context, values: Mapping[str, str], private: str) -> Reply:
+    checked = await _checked(ctx, values)
+    if isinstance(checked, FormErrors):
+        return checked
+    client, kind, day, awaiting = checked
     touch, _ = await ctx.uow.touches.add(
         NewTouch(
             client_id=client.id,
@@ -287,7 +568,8 @@ async def submit_form(ctx: Context, values: Mapping[str, str], _private: str) ->
             source_id=ctx.source_id,
         )
     )
-    return await confirm(ctx, touch, client.name)
+    new_client = bool(unpack(private).get("new"))  # the date picker after "Add it and log it"
+    return await confirm(ctx, touch, client.name, new_client=new_client)
 
 
 async def _client_from_input(ctx: Context, raw: str) -> Client | None:
@@ -317,5 +599,9 @@ def register(r: Registry) -> None:
     r.action("touch_pick_client")(pick_client)
     r.action("touch_add_client")(add_client_and_log)
     r.action("touch_undo")(undo)
+    r.action("touch_edit")(edit)
+    r.action("touch_on_day")(log_on_day)
+    r.action("touch_pick_day")(pick_day)
+    r.form(EDIT_FORM_ID)(submit_edit)
     r.action("log_touch_open")(open_form)
     r.form(FORM_ID)(submit_form)

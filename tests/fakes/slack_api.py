@@ -183,6 +183,7 @@ class FakeSlackApi:
         self._calls: list[SlackCall] = []
         self._changed = asyncio.Condition()
         self._users: dict[str, JsonDict] = {}
+        self._locales: dict[str, str] = {}
         self._faults: dict[str, deque[_Fault]] = defaultdict(deque)
         self._handlers: dict[str, SlackHandler] = {}
         self._rate: float | None = None
@@ -270,8 +271,11 @@ class FakeSlackApi:
         display_name: str | None = None,
         is_bot: bool = False,
         deleted: bool = False,
+        locale: str | None = None,
     ) -> JsonDict:
-        """Register a user for ``users.info``; returns the ``user`` object the fake will answer."""
+        """Register a user for ``users.info``; returns the ``user`` object the fake will answer.
+
+        Like Slack, the fake tells the user's ``locale`` only when asked (``include_locale``)."""
         zone = ZoneInfo(tz)
         now = datetime.now(zone)
         offset = now.utcoffset()
@@ -301,6 +305,8 @@ class FakeSlackApi:
             "profile": profile,
         }
         self._users[user_id] = user
+        if locale is not None:
+            self._locales[user_id] = locale
         return user
 
     def set_handler(self, method: str, handler: SlackHandler) -> None:
@@ -687,6 +693,8 @@ class FakeSlackApi:
         user = self._users.get(str(params.get("user") or ""))
         if user is None:
             return {"ok": False, "error": "user_not_found"}
+        if str(params.get("include_locale", "")).lower() in {"1", "true"}:
+            user = {**user, "locale": self._locales.get(str(user["id"]), "en-US")}
         return {"ok": True, "user": user}
 
     def _users_lookup_by_email(self, params: JsonDict, token: str | None) -> JsonDict:
