@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from bot.clock import Clock, zone
 from bot.config import CoreConfig, LoadTarget
 from bot.domain import WEEKDAYS, Client, ClientStatus, Person, Platform, Role
-from bot.messages import Action, Message, Section, Tone
+from bot.messages import Action, CheckItem, Message, Section, Tone
 from bot.nudges import Nudge
 from bot.ownership_ports import (
     HANDOFF_STEPS,
@@ -79,9 +79,9 @@ def step_actions(handoff: Handoff) -> tuple[Action, ...]:
     )
 
 
-def checklist_text(handoff: Handoff, client: str, old: str, new: str) -> str:
-    return "\n".join(
-        f"{'[x]' if step in handoff.steps_done else '[ ]'} {step_text(step, client, old, new)}"
+def checklist(handoff: Handoff, client: str, old: str, new: str) -> tuple[CheckItem, ...]:
+    return tuple(
+        CheckItem(step_text(step, client, old, new), done=step in handoff.steps_done)
         for step in HANDOFF_STEPS
     )
 
@@ -91,7 +91,7 @@ def handoff_section(
 ) -> Section:
     return Section(
         heading=f"Handoff from {old} to {new}",
-        text=checklist_text(handoff, client, old, new),
+        checklist=checklist(handoff, client, old, new),
         context=(
             f"Started {when(handoff.started_on, today)}. Settled once every step is done or "
             f"{new} has logged a touch with {client}."

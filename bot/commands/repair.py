@@ -24,6 +24,7 @@ from bot.commands.touch import client_names, touch_form
 from bot.domain import Client, Touch
 from bot.messages import (
     Action,
+    CheckItem,
     Field,
     Form,
     FormErrors,
@@ -265,8 +266,8 @@ def step_card(ctx: Context, client: Client, r: Repair, lead: str | None = None) 
     elif r.step is Step.ICE:
         summary = f"Step {n} of 4: time to talk with {name} again, humbly."
         ticked = set(r.checklist.get("ticked") or ())
-        items = "\n".join(("✓ " if key in ticked else "• ") + text for key, text in rules.CHECKLIST)
-        sections.append(Section(heading="In the conversation", text=items))
+        items = tuple(CheckItem(text, done=key in ticked) for key, text in rules.CHECKLIST)
+        sections.append(Section(heading="In the conversation", checklist=items))
         sections.append(
             Section(
                 heading="Before you reach out, ask yourself",
