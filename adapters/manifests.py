@@ -155,14 +155,16 @@ def teams_app_id(bot_id: str) -> str:
 
 
 def teams_commands() -> list[dict[str, str]]:
-    """The catalog commands as Teams bot commands (title without the slash)."""
-    if len(COMMANDS) > TEAMS_MAX_COMMANDS:
+    """The catalog commands flagged for Teams, as its bot commands (title without the slash),
+    in catalog order. The catalog may hold more; these are the ones the Teams list shows."""
+    chosen = [command for command in COMMANDS if command.teams]
+    if len(chosen) > TEAMS_MAX_COMMANDS:
         raise ValueError(
-            f"Teams allows at most {TEAMS_MAX_COMMANDS} bot commands, the catalog has "
-            f"{len(COMMANDS)}"
+            f"Teams allows at most {TEAMS_MAX_COMMANDS} bot commands, {len(chosen)} are "
+            "flagged teams=True in bot/catalog.py"
         )
     commands = []
-    for command in COMMANDS:
+    for command in chosen:
         if len(command.name) > TEAMS_MAX_TITLE:
             raise ValueError(f"command {command.name!r} is longer than {TEAMS_MAX_TITLE}")
         if len(command.description) > TEAMS_MAX_COMMAND_DESCRIPTION:

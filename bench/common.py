@@ -88,7 +88,7 @@ def today() -> str:
 
 @dataclass
 class ServeProcess:
-    """`python -m adapters.cli serve` on a free loopback port, Slack over HTTP at `api_url`."""
+    """`python -m app.cli serve` on a free loopback port, Slack over HTTP at `api_url`."""
 
     database_url: str
     api_url: str
@@ -123,7 +123,7 @@ class ServeProcess:
 
     async def start(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109
         self.proc = subprocess.Popen(  # noqa: ASYNC220  (returns at once)
-            [sys.executable, "-m", "adapters.cli", "serve", "--port", str(self.port)],
+            [sys.executable, "-m", "app.cli", "serve", "--port", str(self.port)],
             cwd=self.cwd,
             env=self.env(),
             stdout=subprocess.DEVNULL,

@@ -45,9 +45,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
-from adapters.settings import SlackSettings
 from adapters.slack.app import make_client
 from adapters.slack.messenger import SlackMessenger
+from app.settings import SlackSettings
 from bench.common import BOT_TOKEN, TEAM, machine, today
 from bot.clock import FixedClock
 from bot.config import CoreConfig

@@ -2,13 +2,16 @@
 
 Adapters call `Touchbase.command`, `.action` and `.submit`. Each call is one unit of work: the
 handler's changes are committed before the reply is returned, so anything a person is told was
-saved has been saved. Messages for other people (a DM to a new owner, a channel post) are sent
-after the commit, through the platform's Messenger.
+saved has been saved. Messages for other people (a DM to a new owner, a channel post) are written
+to the durable outbox in the same transaction and sent right after the commit (see bot/outbox.py);
+a crash in between delays them, the scheduler's drainer sends them.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -18,6 +21,7 @@ from bot.config import CoreConfig
 from bot.domain import Client, Person, Platform, Touch, Workspace
 from bot.inbound import ActionIn, CommandIn, FormIn, Identity
 from bot.messages import Action, Form, FormErrors, Message, Section, error
+from bot.outbox import DrainReport, drain_outbox, message_to_json
 from bot.ports import Address, Messenger, Store, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -29,7 +33,7 @@ Reply = Message | Form | FormErrors
 class Outbound:
     """A message for someone other than the person who asked; sent once the work is committed."""
 
-    address: Address
+    address: Address | None
     message: Message
     person_id: int | None = None
 
@@ -56,7 +60,10 @@ class Context:
     def notify(
         self, address: Address | None, message: Message, person_id: int | None = None
     ) -> None:
-        if address is not None:
+        """Queue a message for someone else, sent once the work is committed. Without an address
+        but with a person (an imported owner who has not used Touchbase yet), it waits until
+        they are first seen."""
+        if address is not None or person_id is not None:
             self.outbox.append(Outbound(address, message, person_id))
 
 
@@ -126,6 +133,7 @@ class Touchbase:
         self.config = config
         self.registry = registry
         self.messengers: dict[Platform, Messenger] = dict(messengers or {})
+        self.worker = f"app:{socket.gethostname()}:{os.getpid()}:{id(self):x}"
 
     async def command(self, who: Identity, cmd: CommandIn) -> Reply:
         name = cmd.name.lstrip("/").lower()
@@ -196,6 +204,7 @@ class Touchbase:
                     tz=who.tz,
                     email=who.email,
                     address=who.address,
+                    profile_refreshed_at=who.profile_refreshed_at,
                 )
                 ctx = Context(
                     uow=uow,
@@ -210,6 +219,7 @@ class Touchbase:
                     registry=self.registry,
                 )
                 reply = await work(ctx)
+                queued = await self.queue(uow, workspace.platform, ctx.outbox)
                 await uow.commit()
         except Exception:
             log.exception(
@@ -217,17 +227,30 @@ class Touchbase:
                 extra={"platform": who.platform.value, "workspace": workspace.id, "what": label},
             )
             return error(SORRY, echo)
-        await self.deliver(workspace.platform, ctx.outbox)
+        await self.drain(queued)
         return reply
 
-    async def deliver(self, platform: Platform, outbox: list[Outbound]) -> None:
-        messenger = self.messengers.get(platform)
-        if messenger is None:
-            return
-        for item in outbox:
-            try:
-                await messenger.send(item.address, item.message)
-            except Exception:
-                log.exception(
-                    "could not deliver a notification", extra={"platform": platform.value}
-                )
+    async def queue(self, uow: UnitOfWork, platform: Platform, outbox: list[Outbound]) -> list[int]:
+        """Write the work's messages for others into the outbox, in the work's transaction. Only
+        for a platform this process can send on (the one the request came from)."""
+        if platform not in self.messengers:
+            return []
+        return [
+            await uow.outbox.add(
+                item.address, message_to_json(item.message), person_id=item.person_id
+            )
+            for item in outbox
+        ]
+
+    async def drain(self, ids: list[int] | None = None) -> DrainReport | None:
+        """Send queued messages: `ids` right after the commit that wrote them, or all that are
+        due (the scheduler). A failure is logged and left for a retry, never raised."""
+        if ids is not None and not ids:
+            return None
+        try:
+            return await drain_outbox(
+                self.store.outbox_queue(), self.messengers, self.worker, ids=ids
+            )
+        except Exception:
+            log.exception("could not drain the outbox")
+            return None

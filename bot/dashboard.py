@@ -156,13 +156,14 @@ def compute(
 
     def due_on(client: Client, day: date) -> date:
         cadence = effective_cadence(client, config.default_cadence_days)
-        return next_due(last_on(client, day), cadence, added_on(client))
+        return next_due(last_on(client, day), cadence, added_on(client), client.id)
 
     coverage = []
     for start in starts:
         end = min(start + timedelta(days=6), today)
         existing = [c for c in active if added_on(c) <= end]
-        within = sum(1 for c in existing if due_on(c, end) >= end)
+        # A client never contacted is not covered, however new.
+        within = sum(1 for c in existing if last_on(c, end) is not None and due_on(c, end) >= end)
         coverage.append(CoveragePoint(start, end, len(existing), within))
 
     overdue: dict[int | None, list[OverdueClient]] = defaultdict(list)
@@ -198,8 +199,8 @@ def compute(
             owned[client.owner_id] += 1
     load = []
     for person in people:
-        if person.platform_user_id.startswith("import:") and not owned.get(person.id):
-            continue  # a name from an import that owns nothing: not someone at the firm yet
+        if person.pending:
+            continue  # an invitation from an import: not someone at the firm in Touchbase yet
         target = config.load_targets.get(person.role)
         count = owned.get(person.id, 0)
         load.append(

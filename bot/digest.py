@@ -12,7 +12,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from bot.clock import Clock, zone
@@ -26,10 +26,14 @@ from bot.sources import nudge_sources
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=5)  # a claim not finished within this was left by a dead worker
+# A claim whose owner has not heartbeaten for this long, by the DATABASE's clock, was left by a
+# dead worker and may be taken over. The owner heartbeats every HEARTBEAT while it sends.
+LEASE = timedelta(minutes=5)
+HEARTBEAT = timedelta(seconds=30)
 SEND_TIMEOUT = LEASE / 2  # a send still hanging then is given up and retried later
-MAX_ATTEMPTS = 5
-BACKOFF = (60, 120, 300, 600)  # seconds before attempt 2, 3, 4, 5 (the platform may ask longer)
+# Seconds before attempt 2, 3, 4, 5, then every 10 minutes (the platform may ask longer), until
+# the catch-up hour: a platform that is down keeps the digest pending, never "failed".
+BACKOFF = (60, 120, 300, 600)
 
 
 # --- composing -----------------------------------------------------------------------------------
@@ -111,6 +115,14 @@ def digest_local_date(now: datetime, tz: str, config: CoreConfig) -> date | None
     return None
 
 
+def catch_up_ends(day: date, tz: str, config: CoreConfig) -> datetime:
+    """The instant the catch-up window for local date `day` in zone `tz` closes."""
+    end = max(config.digest_catch_up_until_hour, config.digest_hour + 1)
+    return datetime.combine(day, time(end % 24), zone(tz, config.default_tz)) + timedelta(
+        days=end // 24
+    )
+
+
 def is_workday(person: Person, day: date) -> bool:
     return day.weekday() in person.workdays
 
@@ -126,7 +138,10 @@ class SweepReport:
     empty: list[int] = field(default_factory=list)
     retrying: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
+    expired: list[int] = field(default_factory=list)  # platform down until the catch-up hour
     skipped: list[int] = field(default_factory=list)  # claimed elsewhere meanwhile
+    # Due, but no messenger here for their platform: left unclaimed, for a sweep that has one.
+    unreachable: list[Person] = field(default_factory=list)
     planned: list[tuple[Person, Message | None]] = field(default_factory=list)  # dry runs
 
 
@@ -183,6 +198,7 @@ async def run_sweep(
     dry_run: bool = False,
     sources: Sequence[NudgeSource] | None = None,
     concurrency: int = 1,
+    workspace_id: int | None = None,
 ) -> SweepReport:
     """Send every digest that is due now and not yet sent by anyone. Safe to run concurrently.
 
@@ -193,8 +209,12 @@ async def run_sweep(
     candidates = await due_candidates(store, now, config)
     by_workspace: dict[int, list[DigestCandidate]] = defaultdict(list)
     for c in candidates:
+        if workspace_id is not None and c.person.workspace_id != workspace_id:
+            continue
         if dry_run or c.platform in messengers:
             by_workspace[c.person.workspace_id].append(c)
+        else:
+            report.unreachable.append(c.person)
     for workspace_id, group in by_workspace.items():
         messages = await build_digests(
             store, workspace_id, [c.person for c in group], now, config, sources
@@ -206,7 +226,7 @@ async def run_sweep(
             for c in group:
                 message = messages.get(c.person.id)
                 await _deliver_one(
-                    store, messengers[c.platform], c, message, clock, worker_id, report
+                    store, messengers[c.platform], c, message, clock, worker_id, report, config
                 )
             continue
         limit = asyncio.Semaphore(concurrency)
@@ -220,15 +240,17 @@ async def run_sweep(
                     clock,
                     worker_id,
                     report,
+                    config,
                 )
                 tasks.create_task(_limited(limit, one))
-    if not dry_run and (report.sent or report.failed or report.retrying):
+    if not dry_run and (report.sent or report.failed or report.retrying or report.expired):
         log.info(
-            "digest sweep: %d sent, %d empty, %d to retry, %d failed",
+            "digest sweep: %d sent, %d empty, %d to retry, %d failed, %d given up",
             len(report.sent),
             len(report.empty),
             len(report.retrying),
             len(report.failed),
+            len(report.expired),
             extra={"worker": worker_id},
         )
     return report
@@ -252,6 +274,7 @@ async def _deliver_one(
     clock: Clock,
     worker_id: str,
     report: SweepReport,
+    config: CoreConfig,
 ) -> None:
     person = c.person
     async with store.unit(person.workspace_id) as uow:
@@ -270,9 +293,10 @@ async def _deliver_one(
     items = sum(1 for s in message.sections if s.actions)
     attempt = claim.attempts + 1
     problem: DeliveryError | None = None
+    beating = asyncio.create_task(_heartbeat(store, person.workspace_id, claim.id, worker_id))
     try:
         assert person.address is not None
-        # Well inside the claim's lease, so no other replica takes the claim over mid-send.
+        # Well inside the claim's lease; the heartbeat keeps the claim ours meanwhile.
         async with asyncio.timeout(SEND_TIMEOUT.total_seconds()):
             await messenger.send(person.address, message)
     except TimeoutError:
@@ -282,6 +306,8 @@ async def _deliver_one(
     except Exception as exc:  # a network error or a bug in an adapter: try again later
         log.warning("digest delivery raised", exc_info=True, extra={"person": person.id})
         problem = DeliveryError(type(exc).__name__)
+    finally:
+        beating.cancel()
     at = clock.now()
     async with store.unit(person.workspace_id) as uow:
         if problem is None:
@@ -291,12 +317,22 @@ async def _deliver_one(
             outcome, status, retry_at = "permanent", "failed", None
             await uow.people.update(person.id, unreachable_since=at)
             report.failed.append(person.id)
-        elif attempt >= MAX_ATTEMPTS:
-            outcome, status, retry_at = "failed", "failed", None
-            report.failed.append(person.id)
         else:
-            outcome, status, retry_at = "retry", "retry", at + _backoff(attempt, problem)
-            report.retrying.append(person.id)
+            ends = catch_up_ends(c.local_date, person.tz or config.default_tz, config)
+            retry_at = min(at + _backoff(attempt, problem), ends - timedelta(minutes=1))
+            if retry_at > at:
+                outcome, status = "retry", "retry"
+                report.retrying.append(person.id)
+            else:
+                outcome, status, retry_at = "expired", "expired", None
+                report.expired.append(person.id)
+                log.warning(
+                    "gave up on a digest: the platform was unreachable until the catch-up hour "
+                    "(%d attempts, last: %s)",
+                    attempt,
+                    problem.detail,
+                    extra={"person": person.id, "local_date": c.local_date.isoformat()},
+                )
         await uow.nudges.record_delivery(
             person_id=person.id,
             digest_id=claim.id,
@@ -306,12 +342,33 @@ async def _deliver_one(
             detail="" if problem is None else problem.detail,
             at=at,
         )
-        await uow.nudges.finish_digest(
+        held = await uow.nudges.finish_digest(
             claim.id,
             status,
             item_count=items,
             attempts=attempt,
             sent_at=at if problem is None else None,
             retry_at=retry_at,
+            worker=worker_id,
         )
+        if not held:  # only if our heartbeat failed for a whole lease: say so loudly
+            log.error(
+                "a digest claim was taken over while its owner still worked on it",
+                extra={"person": person.id, "worker": worker_id, "outcome": outcome},
+            )
         await uow.commit()
+
+
+async def _heartbeat(store: Store, workspace_id: int, digest_id: int, worker_id: str) -> None:
+    """Renew the claim every HEARTBEAT until cancelled; a failed beat is retried next time."""
+    while True:
+        await asyncio.sleep(HEARTBEAT.total_seconds())
+        try:
+            async with store.unit(workspace_id) as uow:
+                still = await uow.nudges.heartbeat_digest(digest_id, worker_id)
+                await uow.commit()
+        except Exception:
+            log.warning("digest heartbeat failed", exc_info=True, extra={"worker": worker_id})
+            continue
+        if not still:
+            return

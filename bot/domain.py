@@ -45,6 +45,12 @@ class ClientStatus(enum.StrEnum):
     ACTIVE = "active"
     PROSPECT = "prospect"
     INACTIVE = "inactive"
+    ARCHIVED = "archived"  # kept for the record: no nudges, out of lists and the dashboard
+
+
+# People named in an import (an owner) who have not used Touchbase yet are stored as pending
+# invitations under this prefix; they take their place on first contact.
+INVITED_PREFIX = "import:"
 
 
 # The local chats, in the terminal and on the web page, share one workspace on this computer,
@@ -82,6 +88,11 @@ class Person:
     profile_refreshed_at: datetime | None = None
     unreachable_since: datetime | None = None
 
+    @property
+    def pending(self) -> bool:
+        """An invitation from an import: not at the firm in Touchbase until they first use it."""
+        return self.platform_user_id.startswith(INVITED_PREFIX)
+
 
 @dataclass(frozen=True, slots=True)
 class Client:
@@ -96,6 +107,7 @@ class Client:
     update_rhythm_days: int | None = None
     preferences: str | None = None
     created_at: datetime | None = None
+    last_contact_on: date | None = None  # known from before Touchbase (an import)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +121,8 @@ class Contact:
     seniority: str | None = None
     notes: str | None = None
     holder_id: int | None = None
+    email: str | None = None
+    phone: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

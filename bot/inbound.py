@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from bot.domain import Platform
 from bot.ports import Address
@@ -21,6 +22,9 @@ class Identity:
     tz: str | None = None
     email: str | None = None
     address: Address | None = None  # how to reach this person directly later, if known
+    # when the platform profile above was fetched (stored with the person, so a restart does
+    # not fetch it again that day); None when the adapter did not fetch one
+    profile_refreshed_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -138,8 +138,8 @@ def colleagues(
     """Everyone who may be suggested: reachable people, with their load and its limit."""
     out = []
     for p in people:
-        if p.unreachable_since is not None:
-            continue
+        if p.unreachable_since is not None or p.pending:
+            continue  # unreachable, or an invitation from an import nobody has taken up yet
         target = targets.get(p.role)
         out.append(
             Colleague(

@@ -107,8 +107,13 @@ class NudgeRepo(Protocol):
         self, person_id: int, local_date: date, worker: str, now: datetime, lease: timedelta
     ) -> DigestClaim | None:
         """Claim one person's digest for one local date; None when another worker has it, it
-        was already delivered (or found empty), or it is failed. A claim older than `lease`
-        whose worker never finished, and a retry whose time has come, can be claimed again."""
+        was already delivered (or found empty), or it is given up. A claim whose worker has not
+        heartbeaten within `lease` by the DATABASE's clock (never the caller's) can be taken
+        over; a retry can be claimed again once `now` (the sweep's planning time) reaches it."""
+        ...
+
+    async def heartbeat_digest(self, digest_id: int, worker: str) -> bool:
+        """Renew `worker`'s claim by the database's clock; False when it no longer holds it."""
         ...
 
     async def finish_digest(
@@ -120,7 +125,10 @@ class NudgeRepo(Protocol):
         attempts: int = 0,
         sent_at: datetime | None = None,
         retry_at: datetime | None = None,
-    ) -> None: ...
+        worker: str | None = None,
+    ) -> bool:
+        """Settle a claim; with `worker`, only while that worker still holds it (False if not)."""
+        ...
 
     async def record_delivery(
         self,
@@ -144,6 +152,7 @@ class SweepQueries(Protocol):
         self, local_dates: Mapping[str, date], now: datetime, lease: timedelta
     ) -> list[DigestCandidate]:
         """Reachable people, in any active workspace, whose zone name is a key of `local_dates`
-        and whose digest for that local date is unclaimed, or claimable again (see
+        and whose digest for that local date is unclaimed, or claimable again by the database's
+        clock (see
         `NudgeRepo.claim_digest`). Work days are not checked here."""
         ...

@@ -39,6 +39,7 @@ from bot.domain import Person, Role
 from bot.messages import Action
 from bot.nudge_ports import AwaitingReply, ClientDue, Snooze
 from bot.ports import UnitOfWork
+from bot.rules import days_overdue
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,22 +129,26 @@ def adjusted_cadence(
 def regularity_nudge(
     due: ClientDue, today: date, adjustments: Iterable[ClientAdjustment] = ()
 ) -> Nudge | None:
-    """An "overdue" nudge for the client's owner once the firm's last touch (or, never touched,
-    the day the client was added) is a full cadence ago. Lateness raises urgency."""
+    """An "overdue" nudge for the client's owner once the client is due (`rules.next_due`: a
+    cadence after the firm's last touch; never touched, its first contact date). Lateness
+    raises urgency."""
     cadence = adjusted_cadence(due.cadence_days, due.client_id, today, adjustments)
     if cadence is None:
         return None
-    start = due.last_touch_on or due.since
-    late = (today - start).days - cadence
+    late = days_overdue(due.last_touch_on, cadence, due.since, today, due.client_id)
     if late < 0:
         return None
     every = "every day" if cadence == 1 else f"every {cadence} days"
-    if late == 0:
+    if due.last_touch_on is None:
+        title = f"{due.name}: never contacted, first contact " + (
+            "due today" if late == 0 else f"{late} day{'s' if late != 1 else ''} late"
+        )
+    elif late == 0:
         title = f"{due.name}: due today"
     else:
         title = f"{due.name}: {late} day{'s' if late != 1 else ''} overdue"
     if due.last_touch_on is None:
-        detail = f"No touch logged yet. The plan is {every}."
+        detail = f"No touch logged since it was added. The plan is {every}."
     else:
         ago = (today - due.last_touch_on).days
         detail = f"Last touch {ago} day{'s' if ago != 1 else ''} ago; the plan is {every}."

@@ -244,6 +244,7 @@ class Health(enum.StrEnum):
     AWAITING = "awaiting reply"
     OVERDUE = "overdue"
     DUE = "due"
+    NEVER_CONTACTED = "never contacted"
     HEALTHY = "healthy"
 
 
@@ -252,9 +253,17 @@ DUE_SOON_DAYS = 7
 
 
 def client_health(
-    due_on: date, today: date, *, in_repair: bool, in_handoff: bool, awaiting: bool
+    due_on: date,
+    today: date,
+    *,
+    in_repair: bool,
+    in_handoff: bool,
+    awaiting: bool,
+    touched: bool = True,
 ) -> Health:
-    """One status per client, the one that needs the most care first."""
+    """One status per client, the one that needs the most care first. A client nobody has
+    contacted yet is never called healthy: it is "never contacted" until its first touch (and
+    overdue once its first contact date has passed)."""
     if in_repair:
         return Health.IN_REPAIR
     if in_handoff:
@@ -263,6 +272,8 @@ def client_health(
         return Health.AWAITING
     if due_on < today:
         return Health.OVERDUE
+    if not touched:
+        return Health.NEVER_CONTACTED
     if (due_on - today).days < DUE_SOON_DAYS:
         return Health.DUE
     return Health.HEALTHY
@@ -308,7 +319,7 @@ class Portfolio:
 def counted(client: Client) -> bool:
     """Clients that count for load, coverage and the summary: all but inactive ones (as for the
     nudges and the digest's load line)."""
-    return client.status is not ClientStatus.INACTIVE
+    return client.status not in (ClientStatus.INACTIVE, ClientStatus.ARCHIVED)
 
 
 async def build_portfolio(
@@ -325,13 +336,14 @@ async def build_portfolio(
     for c in clients:
         cadence = effective_cadence(c, config.default_cadence_days, segments)
         since = c.created_at.date() if c.created_at else today
-        due_on = next_due(last.get(c.id), cadence, since)
+        due_on = next_due(last.get(c.id), cadence, since, c.id)
         health = client_health(
             due_on,
             today,
             in_repair=c.id in repairs,
             in_handoff=c.id in handoffs,
             awaiting=c.id in awaiting,
+            touched=c.id in last,
         )
         lines.append(PortfolioLine(c, last.get(c.id), due_on, health))
     lines.sort(
@@ -385,8 +397,10 @@ def summary_figures(
     """The weekly figures, by these definitions:
 
     - counted clients are those not marked inactive;
-    - *within cadence*: the next due date (last touch, or the day the client was added, plus its
-      cadence: its own, else its segment's, else the firm's) is today or later;
+    - *within cadence*: touched at least once, and the next due date (last touch plus its
+      cadence: its own, else its segment's, else the firm's) is today or later; a client never
+      contacted is not covered, nor overdue before its first contact date
+      (`rules.first_contact_due`);
     - *overdue*: next due date before today, listed under the client's owner;
     - *single-threaded*: exactly one person at the firm has touched the client in the last
       `config.single_thread_days` days;
@@ -400,9 +414,10 @@ def summary_figures(
     for c in active:
         cadence = effective_cadence(c, config.default_cadence_days, dict(segments))
         since = c.created_at.date() if c.created_at else today
-        due_on = next_due(facts.last_touch_on.get(c.id), cadence, since)
+        last_on = facts.last_touch_on.get(c.id)
+        due_on = next_due(last_on, cadence, since, c.id)
         if due_on >= today:
-            within += 1
+            within += last_on is not None  # never contacted is not covered
         elif c.owner_id is not None:
             overdue[c.owner_id].append(((today - due_on).days, c.name))
     by_owner = tuple(
@@ -573,9 +588,12 @@ async def post_weekly_summaries(
     messengers: Mapping[Platform, Messenger],
     clock: Clock,
     config: CoreConfig,
+    *,
+    workspace_id: int | None = None,
 ) -> dict[int, str]:
-    """Post the week's summary to each workspace's relationships channel, once per week however
-    many processes run this. Returns what happened per workspace id (for logs and tests)."""
+    """Post the week's summary to each workspace's relationships channel (or only to
+    `workspace_id`'s), once per week however many processes run this. Returns what happened
+    per workspace id (for logs and tests)."""
     now = clock.now()
     today = summary_day(now, config)
     if today is None:
@@ -583,6 +601,8 @@ async def post_weekly_summaries(
     key = week_key(today)
     outcome: dict[int, str] = {}
     for ws in await store.workspaces():
+        if workspace_id is not None and ws.id != workspace_id:
+            continue
         messenger = messengers.get(ws.platform)
         if ws.channel is None or messenger is None:
             continue

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol, Self
 
+from bot.archive_ports import ArchiveRepo
 from bot.domain import (
     Client,
     ClientEvent,
@@ -23,6 +24,7 @@ from bot.domain import (
 from bot.matter_ports import MatchingRepo, MatterRepo
 from bot.messages import Message
 from bot.nudge_ports import NudgeRepo, SweepQueries
+from bot.outbox_ports import OutboxQueue, OutboxRepo
 from bot.ownership_ports import OwnershipRepo
 from bot.repair_ports import RepairRepo
 
@@ -40,10 +42,12 @@ class PeopleRepo(Protocol):
         tz: str | None = None,
         email: str | None = None,
         address: Address | None = None,
+        profile_refreshed_at: datetime | None = None,
     ) -> Person:
         """The person, created on first contact; the first person in a workspace is its admin.
 
-        Given values refresh what is stored; None leaves it as it is."""
+        Given values refresh what is stored; None leaves it as it is. `profile_refreshed_at`
+        is when the platform's profile (name, time zone, email) was last fetched."""
         ...
 
     async def update(self, person_id: int, **changes: Any) -> Person: ...
@@ -65,14 +69,31 @@ class ClientRepo(Protocol):
         owner_id: int | None = None,
         cadence_days: int | None = None,
         segment: str | None = None,
+        last_contact_on: date | None = None,
     ) -> Client: ...
     async def update(self, client_id: int, **changes: Any) -> Client: ...
     async def last_touch_on(self, client_ids: Sequence[int]) -> dict[int, date]: ...
+    async def merge(self, from_id: int, into_id: int) -> dict[str, int]:
+        """Move everything of `from_id` to `into_id` and remove `from_id`; counts by kind."""
+        ...
+
+    async def erase(self, client_id: int) -> dict[str, int]:
+        """Remove the client and everything of it, for good; counts by kind."""
+        ...
 
 
 class ContactRepo(Protocol):
     async def for_client(self, client_id: int) -> builtins.list[Contact]: ...
-    async def add(self, client_id: int, name: str, *, title: str | None = None) -> Contact: ...
+    async def add(
+        self,
+        client_id: int,
+        name: str,
+        *,
+        title: str | None = None,
+        email: str | None = None,
+        phone: str | None = None,
+    ) -> Contact: ...
+    async def update(self, contact_id: int, **changes: Any) -> Contact: ...
 
 
 class TouchRepo(Protocol):
@@ -102,6 +123,13 @@ class HistoryRepo(Protocol):
         self, client_id: int, from_id: int | None, to_id: int | None, by_id: int | None
     ) -> OwnerChange: ...
     async def owner_changes(self, client_id: int) -> builtins.list[OwnerChange]: ...
+    async def audit(self, person_id: int | None, action: str, detail: str) -> None:
+        """A line in the workspace's audit log; `detail` never names what was erased."""
+        ...
+
+    async def audit_log(self) -> builtins.list[tuple[datetime, int | None, str, str]]:
+        """(at, person id, action, detail), oldest first."""
+        ...
 
 
 class UnitOfWork(Protocol):
@@ -130,6 +158,10 @@ class UnitOfWork(Protocol):
     def repairs(self) -> RepairRepo: ...
     @property
     def ownership(self) -> OwnershipRepo: ...
+    @property
+    def outbox(self) -> OutboxRepo: ...
+    @property
+    def archive(self) -> ArchiveRepo: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(self, *exc: object) -> None: ...
@@ -179,6 +211,10 @@ class Store(Protocol):
     def unit(self, workspace_id: int) -> UnitOfWork: ...
     def sweep_queries(self) -> SweepQueries:
         """The cross-workspace reads of the digest sweep (the only ones that span firms)."""
+        ...
+
+    def outbox_queue(self) -> OutboxQueue:
+        """The durable outbox's drainer side, across workspaces."""
         ...
 
 

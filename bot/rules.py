@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
+from typing import Protocol
 
 from bot.domain import Client
 
@@ -19,13 +20,71 @@ def effective_cadence(
     return default_days
 
 
-def next_due(last_touch: date | None, cadence_days: int, since: date) -> date:
-    """When the client is next due for contact. Never touched: due from when it was added."""
-    return (last_touch or since) + timedelta(days=cadence_days)
+def first_contact_due(since: date, cadence_days: int, key: int) -> date:
+    """When a new client's first contact falls due: within its cadence from the day it was
+    added, spread by `key` (its id) so that a few hundred clients imported at once fall due a
+    few a day rather than all on one day."""
+    cadence_days = max(cadence_days, 1)
+    return since + timedelta(days=1 + key % cadence_days)
 
 
-def days_overdue(last_touch: date | None, cadence_days: int, since: date, today: date) -> int:
-    return (today - next_due(last_touch, cadence_days, since)).days
+def next_due(last_touch: date | None, cadence_days: int, since: date, key: int) -> date:
+    """When the client is next due for contact. Never touched: its first contact date. A touch
+    from before the client was added (an old lunch logged on day one) never makes it due
+    sooner than that first contact date."""
+    first = first_contact_due(since, cadence_days, key)
+    if last_touch is None:
+        return first
+    return max(last_touch + timedelta(days=cadence_days), first)
+
+
+def days_overdue(
+    last_touch: date | None, cadence_days: int, since: date, today: date, key: int
+) -> int:
+    return (today - next_due(last_touch, cadence_days, since, key)).days
+
+
+def contact_key(contact: str | None) -> str | None:
+    """A contact's name compared the way the store compares it (case and spacing aside)."""
+    if contact is None:
+        return None
+    key = " ".join(contact.split()).lower()
+    return key or None
+
+
+def settles(pending_contact: str | None, later_contact: str | None) -> bool:
+    """Whether a later touch settles a pending reply: a touch with the same contact does, and
+    one naming nobody only when the pending one named nobody either. A touch with someone else
+    never does: lunch with the CFO is no answer to the email to the general counsel."""
+    return contact_key(pending_contact) == contact_key(later_contact)
+
+
+class _TouchLike(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def client_id(self) -> int: ...
+    @property
+    def occurred_on(self) -> date: ...
+    @property
+    def contact(self) -> str | None: ...
+    @property
+    def awaiting_reply(self) -> bool: ...
+    @property
+    def replied_at(self) -> object: ...
+
+
+def open_follow_ups(touches: Iterable[_TouchLike]) -> set[int]:
+    """The touches still awaiting a reply: marked awaiting, not marked replied, and not settled
+    by a later touch at the same client (see `settles`)."""
+    ordered = sorted(touches, key=lambda t: (t.client_id, t.occurred_on, t.id))
+    pending: dict[tuple[int, str | None], int] = {}
+    for t in ordered:
+        slot = (t.client_id, contact_key(t.contact))
+        pending.pop(slot, None)  # this touch settles the earlier one with the same contact
+        if t.awaiting_reply and t.replied_at is None:
+            pending[slot] = t.id
+    return set(pending.values())
 
 
 SINGLE_THREAD_WINDOW_DAYS = 180

@@ -15,18 +15,19 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from scheduler.jobs import digest_tick, forget_old_deliveries
+from scheduler.jobs import digest_tick, drain_outbox, forget_old_deliveries
 from scheduler.lock import SchedulerLock, acquire_for
+from scheduler.ports import Services
 from scheduler.summary import add_summary_job
 
 if TYPE_CHECKING:
     from aiohttp import web
 
-    from adapters.bootstrap import Services
 
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 60
+OUTBOX_SECONDS = 10
 MISFIRE_GRACE_SECONDS = 50  # a tick late by more than this is skipped; the next one catches up
 
 
@@ -37,7 +38,7 @@ def worker_id() -> str:
 async def start_scheduler(
     app: web.Application, services: Services
 ) -> Callable[[], Awaitable[None]] | None:
-    """Start-up hook for `adapters.server`: start the minute tick; return the function that
+    """Start-up hook for the server: start the minute tick; return the function that
     stops it. Returns None (and serves without a scheduler) when another process holds it."""
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -64,6 +65,17 @@ async def start_scheduler(
         max_instances=1,
         misfire_grace_time=MISFIRE_GRACE_SECONDS,
         next_run_time=datetime.now(UTC),  # catch up at once after a restart
+    )
+    scheduler.add_job(
+        drain_outbox,
+        "interval",
+        seconds=OUTBOX_SECONDS,
+        args=(services,),
+        id="outbox-drain",
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=OUTBOX_SECONDS,
+        next_run_time=datetime.now(UTC),  # what a crash left behind goes out at once
     )
     add_summary_job(scheduler, services)  # the weekly firm summary
     scheduler.add_job(

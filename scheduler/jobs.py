@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 from bot.digest import run_sweep
+from scheduler.ports import Services
 from store.inbound_events import forget_before
-
-if TYPE_CHECKING:
-    from adapters.bootstrap import Services
 
 log = logging.getLogger(__name__)
 INBOUND_KEYS_KEPT = timedelta(days=7)
@@ -38,3 +35,13 @@ async def digest_tick(services: Services, worker: str) -> None:
         )
     except Exception:
         log.exception("digest sweep failed", extra={"worker": worker})
+
+
+async def drain_outbox(services: Services) -> None:
+    """Send what the durable outbox holds: messages whose send right after their commit failed
+    or never happened (a crash), retries that are due, and messages that waited for a person who
+    has now been seen. Never raises."""
+    try:
+        await services.app.drain()
+    except Exception:
+        log.exception("outbox drain failed")

@@ -8,12 +8,10 @@ out once however many replicas tick.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.ownership import post_weekly_summaries
-
-if TYPE_CHECKING:
-    from adapters.bootstrap import Services
+from scheduler.ports import Services
 
 log = logging.getLogger(__name__)
 

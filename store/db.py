@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
@@ -96,6 +97,20 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
 async def downgrade(engine: AsyncEngine, revision: str) -> None:
     async with engine.begin() as conn:
         await conn.run_sync(lambda sync: command.downgrade(alembic_config(sync), revision))
+
+
+async def database_now(session: AsyncSession) -> datetime:
+    """The database's own clock, aware and in UTC: what leases and claims are judged by, so a
+    process whose clock is skewed (or frozen by `touchbase digest --now`) cannot misjudge them.
+
+    PostgreSQL: `now()` (the transaction's start, on the server). SQLite: its `'now'`, the clock
+    of the one machine whose disk holds the file, shared by every process that opens it."""
+    if session.get_bind().dialect.name == "postgresql":
+        value = await session.scalar(select(func.now()))
+        assert isinstance(value, datetime)
+        return value.astimezone(UTC)
+    raw = await session.scalar(select(func.strftime("%Y-%m-%d %H:%M:%f", "now")))
+    return datetime.fromisoformat(str(raw)).replace(tzinfo=UTC)
 
 
 async def ping(engine: AsyncEngine) -> bool:

@@ -25,6 +25,16 @@ async def claim(store: SqlStore, platform: str, event_key: str) -> bool:
     return True
 
 
+class SqlDeliveryLog:
+    """The core's DeliveryLog port (bot.directory) over the inbound_event table."""
+
+    def __init__(self, store: SqlStore) -> None:
+        self._store = store
+
+    async def claim(self, platform: str, event_key: str) -> bool:
+        return await claim(self._store, platform, event_key)
+
+
 async def forget_before(store: SqlStore, age: timedelta) -> int:
     """Drop keys older than `age`: platforms stop retrying within hours."""
     async with store.sessions() as s:

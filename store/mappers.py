@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -66,6 +67,7 @@ def to_client(row: ClientRow) -> Client:
         update_rhythm_days=row.update_rhythm_days,
         preferences=row.preferences,
         created_at=row.created_at,
+        last_contact_on=row.last_contact_on,
     )
 
 
@@ -80,6 +82,8 @@ def to_contact(row: ContactRow) -> Contact:
         seniority=row.seniority,
         notes=row.notes,
         holder_id=row.holder_id,
+        email=row.email,
+        phone=row.phone,
     )
 
 
@@ -116,3 +120,13 @@ class ScopedRepo:
         self.s = session
         self.ws = workspace_id
         self.clock = clock
+
+
+def merge_last_contact(
+    last: dict[int, date], known: Iterable[tuple[int, date | None]]
+) -> dict[int, date]:
+    """The latest touch per client, or the last contact known from an import when later."""
+    for client_id, day in known:
+        if day is not None and (client_id not in last or day > last[client_id]):
+            last[client_id] = day
+    return last

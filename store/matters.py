@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from bot.domain import Contact, TouchKind
 from bot.matter_ports import Matter, StatusUpdate, TouchLine
 from store.mappers import ScopedRepo, to_contact
-from store.models import ClientRow, ContactRow, MatterRow, PersonRow, TouchRow
+from store.models import RESTING, ClientRow, ContactRow, MatterRow, PersonRow, TouchRow
 
 
 def to_matter(row: MatterRow) -> Matter:
@@ -173,7 +173,7 @@ class SqlMatching(ScopedRepo):
             .where(
                 ClientRow.workspace_id == self.ws,
                 ClientRow.owner_id.is_not(None),
-                ClientRow.status != "inactive",
+                ClientRow.status.not_in(RESTING),
             )
             .group_by(ClientRow.owner_id)
         )

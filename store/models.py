@@ -99,6 +99,10 @@ class PersonRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+# Client statuses that get no nudges and count for no load: set aside, or archived.
+RESTING = ("inactive", "archived")
+
+
 class ClientRow(Base):
     __tablename__ = "client"
     __table_args__ = (UniqueConstraint("workspace_id", "name_key"),)
@@ -116,6 +120,9 @@ class ClientRow(Base):
     status: Mapped[str] = mapped_column(String(16), default="active")
     update_rhythm_days: Mapped[int | None] = mapped_column(Integer, default=None)
     preferences: Mapped[str | None] = mapped_column(Text, default=None)
+    # The last contact known from before Touchbase (an import's "last contact" column): the
+    # schedule counts from it until a later touch is logged.
+    last_contact_on: Mapped[date | None] = mapped_column(Date, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -137,6 +144,8 @@ class ContactRow(Base):
     client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     title: Mapped[str | None] = mapped_column(String(200), default=None)
+    email: Mapped[str | None] = mapped_column(String(320), default=None)
+    phone: Mapped[str | None] = mapped_column(String(64), default=None)
     influence: Mapped[str | None] = mapped_column(String(32), default=None)
     seniority: Mapped[str | None] = mapped_column(String(64), default=None)
     notes: Mapped[str | None] = mapped_column(Text, default=None)
@@ -214,6 +223,22 @@ class ClientEventRow(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class AuditRow(Base):
+    """What was done that leaves no other trace, such as erasing a client: who, what, when, and
+    never the name or anything else of what was erased."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = _ws()
+    person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("person.id", ondelete="SET NULL"), default=None
+    )
+    action: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[str] = mapped_column(String(500), default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class SnoozeRow(Base):
     __tablename__ = "snooze"
     __table_args__ = (Index("ix_snooze_person_until", "person_id", "until"),)
@@ -241,8 +266,11 @@ class DigestRow(Base):
     local_date: Mapped[date] = mapped_column(Date)
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     claimed_by: Mapped[str] = mapped_column(String(120), default="")
-    # claimed | sent | empty | retry | failed
+    # claimed | sent | empty | retry | failed (permanent) | expired (catch-up window closed)
     status: Mapped[str] = mapped_column(String(16), default="claimed")
+    # The claim's owner renews this (by the database's clock) while it works; a claim whose
+    # heartbeat is older than the lease, by the database's clock, may be taken over.
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     item_count: Mapped[int] = mapped_column(Integer, default=0)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -397,3 +425,30 @@ class PostRow(Base):
     key: Mapped[str] = mapped_column(String(64))
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     status: Mapped[str] = mapped_column(String(16), default="claimed")
+
+
+class OutboxRow(Base):
+    """A message for someone other than the person who asked, written in the same transaction
+    as the change that caused it and sent afterwards: pending | sending | retry | sent | failed.
+    With no address and a person, it waits until that person has one (first seen)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_available_at", "status", "available_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = _ws()
+    person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("person.id", ondelete="CASCADE"), index=True, default=None
+    )
+    kind: Mapped[str] = mapped_column(String(32), default="notice")
+    address: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    message: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # When it may next be sent, and the claimant's heartbeat: both by the database's clock.
+    available_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    claimed_by: Mapped[str] = mapped_column(String(120), default="")
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    detail: Mapped[str] = mapped_column(String(300), default="")

@@ -16,6 +16,7 @@ from sqlalchemy import (
     ColumnElement,
     Date,
     and_,
+    case,
     cast,
     exists,
     func,
@@ -30,9 +31,10 @@ from sqlalchemy.orm import aliased
 from bot.clock import Clock
 from bot.domain import Person, Platform, Role
 from bot.nudge_ports import AwaitingReply, ClientDue, DigestCandidate, DigestClaim, Snooze
-from store.db import insert_for
+from store.db import database_now, insert_for
 from store.mappers import as_date
 from store.models import (
+    RESTING,
     ClientRow,
     DeliveryRow,
     DigestRow,
@@ -92,7 +94,8 @@ def due_clients_query(
             ClientRow.name.label("name"),
             ClientRow.owner_id.label("owner_id"),
             cadence.label("cadence"),
-            last.label("last"),
+            last.label("touched"),
+            ClientRow.last_contact_on.label("known"),
             created_date(dialect).label("since"),
         )
         .select_from(ClientRow)
@@ -106,17 +109,31 @@ def due_clients_query(
         .where(
             ClientRow.workspace_id == workspace_id,
             ClientRow.owner_id.is_not(None),
-            ClientRow.status != "inactive",
+            ClientRow.status.not_in(RESTING),
         )
     )
     if owner_ids is not None:
         inner = inner.where(ClientRow.owner_id.in_(list(owner_ids)))
     # Materialised, so each client's latest touch is looked up once, not again for the output.
     c = inner.cte("client_last").prefix_with("MATERIALIZED")
-    due = due_condition(dialect, func.coalesce(c.c.last, c.c.since), c.c.cadence, by)
+    # The latest touch, or the last contact known from an import when that is later.
+    latest = case(
+        (c.c.known.is_(None), c.c.touched),
+        (c.c.touched.is_(None), c.c.known),
+        (c.c.known > c.c.touched, c.c.known),
+        else_=c.c.touched,
+    )
+    # A necessary condition only: the first contact date of a client never touched falls
+    # within its cadence (rules.first_contact_due), and the nudge rule has the last word.
+    due = or_(
+        and_(latest.is_(None), due_condition(dialect, c.c.since, literal(1), by)),
+        due_condition(dialect, latest, c.c.cadence, by),
+    )
     if include:
         due = or_(due, c.c.id.in_(list(include)))
-    return select(c.c.id, c.c.name, c.c.owner_id, c.c.cadence, c.c.last, c.c.since).where(due)
+    return select(
+        c.c.id, c.c.name, c.c.owner_id, c.c.cadence, latest.label("last"), c.c.since
+    ).where(due)
 
 
 class SqlNudges:
@@ -178,12 +195,19 @@ class SqlNudges:
                 TouchRow.workspace_id == self.ws,
                 TouchRow.awaiting_reply.is_(True),
                 TouchRow.replied_at.is_(None),
+                ClientRow.status != "archived",
+                # Settled by a later touch with the same contact, or naming nobody when the
+                # pending one named nobody (rules.settles; contacts are stored trimmed).
                 ~exists().where(
                     later.workspace_id == self.ws,
                     later.client_id == TouchRow.client_id,
                     or_(
                         later.occurred_on > TouchRow.occurred_on,
                         and_(later.occurred_on == TouchRow.occurred_on, later.id > TouchRow.id),
+                    ),
+                    or_(
+                        and_(later.contact.is_(None), TouchRow.contact.is_(None)),
+                        func.lower(later.contact) == func.lower(TouchRow.contact),
                     ),
                 ),
             )
@@ -213,7 +237,7 @@ class SqlNudges:
             .where(
                 ClientRow.workspace_id == self.ws,
                 ClientRow.owner_id.is_not(None),
-                ClientRow.status != "inactive",
+                ClientRow.status.not_in(RESTING),
             )
             .group_by(ClientRow.owner_id)
         )
@@ -257,11 +281,13 @@ class SqlNudges:
     async def claim_digest(
         self, person_id: int, local_date: date, worker: str, now: datetime, lease: timedelta
     ) -> DigestClaim | None:
+        clock = await database_now(self.s)
         values = {
             "workspace_id": self.ws,
             "person_id": person_id,
             "local_date": local_date,
-            "claimed_at": now,
+            "claimed_at": clock,
+            "heartbeat_at": clock,
             "claimed_by": worker,
             "status": "claimed",
             "item_count": 0,
@@ -277,20 +303,36 @@ class SqlNudges:
         new_id = await self.s.scalar(stmt)
         if new_id is not None:
             return DigestClaim(new_id, 0)
-        # Taken already: take it over only if its worker died (stale lease) or a retry is due.
+        # Taken already: take it over only if its worker stopped heartbeating (by the database's
+        # clock) or a retry is due.
         again = (
             update(DigestRow)
             .where(
                 DigestRow.workspace_id == self.ws,
                 DigestRow.person_id == person_id,
                 DigestRow.local_date == local_date,
-                reclaimable(now, lease),
+                reclaimable(clock, now, lease),
             )
-            .values(claimed_at=now, claimed_by=worker, status="claimed")
+            .values(claimed_at=clock, heartbeat_at=clock, claimed_by=worker, status="claimed")
             .returning(DigestRow.id, DigestRow.attempts)
         )
         row = (await self.s.execute(again)).first()
         return DigestClaim(row[0], row[1]) if row else None
+
+    async def heartbeat_digest(self, digest_id: int, worker: str) -> bool:
+        clock = await database_now(self.s)
+        done = await self.s.execute(
+            update(DigestRow)
+            .where(
+                DigestRow.workspace_id == self.ws,
+                DigestRow.id == digest_id,
+                DigestRow.claimed_by == worker,
+                DigestRow.status == "claimed",
+            )
+            .values(heartbeat_at=clock)
+            .returning(DigestRow.id)
+        )
+        return done.first() is not None
 
     async def finish_digest(
         self,
@@ -301,10 +343,14 @@ class SqlNudges:
         attempts: int = 0,
         sent_at: datetime | None = None,
         retry_at: datetime | None = None,
-    ) -> None:
-        await self.s.execute(
+        worker: str | None = None,
+    ) -> bool:
+        held = []
+        if worker is not None:
+            held = [DigestRow.claimed_by == worker, DigestRow.status == "claimed"]
+        done = await self.s.execute(
             update(DigestRow)
-            .where(DigestRow.workspace_id == self.ws, DigestRow.id == digest_id)
+            .where(DigestRow.workspace_id == self.ws, DigestRow.id == digest_id, *held)
             .values(
                 status=status,
                 item_count=item_count,
@@ -312,7 +358,9 @@ class SqlNudges:
                 sent_at=sent_at,
                 retry_at=retry_at,
             )
+            .returning(DigestRow.id)
         )
+        return done.first() is not None
 
     async def record_delivery(
         self,
@@ -370,9 +418,12 @@ def candidate_person(row: Sequence[Any]) -> Person:
     )
 
 
-def reclaimable(now: datetime, lease: timedelta) -> ColumnElement[bool]:
+def reclaimable(clock: datetime, now: datetime, lease: timedelta) -> ColumnElement[bool]:
+    """A claim whose owner stopped heartbeating `lease` ago by `clock` (the database's), or a
+    retry whose time has come by `now` (the sweep's planning time)."""
+    beat = func.coalesce(DigestRow.heartbeat_at, DigestRow.claimed_at)
     return or_(
-        and_(DigestRow.status == "claimed", DigestRow.claimed_at < now - lease),
+        and_(DigestRow.status == "claimed", beat < clock - lease),
         and_(DigestRow.status == "retry", DigestRow.retry_at <= now),
     )
 
@@ -408,17 +459,19 @@ class SqlSweepQueries:
             .where(*self._reachable(), PersonRow.tz.in_(list(local_dates)))
             .order_by(PersonRow.workspace_id, PersonRow.id)
         )
-        # Each person's claims on any of tonight's candidate dates, unless they may be re-taken.
-        blocked_query = (
-            select(DigestRow.person_id, DigestRow.local_date)
-            .join(PersonRow, PersonRow.id == DigestRow.person_id)
-            .where(
-                PersonRow.tz.in_(list(local_dates)),
-                DigestRow.local_date.in_(dates),
-                ~reclaimable(now, lease),
-            )
-        )
         async with self.sessions() as s:
+            clock = await database_now(s)
+            # Each person's claims on any of tonight's candidate dates, unless they may be
+            # re-taken.
+            blocked_query = (
+                select(DigestRow.person_id, DigestRow.local_date)
+                .join(PersonRow, PersonRow.id == DigestRow.person_id)
+                .where(
+                    PersonRow.tz.in_(list(local_dates)),
+                    DigestRow.local_date.in_(dates),
+                    ~reclaimable(clock, now, lease),
+                )
+            )
             blocked = {(p, d) for p, d in await s.execute(blocked_query)}
             rows = (await s.execute(query)).all()
         out: list[DigestCandidate] = []

@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock
 from bot.domain import Contact
 from bot.ownership_ports import ActivityFacts, CareCheckin, CareDue, Handoff
-from store.db import insert_for
-from store.mappers import as_date, to_contact
+from store.db import database_now, insert_for
+from store.mappers import as_date, merge_last_contact, to_contact
 from store.models import (
     CareCheckinRow,
     ClientRow,
@@ -365,14 +365,23 @@ class SqlOwnership:
         touchers: dict[int, set[int]] = defaultdict(set)
         for client_id, person_id in pairs:
             touchers[client_id].add(person_id)
+        known = await self.s.execute(
+            select(ClientRow.id, ClientRow.last_contact_on).where(
+                ClientRow.workspace_id == self.ws, ClientRow.last_contact_on.is_not(None)
+            )
+        )
         return ActivityFacts(
-            last_touch_on={c: d for c, v in last if (d := as_date(v)) is not None},
+            last_touch_on=merge_last_contact(
+                {c: d for c, v in last if (d := as_date(v)) is not None}, known
+            ),
             touchers={c: frozenset(p) for c, p in touchers.items()},
         )
 
     # --- once-only channel posts -----------------------------------------------------------------
 
     async def claim_post(self, key: str, now: datetime, lease: timedelta) -> bool:
+        # The lease is judged by the database's clock, never a process's own: `now` is unused.
+        now = await database_now(self.s)
         insert = insert_for(self.s)
         new_id = await self.s.scalar(
             insert(PostRow)

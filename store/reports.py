@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain import Client, Person
 from bot.ports import TouchFact
-from store.mappers import to_client, to_person
+from store.mappers import merge_last_contact, to_client, to_person
 from store.models import ClientRow, HandoffRow, PersonRow, RepairRow, TouchRow
 
 OPEN_REPAIR = ("active", "paused")
@@ -58,7 +58,15 @@ class SqlReports:
                 .where(TouchRow.workspace_id == self.workspace_id, TouchRow.occurred_on < day)
                 .group_by(TouchRow.client_id)
             )
-            return {client_id: last for client_id, last in rows if last is not None}
+            known = await s.execute(
+                select(ClientRow.id, ClientRow.last_contact_on).where(
+                    ClientRow.workspace_id == self.workspace_id,
+                    ClientRow.last_contact_on < day,
+                )
+            )
+            return merge_last_contact(
+                {client_id: last for client_id, last in rows if last is not None}, known
+            )
 
     async def open_repairs(self) -> list[int]:
         async with self._sessions() as s:

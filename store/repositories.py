@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, Self
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -28,9 +28,11 @@ from bot.domain import (
     Workspace,
 )
 from bot.ports import Address
+from store.archive import SqlArchive
 from store.db import insert_for
 from store.mappers import (
     ScopedRepo,
+    merge_last_contact,
     to_client,
     to_contact,
     to_person,
@@ -39,6 +41,8 @@ from store.mappers import (
 )
 from store.matters import SqlMatching, SqlMatters
 from store.models import (
+    AuditRow,
+    Base,
     ClientEventRow,
     ClientRow,
     ContactRow,
@@ -48,6 +52,7 @@ from store.models import (
     WorkspaceRow,
 )
 from store.nudges import SqlNudges, SqlSweepQueries
+from store.outbox import SqlOutbox, SqlOutboxQueue
 from store.ownership import SqlOwnership
 from store.repairs import SqlRepairs
 
@@ -85,6 +90,7 @@ class SqlPeople(ScopedRepo):
         tz: str | None = None,
         email: str | None = None,
         address: Address | None = None,
+        profile_refreshed_at: datetime | None = None,
     ) -> Person:
         row = await self.s.scalar(
             select(PersonRow).where(
@@ -113,6 +119,7 @@ class SqlPeople(ScopedRepo):
                 interests=[],
                 practice_areas=[],
                 created_at=self.clock.now(),
+                profile_refreshed_at=profile_refreshed_at,
             )
             self.s.add(row)
             await self.s.flush()
@@ -125,6 +132,8 @@ class SqlPeople(ScopedRepo):
             row.email = email
         if address is not None and address != row.address:
             row.address = address
+        if profile_refreshed_at is not None and profile_refreshed_at != row.profile_refreshed_at:
+            row.profile_refreshed_at = profile_refreshed_at
         await self.s.flush()
         return to_person(row)
 
@@ -180,9 +189,9 @@ class SqlPeople(ScopedRepo):
 
 class SqlClients(ScopedRepo):
     async def _row(self, client_id: int) -> ClientRow | None:
-        return await self.s.scalar(
-            select(ClientRow).where(ClientRow.workspace_id == self.ws, ClientRow.id == client_id)
-        )
+        # From the session's identity map when this unit of work has it, else one query.
+        row = await self.s.get(ClientRow, client_id)
+        return row if row is not None and row.workspace_id == self.ws else None
 
     async def get(self, client_id: int) -> Client | None:
         row = await self._row(client_id)
@@ -211,6 +220,7 @@ class SqlClients(ScopedRepo):
         owner_id: int | None = None,
         cadence_days: int | None = None,
         segment: str | None = None,
+        last_contact_on: date | None = None,
     ) -> Client:
         row = ClientRow(
             workspace_id=self.ws,
@@ -220,6 +230,7 @@ class SqlClients(ScopedRepo):
             owner_id=owner_id,
             cadence_days=cadence_days,
             segment=segment,
+            last_contact_on=last_contact_on,
             status=ClientStatus.ACTIVE.value,
             created_at=self.clock.now(),
         )
@@ -245,12 +256,61 @@ class SqlClients(ScopedRepo):
     async def last_touch_on(self, client_ids: Sequence[int]) -> dict[int, date]:
         if not client_ids:
             return {}
+        ids = list(client_ids)
         rows = await self.s.execute(
             select(TouchRow.client_id, func.max(TouchRow.occurred_on))
-            .where(TouchRow.workspace_id == self.ws, TouchRow.client_id.in_(list(client_ids)))
+            .where(TouchRow.workspace_id == self.ws, TouchRow.client_id.in_(ids))
             .group_by(TouchRow.client_id)
         )
-        return {client_id: last for client_id, last in rows if last is not None}
+        out = {client_id: last for client_id, last in rows if last is not None}
+        known = await self.s.execute(
+            select(ClientRow.id, ClientRow.last_contact_on).where(
+                ClientRow.workspace_id == self.ws,
+                ClientRow.id.in_(ids),
+                ClientRow.last_contact_on.is_not(None),
+            )
+        )
+        return merge_last_contact(out, known)
+
+    async def merge(self, from_id: int, into_id: int) -> dict[str, int]:
+        """Move every row of `from_id` (touches, key people, matters, repairs, history...) to
+        `into_id`, then remove `from_id`. Counts what moved, by table."""
+        if await self._row(from_id) is None or await self._row(into_id) is None:
+            raise LookupError("both clients must be in this workspace")
+        moved: dict[str, int] = {}
+        for table in _client_tables():
+            result = await self.s.execute(
+                update(table).where(table.c.client_id == from_id).values(client_id=into_id)
+            )
+            moved[table.name] = int(getattr(result, "rowcount", 0) or 0)
+        await self.s.execute(
+            delete(ClientRow).where(ClientRow.workspace_id == self.ws, ClientRow.id == from_id)
+        )
+        self.s.expunge_all()  # rows read before this point may name the client that is gone
+        return moved
+
+    async def erase(self, client_id: int) -> dict[str, int]:
+        """Remove the client and everything of it, for good. Counts what went, by table."""
+        if await self._row(client_id) is None:
+            raise LookupError(f"no client {client_id} in this workspace")
+        gone: dict[str, int] = {}
+        for table in reversed(_client_tables()):
+            result = await self.s.execute(delete(table).where(table.c.client_id == client_id))
+            gone[table.name] = int(getattr(result, "rowcount", 0) or 0)
+        await self.s.execute(
+            delete(ClientRow).where(ClientRow.workspace_id == self.ws, ClientRow.id == client_id)
+        )
+        self.s.expunge_all()
+        return gone
+
+
+def _client_tables() -> builtins.list[Table]:
+    """Every table holding rows of one client, parents before children."""
+    return [
+        t
+        for t in Base.metadata.sorted_tables
+        if "client_id" in t.c and t.name != ClientRow.__tablename__
+    ]
 
 
 class SqlContacts(ScopedRepo):
@@ -262,15 +322,38 @@ class SqlContacts(ScopedRepo):
         )
         return [to_contact(r) for r in rows]
 
-    async def add(self, client_id: int, name: str, *, title: str | None = None) -> Contact:
+    async def add(
+        self,
+        client_id: int,
+        name: str,
+        *,
+        title: str | None = None,
+        email: str | None = None,
+        phone: str | None = None,
+    ) -> Contact:
         row = ContactRow(
             workspace_id=self.ws,
             client_id=client_id,
             name=name,
             title=title,
+            email=email,
+            phone=phone,
             created_at=self.clock.now(),
         )
         self.s.add(row)
+        await self.s.flush()
+        return to_contact(row)
+
+    async def update(self, contact_id: int, **changes: Any) -> Contact:
+        row = await self.s.scalar(
+            select(ContactRow).where(
+                ContactRow.workspace_id == self.ws, ContactRow.id == contact_id
+            )
+        )
+        if row is None:
+            raise LookupError(f"no contact {contact_id} in this workspace")
+        for key, value in changes.items():
+            setattr(row, key, value)
         await self.s.flush()
         return to_contact(row)
 
@@ -355,6 +438,24 @@ class SqlTouches(ScopedRepo):
 
 
 class SqlHistory(ScopedRepo):
+    async def audit(self, person_id: int | None, action: str, detail: str) -> None:
+        self.s.add(
+            AuditRow(
+                workspace_id=self.ws,
+                person_id=person_id,
+                action=action[:40],
+                detail=detail[:500],
+                at=self.clock.now(),
+            )
+        )
+        await self.s.flush()
+
+    async def audit_log(self) -> builtins.list[tuple[datetime, int | None, str, str]]:
+        rows = await self.s.scalars(
+            select(AuditRow).where(AuditRow.workspace_id == self.ws).order_by(AuditRow.id)
+        )
+        return [(r.at, r.person_id, r.action, r.detail) for r in rows]
+
     async def add_event(
         self,
         client_id: int,
@@ -456,6 +557,8 @@ class SqlUnitOfWork:
         self.matching = SqlMatching(s, ws, clock)
         self.repairs = SqlRepairs(s, ws, clock)
         self.ownership = SqlOwnership(s, ws, clock)
+        self.outbox = SqlOutbox(s, ws)
+        self.archive = SqlArchive(s, ws, clock)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -490,6 +593,9 @@ class SqlStore:
 
     def sweep_queries(self) -> SqlSweepQueries:
         return SqlSweepQueries(self.sessions)
+
+    def outbox_queue(self) -> SqlOutboxQueue:
+        return SqlOutboxQueue(self.sessions)
 
     async def workspace(
         self, platform: Platform, external_id: str, name: str | None = None

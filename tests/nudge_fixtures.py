@@ -6,10 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from sqlalchemy import select, update
+
 from bot.clock import FixedClock
 from bot.domain import NewTouch, Person, Platform, Role, TouchKind
 from bot.messages import Message
 from bot.ports import Address, DeliveryError
+from store.models import DigestRow, PostRow
 from store.repositories import SqlStore
 
 
@@ -86,6 +89,7 @@ async def add_touch(
     *,
     awaiting: bool = False,
     kind: TouchKind = TouchKind.EMAIL,
+    contact: str | None = None,
 ) -> int:
     async with store.unit(ws_id) as uow:
         t, _ = await uow.touches.add(
@@ -95,6 +99,7 @@ async def add_touch(
                 kind=kind,
                 occurred_on=on,
                 awaiting_reply=awaiting,
+                contact=contact,
             )
         )
         await uow.commit()
@@ -110,3 +115,23 @@ async def workspace(
 
 def days(n: int) -> timedelta:
     return timedelta(days=n)
+
+
+async def age_claims(store: SqlStore, by: timedelta) -> None:
+    """Let the DATABASE's clock move on by `by`, as far as claims can tell: every digest and
+    channel-post claim's lease timestamps move back. Leases are judged by the database's clock,
+    which a test cannot set, so it ages the rows instead."""
+    async with store.sessions() as s, s.begin():
+        for row in (await s.execute(select(DigestRow))).scalars():
+            await s.execute(
+                update(DigestRow)
+                .where(DigestRow.id == row.id)
+                .values(
+                    claimed_at=row.claimed_at - by,
+                    heartbeat_at=None if row.heartbeat_at is None else row.heartbeat_at - by,
+                )
+            )
+        for post in (await s.execute(select(PostRow))).scalars():
+            await s.execute(
+                update(PostRow).where(PostRow.id == post.id).values(claimed_at=post.claimed_at - by)
+            )

@@ -17,10 +17,10 @@ from pydantic import SecretStr
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.bootstrap import Services
-from adapters.server import create_app
-from adapters.settings import Settings, SlackSettings, TeamsSettings
-from adapters.slack import SLACK, SlackAdapter
+from adapters.slack.runtime import SLACK, SlackAdapter
+from app.bootstrap import Services
+from app.server import create_app
+from app.settings import Settings, SlackSettings, TeamsSettings
 from bot.app import Touchbase
 from bot.clock import FixedClock
 from bot.commands import default_registry

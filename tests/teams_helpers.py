@@ -18,9 +18,9 @@ from botframework.connector.auth import ServiceClientCredentialsFactory
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.bootstrap import Services, bootstrap
-from adapters.settings import Settings, SlackSettings, TeamsSettings, WebSettings
-from adapters.teams import TEAMS, TeamsRuntime, mount
+from adapters.teams.runtime import TEAMS, TeamsRuntime, build_teams, mount
+from app.bootstrap import Services, bootstrap
+from app.settings import Settings, SlackSettings, TeamsSettings, WebSettings
 from bot.clock import FixedClock
 from bot.domain import Person, Platform, Touch
 from tests.fakes.bot_connector import FakeBotConnector
@@ -82,7 +82,9 @@ async def start_server(
 ) -> TeamsServer:
     services = await bootstrap(settings, clock=clock, migrate=False)
     app = web.Application()
-    mount(app, services, credentials_factory=credentials_factory)
+    runtime = build_teams(services, credentials_factory=credentials_factory)
+    services.add_messenger(Platform.TEAMS, runtime.messenger)
+    mount(app, runtime)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()

@@ -22,7 +22,7 @@ def _env(tmp_path: Path) -> dict[str, str]:
 
 def touchbase(tmp_path: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "adapters.cli", *args],
+        [sys.executable, "-m", "app.cli", *args],
         input=stdin,
         capture_output=True,
         text=True,
@@ -55,12 +55,12 @@ def test_import_reports_bad_lines_and_exits_nonzero(tmp_path: Path) -> None:
     (tmp_path / "clients.csv").write_text("name,cadence_days\nAcme,14\nGlobex,soon\n")
     run = touchbase(tmp_path, "import", "clients", "clients.csv")
     assert run.returncode == 1
-    assert "clients.csv, line 3: cadence_days 'soon' is not a number" in run.stderr
+    assert "clients.csv, line 3: cadence_days 'soon' is not a whole number of days" in run.stderr
     assert "Nothing was imported" in run.stderr
     (tmp_path / "clients.csv").write_text("name,cadence_days\nAcme,14\nGlobex,21\n")
     run = touchbase(tmp_path, "import", "clients", "clients.csv")
     assert run.returncode == 0, run.stderr
-    assert "2 added" in run.stdout
+    assert "2 clients added" in run.stdout
     exported = json.loads(touchbase(tmp_path, "export").stdout)
     assert sorted(c["name"] for c in exported["clients"]) == ["Acme", "Globex"]
 
@@ -83,7 +83,7 @@ def test_export_csv_to_a_file(tmp_path: Path) -> None:
 def confirmed_then_killed(tmp_path: Path, note: str) -> None:
     """Start the console, log a touch, and SIGKILL it the moment the confirmation shows."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "adapters.cli", "console", "--user", "jane"],
+        [sys.executable, "-m", "app.cli", "console", "--user", "jane"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -126,7 +126,7 @@ def test_db_upgrade_and_help(tmp_path: Path) -> None:
 def test_log_lines_carry_their_context() -> None:
     import logging
 
-    from adapters.bootstrap import ContextFormatter
+    from app.bootstrap import ContextFormatter
 
     record = logging.LogRecord("bot.app", logging.ERROR, "", 0, "handler failed", (), None)
     record.platform, record.workspace = "slack", 7

@@ -7,6 +7,7 @@ from datetime import timedelta
 from bot.clock import FixedClock
 from bot.domain import Platform
 from bot.parsing import ClientName, lookup_client, match_client
+from bot.transfer import export_data
 from store.repositories import SqlStore
 
 from .conftest import Chat
@@ -21,15 +22,30 @@ async def _client_names(store: SqlStore) -> dict[str, tuple[str, ...]]:
 # --- follow-ups on the card ---------------------------------------------------------------------
 
 
-async def test_a_later_touch_clears_awaiting_reply_on_the_card(chat: Chat) -> None:
+async def test_only_a_touch_with_the_same_contact_clears_awaiting_reply(
+    chat: Chat, store: SqlStore
+) -> None:
     await chat.say("/client add Globex")
     await chat.say("/touch Globex emailed the GC about renewal, no reply yet 3 days ago")
     out = await chat.say("/client Globex")
     assert out.count("(awaiting reply)") == 1
+    assert "Awaiting reply: email to GC, Friday (3 days ago)" in out
     await chat.say("/touch Globex lunch with Hank yesterday")
     out = await chat.say("/client Globex")
-    assert "emailed the GC" in out
-    assert "awaiting reply" not in out  # the later lunch settled the follow-up, as the digest says
+    # Lunch with Hank is no answer from the GC: the card, the history and the export agree.
+    assert out.count("(awaiting reply)") == 1 and "Awaiting reply: email to GC" in out
+    ws = await store.workspace(Platform.CONSOLE, "local")
+    async with store.unit(ws.id) as uow:
+        exported = await export_data(uow)
+        waiting = {(t["contact"], t["awaiting_reply"]) for t in exported["touches"]}
+        assert {a.contact for a in await uow.nudges.awaiting_replies(None)} == {"GC"}
+    assert waiting == {("GC", True), ("Hank", False)}
+    await chat.say("/touch Globex call with the gc today")
+    out = await chat.say("/client Globex")
+    assert "emailed the GC" in out and "awaiting reply" not in out.casefold()
+    async with store.unit(ws.id) as uow:
+        assert not any(t["awaiting_reply"] for t in (await export_data(uow))["touches"])
+        assert await uow.nudges.awaiting_replies(None) == []
 
 
 async def test_the_latest_touch_still_awaiting_shows_it(chat: Chat) -> None:

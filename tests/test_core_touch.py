@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
+from bot.clock import FixedClock
 from bot.domain import Platform
 from store.repositories import SqlStore
 
@@ -80,8 +81,11 @@ def _undo(touch_id: int):  # type: ignore[no-untyped-def]
     return ActionIn("touch_undo", str(touch_id))
 
 
-async def test_client_card_shows_history_and_due(chat: Chat) -> None:
+async def test_client_card_shows_history_and_due(chat: Chat, clock: FixedClock) -> None:
+    now = clock.now()
+    clock.set(now - timedelta(days=45))
     await chat.say("/client add Acme Corp")
+    clock.set(now)
     await chat.say("/touch Acme call with the GC 40 days ago")
     out = await chat.say("/client acme corp")
     assert "Owner: jane" in out
@@ -136,9 +140,9 @@ async def test_help_lists_every_command_and_details_one(chat: Chat) -> None:
     out = await chat.say("/touchbase help /repair")
     assert "/repair: the repairs under way" in out
     out = await chat.say("/touchbase help touchbase")
-    assert "/touchbase channel off" in out and "/touchbase tz Europe/London" in out
+    assert "/touchbase channel [off]" in out and "/touchbase tz Europe/London" in out
     out = await chat.say("/touchbase help client")
-    assert "/client Acme people: the key people" in out
+    assert "/client <name> people [add|remove <person>]: The client's key people" in out
 
 
 def test_every_catalog_command_has_a_handler() -> None:

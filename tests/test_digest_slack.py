@@ -8,7 +8,7 @@ from bot.clock import FixedClock
 from bot.digest import run_sweep
 from bot.domain import Platform
 from tests.fakes.slack_api import FakeSlackApi
-from tests.nudge_fixtures import add_client
+from tests.nudge_fixtures import add_client, add_touch
 from tests.slack_helpers import (  # noqa: F401  (fixtures)
     TEAM,
     USER,
@@ -30,9 +30,10 @@ async def test_digest_is_one_slack_dm_with_buttons(
     async with slack.store.unit(ws.id) as uow:
         ada = await uow.people.by_platform_id(USER)
     assert ada is not None and ada.address == {"channel": USER, "team": TEAM}
-    await add_client(
+    acme = await add_client(
         slack.store, clock, ws.id, "Acme <!channel>", ada, added=MON_0830_LONDON - timedelta(90)
     )
+    await add_touch(slack.store, ws.id, acme, ada, (MON_0830_LONDON - timedelta(90)).date())
     before = len(slack_fake.calls("chat.postMessage"))
     services = slack.services
     at = FixedClock(MON_0830_LONDON)

@@ -34,6 +34,8 @@ async def firm(store: SqlStore, clock: FixedClock) -> dict[str, int]:
     delta = await add_client(store, clock, ws, "Delta Inc", bob, added=long_ago)
     calm = await add_client(store, clock, ws, "Calm Co", carol, added=long_ago)
     await add_client(store, clock, ws, "Nobody's", None, added=long_ago)  # unowned: skipped
+    for client in (acme, delta):  # touched the day they were added: 30 days overdue
+        await add_touch(store, ws, client, alice, long_ago.date())
     await add_touch(store, ws, beta, alice, date(2026, 10, 14))  # 40 days ago, cadence 30
     # Gamma: touched recently, but the email waits for a reply since last Monday.
     await add_touch(store, ws, gamma, alice, date(2026, 11, 16), awaiting=True)

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from bot.app import Touchbase
 from bot.clock import FixedClock
+from bot.domain import TouchKind
 from bot.messages import Message
 from store.repositories import SqlStore
 from tests.conftest import Chat
@@ -22,7 +23,8 @@ async def _setup(chat: Chat, store: SqlStore, clock: FixedClock) -> tuple[int, i
         assert jane is not None
     acme = await add_client(store, clock, ws, "Acme Corp", jane, added=LONG_AGO)
     beta = await add_client(store, clock, ws, "Beta LLP", jane, added=LONG_AGO)
-    await add_touch(store, ws, beta, jane, date(2026, 11, 16), awaiting=True)
+    await add_touch(store, ws, acme, jane, LONG_AGO.date(), kind=TouchKind.LUNCH)
+    await add_touch(store, ws, beta, jane, date(2026, 11, 16), awaiting=True, contact="Dana")
     return acme, beta
 
 
@@ -65,11 +67,13 @@ async def test_they_replied_clears_the_follow_up(
     assert "no reply" not in out
 
 
-async def test_a_later_touch_clears_the_follow_up(
+async def test_a_touch_with_someone_else_leaves_the_follow_up(
     app: Touchbase, chat: Chat, store: SqlStore, clock: FixedClock
 ) -> None:
     await _setup(chat, store, clock)
     await chat.say("/touch Beta call with the CFO")
+    assert "Beta LLP: no reply for 5 business days" in await chat.say("/due")
+    await chat.say("/touch Beta call with Dana")
     out = await chat.say("/due")
     assert "no reply" not in out and "Beta" not in out
 

@@ -43,10 +43,19 @@ def test_due_on_the_day_and_more_urgent_when_later() -> None:
     assert (on_day.key, on_day.person_id, on_day.client_id) == ("due:client:7", 1, 7)
 
 
-def test_never_touched_is_due_from_when_it_was_added() -> None:
-    assert regularity_nudge(due(None, since=TODAY - timedelta(days=10)), TODAY) is None
+def test_never_touched_is_due_within_its_cadence_from_when_it_was_added() -> None:
+    # Client 7 on a 30-day cadence: its first contact is due 8 days after it was added.
+    assert regularity_nudge(due(None, since=TODAY - timedelta(days=7)), TODAY) is None
+    first = regularity_nudge(due(None, since=TODAY - timedelta(days=8)), TODAY)
+    assert first is not None and first.title == "Acme: never contacted, first contact due today"
     n = regularity_nudge(due(None, since=TODAY - timedelta(days=31)), TODAY)
-    assert n is not None and "No touch logged yet" in n.detail
+    assert n is not None and "No touch logged since it was added" in n.detail
+    assert n.title == "Acme: never contacted, first contact 23 days late"
+
+
+def test_an_old_touch_logged_for_a_new_client_is_not_263_days_overdue() -> None:
+    new = due(TODAY - timedelta(days=263), since=TODAY - timedelta(days=1))
+    assert regularity_nudge(new, TODAY) is None
 
 
 def test_mute_and_cadence_factor_adjustments() -> None:

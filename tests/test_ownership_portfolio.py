@@ -22,8 +22,10 @@ async def test_portfolio_statuses(chat: Chat, store: SqlStore, clock: FixedClock
     await bob.say("/clients")
     clock.set(T0 - timedelta(days=40))
     await jane.say("/client add Overdue Co")
+    await jane.say("/touch Overdue Co lunch with Pat")
     clock.set(T0 - timedelta(days=25))
     await jane.say("/client add Due Co")
+    await jane.say("/touch Due Co call with Lee")
     clock.set(T0)
     for name in ("Healthy Co", "Waiting Co", "Repair Co"):
         await jane.say(f"/client add {name}")
@@ -55,8 +57,8 @@ async def test_portfolio_statuses(chat: Chat, store: SqlStore, clock: FixedClock
     for heading in ("In repair (1)", "In handoff (1)", "Awaiting reply (1)", "Overdue (1)"):
         assert heading in out
     assert "Due (1)" in out and "Healthy (1)" in out
-    assert "Overdue Co: overdue, next due Fri 13 Nov, last touch never" in out
-    assert "Due Co: due soon, next due Saturday (in 5 days), last touch never" in out
+    assert "Overdue Co: overdue, next due Fri 13 Nov, last touch Wed 14 Oct" in out
+    assert "Due Co: due soon, next due Saturday (in 5 days), last touch Thu 29 Oct" in out
     assert "Healthy Co: on schedule" in out
     assert "Load: 6 clients, within the 4 to 6 a staff usually holds" in out
     assert out.index("In repair") < out.index("In handoff") < out.index("Overdue (1)")
@@ -189,7 +191,7 @@ async def test_profile_form_edits_everything(chat: Chat, store: SqlStore) -> Non
 
 async def test_client_card_still_works_for_names_with_keywords(chat: Chat) -> None:
     await chat.say("/client add People Partners")
-    assert "People Partners: on schedule" in await chat.say("/client People Partners")
+    assert "People Partners: never contacted" in await chat.say("/client People Partners")
     await chat.say("/client People Partners segment Legal")
     assert "Segment: Legal" in await chat.say("/client People Partners")
     assert "I don't know a client called" in await chat.say("/client Nobody Inc people")
@@ -221,7 +223,7 @@ async def test_a_client_named_like_a_subcommand_opens_its_card(chat: Chat) -> No
     await chat.say("/client add Data")
     await chat.say("/client add Data Segment Co")
     out = await chat.say("/client Data Segment Co")
-    assert "Data Segment Co: on schedule" in out and "Co segment" not in out
+    assert "Data Segment Co: never contacted" in out and "Co segment" not in out
     assert "Segment:" not in await chat.say("/client Data")
 
 

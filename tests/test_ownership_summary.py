@@ -14,6 +14,7 @@ from bot.ownership import post_weekly_summaries, summary_day, weekly_figures
 from bot.ports import DeliveryError
 from store.models import RepairRow
 from store.repositories import SqlStore
+from tests.nudge_fixtures import age_claims
 
 from .conftest import T0
 
@@ -38,9 +39,10 @@ async def _seed(store: SqlStore, clock: FixedClock) -> int:
     Umbrella  -       active    200 carol                       30       overdue, no owner
     Hooli     carol   active    60 carol                        90       within
     Vandelay  jane    inactive  -                               -        not counted
-    Stark     bob     active    never, added 40 days ago        30       10 days overdue
+    Stark     bob     active    never, added 40 days ago        30       38 days overdue (first
+                                                                         contact due on day 2)
 
-    Counted 6, within 3 (Acme, Initech, Hooli): 50%. Overdue by owner: bob: Globex, Stark.
+    Counted 6, within 3 (Acme, Initech, Hooli): 50%. Overdue by owner: bob: Stark, Globex.
     No owner: Umbrella. Single-threaded over 180 days: Acme (bob), Hooli (carol); Globex has
     bob and jane, Initech jane and carol, Umbrella nobody since. Load: bob 3 (staff 1-2: over),
     jane 1 (within), carol 1 (senior 1: within), pat 0 (principal 1-3: under), ada admin.
@@ -121,7 +123,7 @@ async def test_figures_match_a_hand_count(store: SqlStore, clock: FixedClock) ->
         fig = await weekly_figures(uow, TODAY, CONFIG)
     assert (fig.clients, fig.within_cadence) == (6, 3)
     assert fig.coverage == 0.5
-    assert fig.overdue_by_owner == (("bob", ("Globex", "Stark")),)
+    assert fig.overdue_by_owner == (("bob", ("Stark", "Globex")),)
     assert fig.no_owner == ("Umbrella",)
     assert fig.single_threaded == ("Acme", "Hooli")
     assert [(x.person, x.owned) for x in fig.over_target] == [("bob", 3)]
@@ -144,7 +146,7 @@ async def test_posted_once_a_week_with_no_note_text(store: SqlStore, clock: Fixe
     text = out.getvalue()
     assert SECRET not in text
     assert "50% of our clients are within their contact plan (3 of 6 clients)" in text
-    assert "bob (2): Globex, Stark" in text
+    assert "bob (2): Stark, Globex" in text
     assert "No owner (1)" in text and "Umbrella" in text
     assert "Single-threaded (2)" in text and "Acme, Hooli" in text
     assert "Over: bob, 3 clients (target 1 to 2)" in text
@@ -185,7 +187,10 @@ async def test_claims_are_once_per_week(store: SqlStore, clock: FixedClock) -> N
         assert await uow.ownership.claim_post("summary:2026-W48", T0, lease)
         assert not await uow.ownership.claim_post("summary:2026-W48", T0, lease)
         await uow.commit()
-    async with store.unit(ws.id) as uow:  # a claim left by a dead worker is taken over
+    async with store.unit(ws.id) as uow:  # a caller's own clock cannot end a lease
+        assert not await uow.ownership.claim_post("summary:2026-W48", T0 + lease * 2, lease)
+    await age_claims(store, lease * 2)
+    async with store.unit(ws.id) as uow:  # the database's clock can: a dead worker's claim
         assert await uow.ownership.claim_post("summary:2026-W48", T0 + lease * 2, lease)
         await uow.ownership.finish_post("summary:2026-W48", "sent")
         assert not await uow.ownership.claim_post("summary:2026-W48", T0 + lease * 9, lease)
@@ -202,7 +207,7 @@ def test_the_summary_goes_out_on_its_day_from_its_hour() -> None:
 
 
 def test_settings_reach_the_core() -> None:
-    from adapters.settings import Settings
+    from app.settings import Settings
 
     core = Settings(TOUCHBASE_SUMMARY_DAY="fri", TOUCHBASE_SUMMARY_HOUR=16).core()  # type: ignore[call-arg]
     assert (core.summary_weekday, core.summary_hour) == (4, 16)

@@ -92,9 +92,13 @@ def _on(clock: FixedClock, day: date) -> None:
     clock.set(datetime(day.year, day.month, day.day, 15, 0, tzinfo=UTC))
 
 
-async def _acme_overdue(chat: Chat) -> None:
-    """Acme, owned by jane (the workspace admin), last touched 40 days ago: 10 days overdue."""
+async def _acme_overdue(chat: Chat, clock: FixedClock) -> None:
+    """Acme, owned by jane (the workspace admin) since 50 days ago, last touched 40 days ago:
+    10 days overdue."""
+    now = clock.now()
+    clock.set(now - timedelta(days=50))
     await chat.say("/client add Acme")
+    clock.set(now)
     await chat.say("/touch Acme call with Dana 2026-10-14")
 
 
@@ -104,7 +108,7 @@ async def _acme_overdue(chat: Chat) -> None:
 async def test_the_whole_path(
     chat: Chat, store: SqlStore, clock: FixedClock, config: CoreConfig
 ) -> None:
-    await _acme_overdue(chat)
+    await _acme_overdue(chat, clock)
     overdue = await _overdue(store, clock, config)
     assert overdue is not None and "10 days overdue" in overdue.title
 
@@ -249,7 +253,7 @@ async def test_checklist_answers_are_private(
 async def test_a_restart_mid_way_continues_exactly(
     chat: Chat, store: SqlStore, clock: FixedClock, config: CoreConfig, db_url: str
 ) -> None:
-    await _acme_overdue(chat)
+    await _acme_overdue(chat, clock)
     await chat.say("/repair Acme missed the filing deadline")
     await chat.say("1", "Refile the return", "2026-11-25")
     await chat.say("2")  # breathing until Mon 30 Nov
@@ -360,7 +364,7 @@ async def test_cancel_by_button_asks_why(chat: Chat, store: SqlStore) -> None:
 async def test_pause_stops_nudges_and_mute_and_resume_extends_the_pause(
     chat: Chat, store: SqlStore, clock: FixedClock, config: CoreConfig
 ) -> None:
-    await _acme_overdue(chat)
+    await _acme_overdue(chat, clock)
     await chat.say("/repair Acme missed the filing deadline")
     assert await _repair_nudges(store, clock, config)
     await chat.say("/repair Acme")

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from adapters.bootstrap import bootstrap
-from adapters.settings import Settings
+from app.bootstrap import bootstrap
+from app.settings import Settings
 from bot.clock import FixedClock
 from bot.domain import Platform
 from bot.messages import Message

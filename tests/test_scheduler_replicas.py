@@ -22,12 +22,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import FixedClock
 from bot.config import CoreConfig
-from bot.digest import run_sweep
+from bot.digest import LEASE, run_sweep
 from bot.domain import Platform
 from store.db import create_engine, upgrade
 from store.repositories import SqlStore
 from tests.conftest import PG_URL
-from tests.nudge_fixtures import RecordingMessenger, add_client, add_person, workspace
+from tests.nudge_fixtures import (
+    RecordingMessenger,
+    add_client,
+    add_person,
+    age_claims,
+    workspace,
+)
 
 MON = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
 PEOPLE = 30
@@ -82,7 +88,18 @@ async def test_sweep_killed_midway_then_run_again(
         "next",
     )
     assert len(second.sent) == PEOPLE - 6
-    # After the lease, the abandoned claim is taken over.
+    # A sweep whose own clock says the lease is over does not take the claim: the database's
+    # clock has not moved on.
+    await run_sweep(
+        store,
+        {Platform.CONSOLE: second},
+        FixedClock(MON + timedelta(minutes=6)),
+        CoreConfig(),
+        "next",
+    )
+    assert len(second.sent) == PEOPLE - 6
+    # Once the database's clock is past the lease, the abandoned claim is taken over.
+    await age_claims(store, LEASE + timedelta(seconds=1))
     await run_sweep(
         store,
         {Platform.CONSOLE: second},
@@ -168,7 +185,8 @@ async def test_process_killed_mid_sweep_then_another_finishes(
     # Straight after: everyone but the one held by the dead process.
     assert worker(mp_url, MON + timedelta(minutes=1), out).wait(timeout=60) == 0
     assert len(lines(out)) == PEOPLE - 1
-    # After the lease, that one too, and still nobody twice.
+    # After the lease (by the database's clock), that one too, and still nobody twice.
+    await age_claims(mp_store[0], LEASE + timedelta(seconds=1))
     assert worker(mp_url, MON + timedelta(minutes=6), out).wait(timeout=60) == 0
     assert sorted(lines(out)) == names
 

@@ -19,7 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.bootstrap import configure_logging
+from app.bootstrap import configure_logging
 from bot.domain import Platform
 from bot.messages import Message
 from bot.ports import DeliveryError

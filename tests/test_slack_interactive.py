@@ -167,7 +167,7 @@ async def test_app_home_shows_the_portfolio(slack: Harness) -> None:
     assert view["type"] == "home"
     rendered = json.dumps(view["blocks"])
     assert "Your portfolio" in rendered
-    assert "Acme: on schedule" in rendered and "Beta: on schedule" in rendered
+    assert "Acme: never contacted" in rendered and "Beta: on schedule" in rendered
     assert "Load" in rendered
     assert "no target for your role (admin)" in rendered  # the first person is the admin
 

@@ -13,7 +13,7 @@ from aiohttp import WSMsgType, web
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.slack import EVENTS_PATH, start_socket_mode
+from adapters.slack.runtime import EVENTS_PATH, start_socket_mode
 from bot.clock import FixedClock
 from store.repositories import SqlStore
 from tests.fakes.slack_api import FakeSlackApi

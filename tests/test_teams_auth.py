@@ -18,7 +18,7 @@ from aiohttp import web
 from botframework.connector.auth import ChannelValidation
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.teams import TeamsConfigurationError, mount
+from adapters.teams.runtime import TeamsConfigurationError, build_teams
 from bot.clock import FixedClock
 from tests.fakes.bot_connector import FakeBotConnector
 from tests.fakes.openid import FakeOpenIdIssuer
@@ -139,7 +139,7 @@ async def teams_dev(db_url: str, engine: AsyncEngine, clock: FixedClock) -> Asyn
 
 
 class _Services:
-    """Only what mount() reads before it refuses."""
+    """Only what build_teams() reads before it refuses."""
 
     def __init__(self, settings: object) -> None:
         self.settings = settings
@@ -161,7 +161,7 @@ def test_mount_refuses_unsafe_or_incomplete_settings(kwargs: dict[str, str], nee
     settings = make_settings("sqlite:///unused.db", **kwargs)
     app = web.Application()
     with pytest.raises(TeamsConfigurationError, match=needle):
-        mount(app, _Services(settings))  # type: ignore[arg-type]
+        build_teams(_Services(settings))  # type: ignore[arg-type]
     assert not any(
         r.resource is not None and r.resource.canonical == "/api/messages"
         for r in app.router.routes()

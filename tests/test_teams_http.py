@@ -238,7 +238,7 @@ async def test_an_activity_without_a_tenant_is_ignored_outside_development(teams
 async def test_the_server_mounts_teams_in_development_mode(teams: Teams) -> None:
     from aiohttp import web
 
-    from adapters.server import create_app
+    from app.server import create_app
 
     app = create_app(teams.services)
     paths = {r.resource.canonical for r in app.router.routes() if r.resource is not None}

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from bot.backup import export_data, touches_csv
 from bot.domain import Platform
-from bot.transfer import export_data, import_clients, read_clients, touches_csv
+from bot.transfer import import_clients, read_clients
 from store.repositories import SqlStore
 
 from .conftest import Chat
@@ -85,19 +86,21 @@ async def test_salesforce_accounts(store: SqlStore) -> None:
 
 
 async def test_a_bad_row_is_reported_and_nothing_is_imported(store: SqlStore) -> None:
-    text = "name,cadence_days\nAcme,14\n,7\nGlobex,weekly\nInitech,0\n"
+    text = "name,cadence_days\nAcme,14\n,7\nGlobex,weekly\nInitech,0\nHooli,inf\n"
     report = await _import(store, text)
-    assert [(e.line, e.problem.split(" ")[0]) for e in report.errors] == [
-        (3, "the"),
-        (4, "cadence_days"),
-        (5, "cadence_days"),
+    assert [(e.line, e.problem) for e in report.errors] == [
+        (4, "cadence_days 'weekly' is not a whole number of days: write a number from 1 to 3650"),
+        (5, "cadence_days 0 is not between 1 and 3650"),
+        (6, "cadence_days 'inf' is not a whole number of days: write a number from 1 to 3650"),
     ]
+    # A row without a name is skipped and counted, not an error.
+    assert [(s.line, s.problem) for s in report.skipped] == [(3, "no company")]
     assert await _clients(store) == {}
 
 
 def test_missing_name_column_is_explained() -> None:
-    records, errors = read_clients("owner,segment\njane,x\n")
-    assert records == [] and errors[0].line == 1 and "name" in errors[0].problem
+    records, report = read_clients("owner,segment\njane,x\n")
+    assert records == [] and report.errors[0].line == 1 and "name" in report.errors[0].problem
 
 
 async def test_imported_owner_is_adopted_on_first_contact(chat: Chat, store: SqlStore) -> None:
@@ -122,7 +125,8 @@ async def test_export_json_and_csv(chat: Chat, store: SqlStore) -> None:
         data = await export_data(uow)
     assert data["clients"][0]["name"] == "Acme Corp"
     touch = data["touches"][0]
-    assert set(touch) == {
+    # The keys of version 1 are all there, with the same meaning.
+    assert {
         "client",
         "kind",
         "contact",
@@ -130,7 +134,8 @@ async def test_export_json_and_csv(chat: Chat, store: SqlStore) -> None:
         "awaiting_reply",
         "note",
         "logged_by",
-    }
+    } <= set(touch)
+    assert data["format"] == "touchbase-export" and data["version"] == 2
     assert touch["client"] == "Acme Corp" and touch["kind"] == "email"
     assert touch["contact"] == "CFO" and touch["awaiting_reply"] is True
     assert touch["occurred_on"] == "2026-11-23" and touch["logged_by"] == "jane"

@@ -11,10 +11,10 @@ from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.bootstrap import Services
-from adapters.server import create_app
-from adapters.settings import Settings, WebSettings
 from adapters.web import WebAccessError
+from app.bootstrap import Services
+from app.server import create_app
+from app.settings import Settings, WebSettings
 from bot.clock import FixedClock
 from store.repositories import SqlStore
 from tests.web_helpers import WebUser, make_services, start_client
@@ -246,7 +246,7 @@ async def test_refuses_to_serve_beyond_localhost_without_a_password(
 def test_the_command_refuses_too(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Any
 ) -> None:
-    from adapters.cli import main
+    from app.cli import main
 
     monkeypatch.chdir(tmp_path)  # no .env here
     monkeypatch.delenv("TOUCHBASE_WEB_PASSWORD", raising=False)

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from adapters.bootstrap import Services, bootstrap
-from adapters.server import create_app
-from adapters.settings import Settings
+from app.bootstrap import Services, bootstrap
+from app.server import create_app
+from app.settings import Settings
 from bot.clock import FixedClock
 from tests.conftest import T0
 

@@ -10,7 +10,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.settings import Settings
+from app.settings import Settings
 from bot.app import Outbound
 from bot.clock import FixedClock
 from bot.domain import Platform
@@ -124,11 +124,17 @@ async def test_messages_for_other_people_wait_in_their_inbox(
     await user.say("Dana", "/touchbase help")
     app = client.server.app
     assert app is not None
-    from adapters.server import SERVICES
+    from app.server import SERVICES
 
     services = app[SERVICES]
     note = Message(text="Acme is yours now <3", tone=Tone.INFO)
-    await services.app.deliver(Platform.CONSOLE, [Outbound({"user": "bob", "name": "Bob"}, note)])
+    [ws] = [w for w in await services.store.workspaces() if w.platform is Platform.CONSOLE]
+    async with services.store.unit(ws.id) as uow:  # through the outbox, as a handler's would
+        ids = await services.app.queue(
+            uow, Platform.CONSOLE, [Outbound({"user": "bob", "name": "Bob"}, note)]
+        )
+        await uow.commit()
+    await services.app.drain(ids)
     inbox = await user.call("/api/chat/inbox", {"user": "Bob"})
     assert [i["label"] for i in inbox["items"]] == ["Direct message"]
     assert "Acme is yours now &lt;3" in inbox["items"][0]["html"]
@@ -138,7 +144,7 @@ async def test_messages_for_other_people_wait_in_their_inbox(
 
 
 async def test_the_morning_digest_once_a_day(user: WebUser, client: TestClient[Any, Any]) -> None:
-    from adapters.server import SERVICES
+    from app.server import SERVICES
 
     app = client.server.app
     assert app is not None

@@ -24,7 +24,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.settings import Settings, WebSettings
+from app.settings import Settings, WebSettings
 from bot.clock import FixedClock
 from bot.config import CoreConfig, LoadTarget
 from bot.dashboard import firm_dashboard
@@ -49,9 +49,10 @@ WEEKS = [
 ]  # fmt: skip
 # Within cadence at each week's end, by hand (see the module docstring):
 #   Acme  0 0 0 1 1 1 1 0 0 0 1 1     Beta  0 0 0 0 0 1 1 0 0 0 0 0
-#   Gamma 0 ...                       Delta 1 1 1 0 0 0 0 0 1 1 1 1
-#   Hotel 0 0 0 0 0 0 0 0 0 1 0 0     Echo  exists from 11-10: . . . . . . . . . 1 1 1
-WITHIN = [1, 1, 1, 1, 1, 2, 2, 0, 1, 3, 3, 3]
+#   Gamma 0 ...                       Delta 0 0 0 0 0 0 0 0 1 1 1 1
+#   Hotel 0 0 0 0 0 0 0 0 0 1 0 0     Echo  exists from 11-10: . . . . . . . . . 0 0 0
+# A client never contacted is not covered (Delta until 2 Nov, Echo, Gamma), however new.
+WITHIN = [0, 0, 0, 1, 1, 2, 2, 0, 1, 2, 2, 2]
 CLIENTS = [5] * 9 + [6] * 3
 
 
@@ -115,7 +116,12 @@ async def test_figures_match_the_hand_count(store: SqlStore, clock: FixedClock) 
     assert d.active_clients == 6
 
     overdue = [(o.owner, [(c.name, c.days_overdue) for c in o.clients]) for o in d.overdue_by_owner]
-    assert overdue == [("Ben", [("Gamma", 84), ("Hotel", 6)]), ("Ann", [("Beta", 25)])]
+    # Echo (client 7, added 10 Nov) was due its first contact 8 days later.
+    assert overdue == [
+        ("Ben", [("Gamma", 110), ("Hotel", 6)]),
+        ("Ann", [("Beta", 25)]),
+        ("Nobody owns", [("Echo", 5)]),
+    ]
 
     assert [(s.client, s.person) for s in d.single_threaded] == [
         ("Beta", "Ann"),
@@ -174,6 +180,7 @@ async def test_the_csv_has_the_figures_and_no_note_text(
     assert {(r["subject"], r["value"]) for r in rows if r["detail"] == "clients overdue"} == {
         ("Ben", "2"),
         ("Ann", "1"),
+        ("Nobody owns", "1"),
     }
     assert {(r["subject"], r["detail"]) for r in rows if r["figure"] == "single_threaded"} == {
         ("Beta", "only Ann"),
@@ -197,12 +204,12 @@ async def test_the_page_and_its_chart_data(
     assert page.status == 200
     html = await page.text()
     assert "Secret merger" not in html
-    assert "Gamma (84 d)" in html
+    assert "Gamma (110 d)" in html
     assert 'src="/static/plotly.min.js"' in html
     assert "script-src 'self';" in page.headers["Content-Security-Policy"]
     data = await (await client.get("/dashboard/data.json")).json()
     assert data["coverage"]["within"] == WITHIN
-    assert data["overdue"] == {"owners": ["Ben", "Ann"], "counts": [2, 1]}
+    assert data["overdue"] == {"owners": ["Ben", "Ann", "Nobody owns"], "counts": [2, 1, 1]}
     assert data["heatmap"]["clients"][-1] == "Echo"  # quietest drawn at the top
     assert "Secret merger" not in str(data)
     js = await client.get("/static/plotly.min.js")

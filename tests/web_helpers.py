@@ -8,9 +8,9 @@ from typing import Any
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.bootstrap import Services
-from adapters.server import create_app
-from adapters.settings import Settings
+from app.bootstrap import Services
+from app.server import create_app
+from app.settings import Settings
 from bot.app import Touchbase
 from bot.clock import Clock
 from bot.commands import default_registry

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,12 +27,13 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
+from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
+from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from adapters.bootstrap import Services
 from adapters.manifests import declared_bot_scopes, slack_manifest
-from adapters.settings import SlackSettings
+from adapters.ports import Services
 from adapters.slack.blocks import (
     CLIENT_SEARCH_ACTION,
     ModalState,
@@ -44,27 +46,22 @@ from adapters.slack.blocks import (
     message_payload,
     view_values,
 )
-from adapters.slack.installation_store import (
-    DbInstallationStore,
-    DbOAuthStateStore,
-    split_workspace_key,
-    workspace_key,
-)
+from adapters.slack.installation_store import split_workspace_key, workspace_key
 from adapters.slack.people import SlackPeople
+from app.settings import SlackSettings
 from bot.app import SORRY, Reply
 from bot.catalog import COMMAND_NAMES, COMMANDS
 from bot.clock import local_today
-from bot.commands.touch import search_clients, touch_form
+from bot.commands.touch import touch_form
 from bot.domain import Platform
 from bot.inbound import ActionIn, CommandIn, FormIn, Identity
 from bot.messages import Form, FormErrors, Message, Tone, error
-from store import inbound_events
-from store import slack_installations as installations
 
 log = logging.getLogger(__name__)
 
 ACK_BUDGET = 2.5  # seconds: Slack wants an answer within 3
 SAVING = "Saving… I'll confirm here in a moment."
+RESPONSE_URL_VALID_SECONDS = 25 * 60  # Slack takes posts for 30 minutes; leave a margin
 LOG_AS_TOUCH = "log_as_touch"
 
 #: What the app listens to. The manifest must declare exactly these (tests check both ways).
@@ -110,7 +107,10 @@ class SlackAdapter:
     services: Services
     bolt: AsyncApp
     people: SlackPeople
-    installation_store: DbInstallationStore | None = None
+    # bolt's installation store, kept in our database; for OAuth (None with one bot token)
+    installation_store: AsyncInstallationStore | None = None
+    # where an uninstall forgets the workspace's installation, whichever mode is in use
+    installations: AsyncInstallationStore | None = None
     ack_budget: float = ACK_BUDGET
     registered: dict[str, set[str]] = field(default_factory=dict)
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
@@ -305,8 +305,14 @@ class SlackAdapter:
         user_id = str(context.user_id)
         state = ModalState(response_url=response_url, channel_id=channel_id)
         if reply is None:
+            # Journaled before "Saving…" goes out: if this process dies now, the next one
+            # completes the command and tells the person (see `replay_intake`).
+            journaled = await self.journal(command, key)
             await ack(response_type="ephemeral", text=SAVING)
-            self.spawn(self._finish_command(task, client, user_id, trigger_id, state), "command")
+            self.spawn(
+                self._finish_command(task, client, user_id, trigger_id, state, journaled),
+                "command",
+            )
             return
         if isinstance(reply, Form):
             await ack()  # first: opening the modal is another round trip to Slack
@@ -321,7 +327,103 @@ class SlackAdapter:
             response_type="ephemeral" if reply.private else "in_channel", **message_payload(reply)
         )
 
+    async def journal(self, command: dict[str, Any], key: str | None) -> str | None:
+        """Write a command about to be answered "Saving…" to the intake journal: what Slack sent
+        (no token), so it can be run again as it came. None when there is no journal, or it
+        could not be written (logged): the command still goes on in this process."""
+        journal = self.services.intake
+        if journal is None:
+            return None
+        fields = ("command", "text", "user_id", "user_name", "team_domain", "channel_id")
+        entry: dict[str, Any] = {f: str(command.get(f) or "") for f in fields}
+        entry.update(
+            platform="slack",
+            workspace=key or "",
+            trigger_id=str(command.get("trigger_id") or ""),
+            response_url=str(command.get("response_url") or ""),
+            received_at=time.time(),
+        )
+        try:
+            return await journal.write(entry)
+        except OSError:
+            log.exception("could not journal a slow command", extra={"platform": "slack"})
+            return None
+
+    async def replay_intake(self) -> int:
+        """Complete every journaled command a dead process left, once, and tell each person the
+        outcome: through response_url while Slack still takes it (30 minutes), else a DM.
+        Returns how many were completed."""
+        journal = self.services.intake
+        if journal is None:
+            return 0
+        done = 0
+        for entry in journal.orphans():
+            data = entry.data
+            if data.get("platform") != "slack":
+                continue
+            try:
+                await self._replay_one(data)
+            except Exception:
+                log.exception("could not complete a journaled command", extra={"platform": "slack"})
+                continue
+            await journal.done(entry.key)
+            done += 1
+        if done:
+            log.info("completed %d journaled commands", done, extra={"platform": "slack"})
+        return done
+
+    async def _replay_one(self, data: dict[str, Any]) -> None:
+        key = data.get("workspace") or None
+        client = await self.client_for(key)
+        if client is None:
+            raise RuntimeError("no Slack client for a journaled command's workspace")
+        user_id = str(data["user_id"])
+        who = await self.people.identity(
+            client,
+            key or "",
+            user_id,
+            workspace_name=data.get("team_domain") or None,
+            fallback_name=str(data.get("user_name", "")),
+        )
+        name = str(data.get("command", "")).lstrip("/").lower()
+        text, mentions = from_slack_text(str(data.get("text", "")))
+        channel_id = data.get("channel_id") or None
+        trigger_id = data.get("trigger_id") or None
+        reply = await self._safely(
+            self.services.app.command(
+                who,
+                CommandIn(
+                    name,
+                    text,
+                    source_id=f"slack:{trigger_id}" if trigger_id else None,
+                    channel={"channel": channel_id, "team": key} if channel_id else None,
+                    mentions=mentions,
+                ),
+            ),
+            f"/{name} {text}".strip(),
+        )
+        if isinstance(reply, Form):
+            reply = error("That took too long to open the form. Please run the command again.")
+        if isinstance(reply, FormErrors):
+            reply = error(" ".join(reply.errors.values()) or "That didn't work.")
+        fresh = time.time() - float(data.get("received_at") or 0) < RESPONSE_URL_VALID_SECONDS
+        response_url = str(data.get("response_url") or "") if fresh else None
+        await self.reply_later(client, user_id, reply, response_url or None, replace=True)
+
     async def _finish_command(
+        self,
+        task: asyncio.Task[Any],
+        client: AsyncWebClient,
+        user_id: str,
+        trigger_id: str | None,
+        state: ModalState,
+        journaled: str | None = None,
+    ) -> None:
+        await self._complete_command(task, client, user_id, trigger_id, state)
+        if journaled is not None and self.services.intake is not None:
+            await self.services.intake.done(journaled)
+
+    async def _complete_command(
         self,
         task: asyncio.Task[Any],
         client: AsyncWebClient,
@@ -450,13 +552,10 @@ class SlackAdapter:
         key = workspace_key(context.enterprise_id, context.team_id)
 
         async def lookup() -> list[Any]:
-            workspace = await self.services.store.workspace(Platform.SLACK, key)
-            async with self.services.store.unit(workspace.id) as uow:
-                clients = await uow.clients.list()
-            return [
-                client_option(c.id, c.name)
-                for c in search_clients(str(body.get("value", "")), clients)
-            ]
+            clients = await self.services.directory.search_clients(
+                Platform.SLACK, key, str(body.get("value", ""))
+            )
+            return [client_option(c.id, c.name) for c in clients]
 
         try:  # the search box must hear back within Slack's 3 seconds, whatever the store does
             options = await asyncio.wait_for(lookup(), timeout=2.0)
@@ -502,7 +601,7 @@ class SlackAdapter:
         event_id = body.get("event_id")
         if not event_id:
             return True
-        first = await inbound_events.claim(self.services.store, Platform.SLACK.value, str(event_id))
+        first = await self.services.directory.first_delivery(Platform.SLACK, str(event_id))
         if not first:
             log.info(
                 "repeated Slack event skipped", extra={"platform": "slack", "event_id": event_id}
@@ -618,11 +717,11 @@ class SlackAdapter:
 
     async def _deactivate(self, context: AsyncBoltContext) -> None:
         key = workspace_key(context.enterprise_id, context.team_id)
-        workspace = await self.services.store.workspace(Platform.SLACK, key)
-        await self.services.store.update_workspace(workspace.id, active=False)
-        await installations.delete_installation(
-            self.services.store, context.enterprise_id, context.team_id
-        )
+        workspace = await self.services.directory.uninstall(Platform.SLACK, key)
+        if self.installations is not None:
+            await self.installations.async_delete_installation(
+                enterprise_id=context.enterprise_id, team_id=context.team_id
+            )
         log.info(
             "Slack workspace uninstalled", extra={"platform": "slack", "workspace": workspace.id}
         )
@@ -683,23 +782,34 @@ def _inline_errors(reply: FormErrors, view: dict[str, Any]) -> dict[str, str]:
     return errors
 
 
-def build_slack(services: Services, *, ack_budget: float = ACK_BUDGET) -> SlackAdapter:
-    """The bolt app and its listeners, for HTTP (one bot token, or OAuth) and Socket Mode."""
+def build_slack(
+    services: Services,
+    *,
+    installations: AsyncInstallationStore | None = None,
+    oauth_state: AsyncOAuthStateStore | None = None,
+    ack_budget: float = ACK_BUDGET,
+) -> SlackAdapter:
+    """The bolt app and its listeners, for HTTP (one bot token, or OAuth) and Socket Mode.
+
+    `installations` and `oauth_state` are bolt's stores, kept where the root chose; OAuth
+    (SLACK_CLIENT_ID and SLACK_CLIENT_SECRET) needs both."""
     settings = services.settings.slack
     bolt_logger = quiet_logger("adapters.slack.bolt", logging.WARNING)
     token = _secret(settings.bot_token)
     client = make_client(settings, None if settings.oauth_enabled else token)
-    installation_store: DbInstallationStore | None = None
+    installation_store: AsyncInstallationStore | None = None
     kwargs: dict[str, Any] = {}
     if settings.oauth_enabled:
-        installation_store = DbInstallationStore(services.store)
+        if installations is None or oauth_state is None:
+            raise ValueError("Slack OAuth needs an installation store and an OAuth state store")
+        installation_store = installations
         kwargs["oauth_settings"] = AsyncOAuthSettings(
             client_id=settings.client_id,
             client_secret=_secret(settings.client_secret),
             scopes=sorted(declared_bot_scopes(slack_manifest())),
             installation_store=installation_store,
             installation_store_bot_only=True,
-            state_store=DbOAuthStateStore(services.store),
+            state_store=oauth_state,
             logger=bolt_logger,
         )
         kwargs["installation_store_bot_only"] = True
@@ -715,8 +825,9 @@ def build_slack(services: Services, *, ack_budget: float = ACK_BUDGET) -> SlackA
     adapter = SlackAdapter(
         services=services,
         bolt=bolt,
-        people=SlackPeople(services.store, services.clock),
+        people=SlackPeople(services.directory, services.clock),
         installation_store=installation_store,
+        installations=installations,
         ack_budget=ack_budget,
     )
     adapter.register()

@@ -1,8 +1,9 @@
 """Who is speaking: users.info at most once per person per day, kept on the person's row.
 
-A person's display name, time zone and email come from users.info. The result is stored on
-the person (`profile_refreshed_at`), so a restart does not call Slack again that day, and kept
-in a small in-process cache, so busy people cost no query either.
+A person's display name, time zone and email come from users.info. The result travels on the
+Identity (`profile_refreshed_at`) and the core stores it with the person in the request's own
+unit of work, so a restart does not call Slack again that day; it is also kept in a small
+in-process cache, so busy people cost no query either.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clock import Clock
+from bot.directory import Directory
 from bot.domain import Platform
 from bot.inbound import Identity
-from store.repositories import SqlStore
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +56,8 @@ def profile_from_user(user: dict[str, Any], at: datetime) -> Profile:
 class SlackPeople:
     """Builds the core's Identity for a Slack user, refreshing the profile once a day."""
 
-    def __init__(self, store: SqlStore, clock: Clock, *, cache_size: int = 2048) -> None:
-        self._store = store
+    def __init__(self, directory: Directory, clock: Clock, *, cache_size: int = 2048) -> None:
+        self._directory = directory
         self._clock = clock
         self._cache: OrderedDict[tuple[str, str], Profile] = OrderedDict()
         self._cache_size = cache_size
@@ -94,6 +95,7 @@ class SlackPeople:
             tz=profile.tz if profile else None,
             email=profile.email if profile else None,
             address={"channel": user_id, "team": workspace_key},
+            profile_refreshed_at=profile.fetched_at if profile else None,
         )
 
     async def profile(
@@ -127,9 +129,9 @@ class SlackPeople:
     ) -> Profile | None:
         workspace_key, user_id = key
         now = self._clock.now()
-        workspace = await self._store.workspace(Platform.SLACK, workspace_key, workspace_name)
-        async with self._store.unit(workspace.id) as uow:
-            person = await uow.people.by_platform_id(user_id)
+        workspace, person = await self._directory.known_person(
+            Platform.SLACK, workspace_key, user_id, workspace_name
+        )
         if (
             person is not None
             and person.profile_refreshed_at is not None
@@ -156,15 +158,7 @@ class SlackPeople:
         if not isinstance(user, dict):
             return None
         fresh = profile_from_user(user, now)
-        async with self._store.unit(workspace.id) as uow:
-            person = await uow.people.ensure(
-                user_id,
-                fresh.display_name or fallback_name,
-                tz=fresh.tz,
-                email=fresh.email,
-                address={"channel": user_id, "team": workspace_key},
-            )
-            await uow.people.update(person.id, profile_refreshed_at=now)
-            await uow.commit()
+        if not fresh.display_name and fallback_name:
+            fresh = Profile(fallback_name, fresh.tz, fresh.email, fresh.fetched_at)
         self._remember(key, fresh)
         return fresh

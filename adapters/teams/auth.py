@@ -25,7 +25,7 @@ from botframework.connector.auth import (
     ServiceClientCredentialsFactory,
 )
 
-from adapters.settings import Settings, TeamsSettings
+from app.settings import Settings, TeamsSettings
 
 log = logging.getLogger(__name__)
 

@@ -36,10 +36,11 @@ from botbuilder.schema import (
 
 from adapters.teams import cards
 from bot.app import Reply, Touchbase
+from bot.directory import Directory
 from bot.domain import Platform
 from bot.inbound import ActionIn, CommandIn, FormIn, Identity
 from bot.messages import Form, FormErrors, Message
-from bot.ports import Address, Store
+from bot.ports import Address
 
 log = logging.getLogger(__name__)
 
@@ -252,10 +253,10 @@ def message_activity(message: Message) -> Activity:
 class TouchbaseTeamsBot(ActivityHandler):  # type: ignore[misc]
     """One instance per server; holds no per-conversation state."""
 
-    def __init__(self, app: Touchbase, store: Store, *, development: bool = False) -> None:
+    def __init__(self, app: Touchbase, directory: Directory, *, development: bool = False) -> None:
         super().__init__()
         self.app = app
-        self.store = store
+        self.directory = directory
         self.development = development
 
     # ---- messages and card submits
@@ -342,15 +343,7 @@ class TouchbaseTeamsBot(ActivityHandler):  # type: ignore[misc]
             return
         who = identity_of(activity, development=self.development)
         if who is not None:
-            await remember(self.store, who)
-
-
-async def remember(store: Store, who: Identity) -> None:
-    """Store a person and their personal-chat address, quietly (no reply)."""
-    workspace = await store.workspace(who.platform, who.workspace_key, who.workspace_name)
-    async with store.unit(workspace.id) as uow:
-        await uow.people.ensure(who.user_id, who.display_name, tz=who.tz, address=who.address)
-        await uow.commit()
+            await self.directory.remember(who)  # quietly: no reply
 
 
 def _as_text(value: Any) -> str:

@@ -7,15 +7,15 @@ from pathlib import Path
 
 from aiohttp import web
 
-from adapters.bootstrap import Services
+from adapters.ports import Services
 from adapters.web import chat, dashboard
 from adapters.web.auth import Guard, WebAccessError, check_bind, security_headers
-from bot.domain import LOCAL_PLATFORM
+from adapters.web.chat import WebMessenger
 
 STATIC = Path(__file__).parent / "static"
 _TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
 
-__all__ = ["WebAccessError", "check_bind", "mount"]
+__all__ = ["WebAccessError", "WebMessenger", "check_bind", "mount"]
 
 
 async def static_file(request: web.Request) -> web.StreamResponse:
@@ -36,13 +36,13 @@ async def static_file(request: web.Request) -> web.StreamResponse:
     return response
 
 
-def mount(app: web.Application, services: Services) -> None:
-    """Add the web chat, the dashboard and their sign-in to the server.
+def mount(app: web.Application, services: Services, messenger: WebMessenger) -> None:
+    """Add the web chat, the dashboard and their sign-in to the server. What the core sends to
+    the web chat's people goes to `messenger`'s inboxes (the root registers it with the core).
 
     Raises WebAccessError when bound beyond localhost without TOUCHBASE_WEB_PASSWORD."""
     guard = Guard(services.settings)
-    messenger = chat.add_routes(app, services, guard)
-    services.add_messenger(LOCAL_PLATFORM, messenger)
+    chat.add_routes(app, services, guard, messenger)
     dashboard.add_routes(app, services, guard)
     app.router.add_get("/login", guard.login_page)
     app.router.add_post("/login", guard.login)

@@ -29,8 +29,8 @@ from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 
-from adapters.settings import Settings
 from adapters.web.render import page, template
+from app.settings import Settings
 
 SESSION_COOKIE = "touchbase_session"
 CSRF_HEADER = "X-CSRF-Token"

@@ -20,7 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
-from adapters.bootstrap import Services
+from adapters.ports import Services
 from adapters.web.auth import SESSION, Guard
 from adapters.web.render import page, render_errors, render_form, render_message, template
 from bot.app import Reply
@@ -121,15 +121,14 @@ class ChatHandlers:
         self.digest_shown: set[tuple[str, str]] = set()  # (person key, local date): in memory
 
     async def workspace(self) -> Workspace:
-        return await self.services.store.workspace(
+        return await self.services.directory.workspace(
             LOCAL_PLATFORM, LOCAL_WORKSPACE_KEY, LOCAL_WORKSPACE_NAME
         )
 
     async def reply_json(self, reply: Reply) -> web.Response:
         if isinstance(reply, Form):
             ws = await self.workspace()
-            async with self.services.store.unit(ws.id) as uow:
-                names = [c.name for c in await uow.clients.list()]
+            names = [c.name for c in await self.services.directory.clients(ws)]
             return web.json_response(
                 {"kind": "form", "html": render_form(reply, client_names=names)}
             )
@@ -152,9 +151,7 @@ class ChatHandlers:
         return web.Response(text=html, content_type="text/html")
 
     async def people(self, request: web.Request) -> web.StreamResponse:
-        ws = await self.workspace()
-        async with self.services.store.unit(ws.id) as uow:
-            people = await uow.people.list()
+        people = await self.services.directory.people(await self.workspace())
         names = sorted(
             (p.display_name for p in people if not p.platform_user_id.startswith("import:")),
             key=str.casefold,
@@ -250,8 +247,9 @@ def api(handler: Any) -> Any:
     return run
 
 
-def add_routes(app: web.Application, services: Services, guard: Guard) -> WebMessenger:
-    messenger = WebMessenger()
+def add_routes(
+    app: web.Application, services: Services, guard: Guard, messenger: WebMessenger
+) -> None:
     handlers = ChatHandlers(services, guard, messenger)
     app[MESSENGER] = messenger
     app.router.add_get("/", guard.protect(handlers.chat_page, kind="page"))
@@ -260,4 +258,3 @@ def add_routes(app: web.Application, services: Services, guard: Guard) -> WebMes
         app.router.add_post(
             f"/api/chat/{name}", guard.protect(api(getattr(handlers, name)), kind="api")
         )
-    return messenger

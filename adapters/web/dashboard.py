@@ -19,13 +19,12 @@ from typing import Any
 
 from aiohttp import web
 
-from adapters.bootstrap import Services
+from adapters.ports import Services
 from adapters.web.auth import SESSION, Guard
 from adapters.web.render import e, page, template
 from bot.clock import local_today
-from bot.dashboard import Dashboard, firm_dashboard
+from bot.dashboard import Dashboard
 from bot.domain import LOCAL_PLATFORM, LOCAL_WORKSPACE_KEY, Platform, Workspace
-from store.reports import SqlReports
 
 FIGURES = ("coverage", "overdue", "touches", "load", "single_threaded", "open_work")
 _PLATFORM_NAMES = {
@@ -222,7 +221,7 @@ class DashboardHandlers:
         allowed = self.services.settings.web.allowed_workspaces()
         workspaces = [
             ws
-            for ws in await self.services.store.workspaces()
+            for ws in await self.services.directory.workspaces()
             if (ws.platform.value, ws.external_id) in allowed
         ]
         wanted = request.query.get("workspace", "")
@@ -234,7 +233,7 @@ class DashboardHandlers:
     async def _figures(self, ws: Workspace) -> Dashboard:
         config = self.services.app.config
         today = local_today(self.services.clock, config.default_tz)
-        return await firm_dashboard(SqlReports(self.services.store.sessions, ws.id), today, config)
+        return await self.services.directory.dashboard(ws, today)
 
     async def page(self, request: web.Request) -> web.StreamResponse:
         ws, workspaces = await self._chosen(request)

@@ -4,9 +4,35 @@ from __future__ import annotations
 
 from bot.app import Registry
 
-from . import client, due, help, match, matter, owner, portfolio, profile, repair, settings, touch
+from . import (
+    book,
+    client,
+    due,
+    help,
+    match,
+    matter,
+    owner,
+    portfolio,
+    profile,
+    repair,
+    settings,
+    touch,
+)
 
-MODULES = (touch, client, due, portfolio, repair, matter, match, owner, profile, settings, help)
+MODULES = (
+    touch,
+    client,
+    due,
+    portfolio,
+    repair,
+    matter,
+    match,
+    owner,
+    profile,
+    book,
+    settings,
+    help,
+)
 
 
 def default_registry() -> Registry:

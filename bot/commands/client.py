@@ -6,13 +6,14 @@ import re
 from datetime import UTC, date, datetime
 
 from bot.app import Context, Registry, Reply
-from bot.domain import Client, Role, TouchKind
+from bot.domain import Client, ClientStatus, Role, Touch, TouchKind
 from bot.messages import Action, Field, Message, Section, Style, Tone, error
 from bot.parsing import label_key, lookup_client
-from bot.rules import effective_cadence, next_due
+from bot.rules import effective_cadence, next_due, open_follow_ups
 from bot.text import clip, pack, plural, row_id, unpack, when
 
 from . import profile
+from .book import name_clash
 from .touch import client_names
 
 USAGE = "Try: /client Acme, or /client add Acme Corp, ACME (a name, then any aliases)"
@@ -78,17 +79,6 @@ async def add_from_button(ctx: Context, value: str) -> Reply:
     return await create_client(ctx, name, [])  # as typed: a comma in it is not an alias
 
 
-async def _name_clash(ctx: Context, labels: list[str]) -> tuple[str, Client] | None:
-    """The first of `labels` that is already another client's name or alias, and that client."""
-    wanted = {label_key(label): label for label in labels if label_key(label)}
-    for client in await ctx.uow.clients.list():
-        for own in (client.name, *client.aliases):
-            key = label_key(own)
-            if key in wanted:
-                return wanted[key], client
-    return None
-
-
 async def add_client(ctx: Context, text: str) -> Reply:
     name, aliases = parse_new_client(text)
     return await create_client(ctx, name, aliases)
@@ -106,7 +96,7 @@ async def create_client(ctx: Context, name: str, aliases: list[str]) -> Reply:
             text=f"{existing.name} is already a client.",
             actions=(Action("client_open", "Open client", str(existing.id)),),
         )
-    clash = await _name_clash(ctx, [name, *aliases])
+    clash = await name_clash(ctx, [name, *aliases])
     if clash is not None:
         label, other = clash
         which = "the name" if label_key(other.name) == label_key(label) else "an alias"
@@ -153,16 +143,37 @@ async def client_card(ctx: Context, client: Client) -> Message:
     today = ctx.today()
     owner = await ctx.uow.people.get(client.owner_id) if client.owner_id else None
     last = (await ctx.uow.clients.last_touch_on([client.id])).get(client.id)
-    cadence = effective_cadence(client, ctx.config.default_cadence_days)
+    segments = {k: v for k, v in (await ctx.uow.ownership.segments()).items() if v}
+    cadence = effective_cadence(client, ctx.config.default_cadence_days, segments)
     created = client.created_at.date() if client.created_at else today
-    due = next_due(last, cadence, created)
+    due = next_due(last, cadence, created, client.id)
     status = "overdue" if due < today else ("due today" if due == today else "on schedule")
+    if client.status is ClientStatus.ARCHIVED:
+        status = "archived"
+    elif last is None:
+        status = "never contacted"
     fields = [
         Field("Owner", owner.display_name if owner else "nobody yet"),
-        Field("Cadence", f"every {plural(cadence, 'day')}"),
+        Field("Cadence", cadence_label(client, cadence, segments)),
         Field("Last touch", when(last, today)),
-        Field("Next due", f"{when(due, today)} ({status})"),
     ]
+    if client.status is ClientStatus.ARCHIVED:
+        fields.append(Field("Status", "archived: no reminders (/client … unarchive)"))
+    elif last is None:
+        fields.append(Field("First contact due", f"{when(due, today)} (never contacted)"))
+    else:
+        fields.append(Field("Next due", f"{when(due, today)} ({status})"))
+    touches = await ctx.uow.touches.for_client(client.id, limit=_FETCH)
+    waiting = open_follow_ups(touches)
+    if waiting:
+        fields.append(
+            Field(
+                "Awaiting reply",
+                "; ".join(
+                    f"{_what(t)}, {when(t.occurred_on, today)}" for t in touches if t.id in waiting
+                )[:300],
+            )
+        )
     if client.aliases:
         fields.append(Field("Also known as", ", ".join(client.aliases)))
     if client.segment:
@@ -188,8 +199,22 @@ async def client_card(ctx: Context, client: Client) -> Message:
             ),
         ),
         actions=(Action("log_touch_open", "Log touch", str(client.id), Style.PRIMARY),),
-        tone=Tone.WARNING if due < today else Tone.INFO,
+        tone=Tone.WARNING if due < today and status != "archived" else Tone.INFO,
     )
+
+
+def cadence_label(client: Client, cadence: int, segments: dict[str, int]) -> str:
+    every = f"every {plural(cadence, 'day')}"
+    if client.cadence_days:
+        return every
+    if client.segment and segments.get(client.segment):
+        return f"{every} ({client.segment}'s)"
+    return f"{every} (the firm's default)"
+
+
+def _what(t: Touch) -> str:
+    what = t.kind.value if t.kind is not TouchKind.OTHER else "touch"
+    return what + (f" to {t.contact}" if t.contact else "")
 
 
 def _stamp(at: datetime | None) -> float:
@@ -206,19 +231,13 @@ async def history_lines(ctx: Context, client: Client, limit: int) -> tuple[list[
     events = await ctx.uow.history.events(client.id, limit=_FETCH)
     complete = len(touches) < _FETCH and len(events) < _FETCH
     people = {p.id: p.display_name for p in await ctx.uow.people.list()}
-    # Any later touch for the client settles a follow-up, so only its latest touch can still
-    # be awaiting a reply (touches come newest first).
-    open_follow_up = (
-        touches[0].id
-        if touches and touches[0].awaiting_reply and touches[0].replied_at is None
-        else None
-    )
+    waiting_ids = open_follow_ups(touches)
     # (day, when it was recorded, is an owner change, line): same-day lines in recorded order.
     lines: list[tuple[date, float, bool, str]] = []
     for t in touches:
         what = t.kind.value if t.kind is not TouchKind.OTHER else "touch"
         with_whom = f" with {t.contact}" if t.contact else ""
-        waiting = " (awaiting reply)" if t.id == open_follow_up else ""
+        waiting = " (awaiting reply)" if t.id in waiting_ids else ""
         who = people.get(t.person_id, "someone")
         said = clip(t.note, 80) if t.note else f"{what}{with_whom}"
         line = f"{when(t.occurred_on, today)}: {who}, {said}{waiting}"

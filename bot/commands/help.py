@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.app import Context, Registry, Reply
-from bot.catalog import COMMANDS, spec
+from bot.catalog import COMMANDS, find_subcommand, spec, subcommands
 from bot.messages import Field, Message, Section, Tone
 from bot.text import clip
 
@@ -32,15 +32,39 @@ def help_message() -> Message:
 
 
 def command_help(name: str) -> Message | None:
+    """Every form of one command, each explained; or one subcommand (`role`, `client merge`)."""
+    topic = " ".join(name.strip().lstrip("/").lower().split())
     try:
-        command = spec(name.strip().lstrip("/").lower())
+        command = spec(topic)
     except KeyError:
-        return None
-    lines = (command.example, *command.more)
+        return subcommand_help(topic)
+    forms = subcommands(command.name)
+    sections = [Section(heading="For example", text="\n".join((command.example, *command.more)))]
+    if forms:
+        sections.append(
+            Section(
+                heading="Also",
+                fields=tuple(Field(s.usage, f"{s.description}. e.g. {s.example}") for s in forms),
+            )
+        )
     return Message(
         text=f"/{command.name}: {command.description}.",
         title=f"/{command.name} {command.usage}".strip(),
-        sections=(Section(heading="For example", text="\n".join(lines)),),
+        sections=tuple(sections),
+    )
+
+
+def subcommand_help(topic: str) -> Message | None:
+    found = find_subcommand(topic)
+    if found is None:
+        return None
+    return Message(
+        text=f"{found.usage}: {found.description}.",
+        title=found.usage,
+        sections=(
+            Section(heading="For example", text=found.example),
+            Section(context=f"Every form of /{found.command}: /touchbase help {found.command}"),
+        ),
     )
 
 

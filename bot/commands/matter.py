@@ -2,7 +2,8 @@
 
 /matter Acme Q3 audit expected Dec 12          open a matter (you lead it)
 /matter Acme Q3 audit lead @dana every 2 weeks  someone else leads; its own update rhythm
-/matter Q3 audit close                          close it; the client-care check-ins start
+/matter Q3 audit close                          close it; when it is the client's last open
+                                                matter, the client-care check-ins start
 /matter Acme                                    Acme's open matters
 /matter                                         the matters you lead
 /update Acme draft filed, estimate Jan 9        record a status update sent to the client
@@ -153,6 +154,28 @@ def _titles_at_start(
     return tuple(found.values()), text[words[best - 1][1] :].strip(" ,;:-–—")
 
 
+def _title_prefix(
+    text: str, matters: Sequence[Matter], clients: Mapping[int, Client]
+) -> tuple[tuple[Matter, ...], str]:
+    """The open matters whose title (alone, or after its client's name) begins with all of
+    `text`, word for word; the shortest names win, so a unique start of a title finds it."""
+    typed = _label_keys(text)
+    if not typed:
+        return (), text
+    found: dict[int, Matter] = {}
+    for matter in matters:
+        client = clients.get(matter.client_id)
+        prefixes: list[list[str]] = [[]]
+        if client is not None:
+            prefixes += [_label_keys(n) for n in (client.name, *client.aliases)]
+        title = _label_keys(matter.title)
+        for prefix in prefixes:
+            label = prefix + title
+            if len(typed) > len(prefix) and label[: len(typed)] == typed:
+                found[matter.id] = matter
+    return tuple(found.values()), ""
+
+
 def _title_at_start(
     text: str, matters: Sequence[Matter], clients: Mapping[int, Client]
 ) -> tuple[Matter, str] | None:
@@ -166,6 +189,9 @@ async def find_target(ctx: Context, text: str, *, whole: bool = False) -> Target
     clients = {c.id: c for c in await ctx.uow.clients.list()}
     open_matters = await ctx.uow.matters.list(open_only=True)
     titled, after_title = _titles_at_start(text, open_matters, clients)
+    if whole and not titled:
+        # The whole text may be the start of one title: "series b" for "Series B financing".
+        titled, after_title = _title_prefix(text, open_matters, clients)
     if len(titled) == 1 and (not whole or not after_title):
         return Target(clients.get(titled[0].client_id), titled[0], after_title)
     names = client_names(list(clients.values()))
@@ -223,6 +249,10 @@ async def open_matter(ctx: Context, text: str) -> Reply:
     today = ctx.today()
     match = match_client(text, client_names(await ctx.uow.clients.list()))
     if match.status != "matched" or match.client is None:
+        # `/matter series b`: an open matter named without its client, found as /update does.
+        target = await find_target(ctx, text, whole=True)
+        if target.matter is not None and not target.rest:
+            return await matter_card(ctx, target.matter)
         return error(_client_problem(text, match.candidates), USAGE)
     client = await ctx.uow.clients.get(match.client.id)
     assert client is not None
@@ -466,6 +496,16 @@ async def close_by_name(ctx: Context, name: str) -> Reply:
             ),
             tone=Tone.WARNING,
         )
+    closed = [
+        m
+        for m in await ctx.uow.matters.list(open_only=False)
+        if not m.is_open
+        and (target.client is None or m.client_id == target.client.id)
+        and _label_keys(m.title)[: len(_label_keys(target.rest or name))]
+        == _label_keys(target.rest or name)
+    ]
+    if closed and _label_keys(target.rest or name):
+        return Message(text=f"{closed[-1].title} is already closed.")
     if target.client is not None:
         return error(f"{target.client.name} has no open matter by that name.", USAGE)
     return error(target.problem or "Which matter?", USAGE)
@@ -497,8 +537,22 @@ async def close_matter(ctx: Context, matter: Matter) -> Reply:
     )
     if client is None:
         return Message(text=f"Closed {matter.title}.", tone=Tone.SUCCESS)
-    care = await closeout(ctx, client, f"the matter {matter.title}")
     done = f"Closed {matter.title} for {client.name}."
+    still = [m for m in await ctx.uow.matters.list(open_only=True) if m.client_id == client.id]
+    if still:
+        # The care check-ins are for a client with no work under way: they wait for the last.
+        names = ", ".join(m.title for m in still[:3]) + (", …" if len(still) > 3 else "")
+        return Message(
+            text=(
+                f"{done} {client.name} still has {plural(len(still), 'open matter')} "
+                f"({clip(names, 120)}), so the client-care check-ins start when the last one "
+                "closes."
+            ),
+            sections=(Section(text=f"To start them now: /client {client.name} closeout"),),
+            actions=(Action("client_open", "Open client", str(client.id)),),
+            tone=Tone.SUCCESS,
+        )
+    care = await closeout(ctx, client, f"the matter {matter.title}")
     if not isinstance(care, Message):
         return Message(text=done, tone=Tone.SUCCESS)
     return Message(

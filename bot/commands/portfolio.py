@@ -21,6 +21,7 @@ _PHRASE = {
     Health.AWAITING: "awaiting reply",
     Health.OVERDUE: "overdue",
     Health.DUE: "due soon",
+    Health.NEVER_CONTACTED: "never contacted",
     Health.HEALTHY: "on schedule",
 }
 

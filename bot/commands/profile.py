@@ -35,6 +35,7 @@ from bot.parsing import ClientMatch, ClientName, lookup_client
 from bot.rules import effective_cadence
 from bot.text import clip, pack, plural, row_id, unpack
 
+from . import book
 from .owner import closeout
 from .touch import client_names
 
@@ -51,11 +52,15 @@ INFLUENCE = {
     "user": "user",
     "end user": "user",
 }
+_KEYWORDS = (
+    r"close[- ]?out|people|key people|profile|segment|prefers|prefer"
+    r"|cadence|rename|merge|archive|unarchive|delete"
+)
 _ROUTE = re.compile(
-    r"^(?P<name>.+?)\s+(?P<kw>close[- ]?out|people|key people|profile|segment|prefers|prefer)"
-    r"(?:\s+(?P<rest>.*))?$",
+    rf"^(?P<name>.+?)\s+(?P<kw>{_KEYWORDS})(?:\s+(?P<rest>.*))?$",
     re.IGNORECASE | re.DOTALL,
 )
+_KEYWORD_AT = re.compile(rf"\s+(?P<kw>{_KEYWORDS})(?=\s|$)", re.IGNORECASE)
 _RHYTHM = (
     (re.compile(r"\bdaily\b|\bevery day\b", re.I), 1),
     (re.compile(r"\btwice a week\b", re.I), 3),
@@ -151,18 +156,26 @@ async def route(ctx: Context, text: str) -> Reply | None:
     """Handle `/client <name> closeout|people|profile|segment|prefers ...`; None when the text
     is not one of these, so /client shows the card as before. A recognised keyword after a name
     that is no client gets an answer here, never an offer to add "Hooly closeout" as a client."""
-    found = _ROUTE.match(text.strip())
+    text = text.strip()
+    found = _ROUTE.match(text)
     if found is None:
         return None
     clients = client_names(await ctx.uow.clients.list())
     if _is_a_name(text, clients):
         return None
     typed = " ".join(found.group("name").split())
-    keyword = _keyword(found.group("kw"))
+    said = found.group("kw")
     rest = (found.group("rest") or "").strip()
+    # "Data Segment Co rename Dasco": the keyword after the longest known name is the command.
+    for at in _KEYWORD_AT.finditer(text):
+        name = text[: at.start()]
+        if at.start() > found.start("kw") and _is_a_name(name, clients):
+            typed, said = " ".join(name.split()), at.group("kw")
+            rest = text[at.end() :].strip()
+    keyword = _keyword(said)
     match = lookup_client(typed, clients)
     if match.status != "matched" or match.client is None:
-        return not_a_client(typed, found.group("kw").lower(), keyword, rest, match)
+        return not_a_client(typed, said.lower(), keyword, rest, match)
     client = await ctx.uow.clients.get(match.client.id)
     if client is None:
         return None
@@ -554,6 +567,7 @@ HANDLERS: dict[str, Callable[[Context, Client, str], Awaitable[Reply]]] = {
     "segment": segment_command,
     "prefers": prefers_command,
     "prefer": prefers_command,
+    **book.HANDLERS,
 }
 
 

@@ -46,6 +46,8 @@ Fault injection:
   ``Retry-After`` (integer seconds) and ``error: ratelimited``.
 * ``fake.fail_next("chat.postMessage", error="channel_not_found")``: HTTP 200, ``ok: false``.
 * ``fake.fail_next("chat.postMessage", status=503)``: a 5xx with a JSON ``ok: false`` body.
+* ``fake.post_delay = 2.0``: every ``chat.postMessage`` takes two seconds to answer.
+* ``fake.down = 503``: every Web API call answers 503 until set back to ``None`` (an outage).
 * ``times=n`` repeats a fault for the next ``n`` calls of that method; faults queue in order.
 * ``fake.rate_limit(per_channel_per_second=1.0, burst=1)``: a token bucket per channel for
   ``chat.postMessage``; an exceeded bucket answers 429 with ``Retry-After``.
@@ -198,6 +200,11 @@ class FakeSlackApi:
         self._id_counter = itertools.count(1)
         self._messages: set[tuple[str, str]] = set()
         self._response_posts: dict[str, int] = defaultdict(int)
+
+        self.post_delay = 0.0
+        """Seconds every ``chat.postMessage`` takes to answer (a slow Slack)."""
+        self.down: int | None = None
+        """While set, every Web API call answers this HTTP status (an outage), recorded."""
 
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
@@ -467,7 +474,12 @@ class FakeSlackApi:
         if token is None and isinstance(form_token, str) and form_token:
             token = form_token
 
-        status, body, headers = self._answer(method, params, token)
+        if self.down is not None:
+            status, body, headers = self.down, {"ok": False, "error": "service_unavailable"}, {}
+        else:
+            if method == "chat.postMessage" and self.post_delay:
+                await asyncio.sleep(self.post_delay)
+            status, body, headers = self._answer(method, params, token)
         await self._record(
             SlackCall(
                 method=method,

@@ -90,6 +90,9 @@ class Settings(BaseSettings):
         default=12, ge=0, le=23, alias="TOUCHBASE_CATCH_UP_UNTIL"
     )
     scheduler_enabled: bool = Field(default=True, alias="TOUCHBASE_SCHEDULER")
+    # Where a command answered with "Saving…" is journaled until it is done; empty: next to the
+    # SQLite file, or ./touchbase-intake for PostgreSQL.
+    intake_dir: str = Field(default="", alias="TOUCHBASE_INTAKE_DIR")
     digest_concurrency: int = Field(default=16, ge=1, le=64, alias="TOUCHBASE_DIGEST_CONCURRENCY")
     summary_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = Field(
         default="mon", alias="TOUCHBASE_SUMMARY_DAY"

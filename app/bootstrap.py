@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.settings import Settings
+from adapters.intake_journal import IntakeJournal
+from app.settings import Settings
 from bot.app import Touchbase
 from bot.clock import Clock, SystemClock
 from bot.commands import default_registry
+from bot.directory import Directory
 from bot.domain import Platform
 from bot.ports import Messenger
-from store.db import create_engine, upgrade
+from store.db import create_engine, sqlite_path, upgrade
+from store.inbound_events import SqlDeliveryLog
+from store.reports import SqlReports
 from store.repositories import SqlStore
 
 log = logging.getLogger(__name__)
@@ -26,10 +32,26 @@ class Services:
     store: SqlStore
     clock: Clock
     app: Touchbase
-    messengers: dict[Platform, Messenger] = field(default_factory=dict)
+    intake: IntakeJournal | None = (
+        None  # "Saving…" commands until done (see adapters.intake_journal)
+    )
+    directory: Directory = field(init=False)  # the use cases the platforms need beside commands
+
+    def __post_init__(self) -> None:
+        store = self.store
+        self.directory = Directory(
+            store,
+            self.app.config,
+            deliveries=SqlDeliveryLog(store),
+            reports=lambda workspace_id: SqlReports(store.sessions, workspace_id),
+        )
+
+    @property
+    def messengers(self) -> Mapping[Platform, Messenger]:
+        """The messengers live in one place, on the core; this is a read-only view of them."""
+        return self.app.messengers
 
     def add_messenger(self, platform: Platform, messenger: Messenger) -> None:
-        self.messengers[platform] = messenger
         self.app.messengers[platform] = messenger
 
     async def close(self) -> None:
@@ -45,7 +67,23 @@ async def bootstrap(
         await upgrade(engine)
     store = SqlStore(engine, clock)
     app = Touchbase(store, clock, settings.core(), default_registry())
-    return Services(settings=settings, engine=engine, store=store, clock=clock, app=app)
+    return Services(
+        settings=settings,
+        engine=engine,
+        store=store,
+        clock=clock,
+        app=app,
+        intake=IntakeJournal(intake_dir(settings)),
+    )
+
+
+def intake_dir(settings: Settings) -> Path:
+    if settings.intake_dir:
+        return Path(settings.intake_dir)
+    database = sqlite_path(settings.database_url)
+    if database is not None:
+        return database.with_name(database.name + ".intake")
+    return Path("touchbase-intake")
 
 
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}

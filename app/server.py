@@ -1,7 +1,7 @@
 """`touchbase serve`: one aiohttp server for every configured platform, plus /healthz.
 
-Each platform adapter exposes `mount(app, services)` and is imported only when configured,
-so a Teams-only firm never pays for importing slack_bolt, and the other way round.
+The platforms are built (with their messengers) by `app.platforms`; here each one's routes
+are mounted, then the web chat and dashboard, which are always served.
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from adapters.bootstrap import Services, bootstrap
-from adapters.settings import Settings
+from app.bootstrap import Services, bootstrap
+from app.platforms import Platforms, build_platforms
+from app.settings import Settings
+from bot.domain import LOCAL_PLATFORM
 from store.db import ping
 
 log = logging.getLogger(__name__)
@@ -34,23 +36,32 @@ async def healthz(request: web.Request) -> web.Response:
     )
 
 
-def create_app(services: Services, *, hooks: list[StartHook] | None = None) -> web.Application:
+def create_app(
+    services: Services,
+    *,
+    hooks: list[StartHook] | None = None,
+    platforms: Platforms | None = None,
+) -> web.Application:
     """The aiohttp application, with every configured platform mounted."""
     app = web.Application(client_max_size=1024 * 1024)
     app[SERVICES] = services
     app.router.add_get("/healthz", healthz)
-    settings = services.settings
-    if settings.slack.configured:
-        from adapters.slack import mount as mount_slack
+    if platforms is None:
+        platforms = build_platforms(services)
+    if platforms.slack is not None:
+        from adapters.slack.runtime import mount as mount_slack
 
-        mount_slack(app, services)
-    if settings.teams.configured or settings.env == "development":
-        from adapters.teams import mount as mount_teams
+        mount_slack(app, platforms.slack)
+    if platforms.teams is not None:
+        from adapters.teams.runtime import mount as mount_teams
 
-        mount_teams(app, services)
+        mount_teams(app, platforms.teams)
+    from adapters.web import WebMessenger
     from adapters.web import mount as mount_web  # always: the chat at / and /dashboard
 
-    mount_web(app, services)
+    web_messenger = WebMessenger()
+    services.add_messenger(LOCAL_PLATFORM, web_messenger)
+    mount_web(app, services, web_messenger)
     cleanups: list[Callable[[], Awaitable[None]]] = []
 
     async def on_startup(app: web.Application) -> None:
@@ -74,7 +85,7 @@ def create_app(services: Services, *, hooks: list[StartHook] | None = None) -> w
 def default_hooks(settings: Settings) -> list[StartHook]:
     hooks: list[StartHook] = []
     if settings.slack.socket_mode:
-        from adapters.slack import start_socket_mode
+        from adapters.slack.runtime import start_socket_mode
 
         hooks.append(start_socket_mode)
     if settings.scheduler_enabled:

@@ -1,0 +1,124 @@
+"""Microsoft Teams: ``POST /api/messages`` through botbuilder's CloudAdapter, and proactive DMs.
+
+``build_teams(services)`` makes the adapter, the bot and the messenger (no HTTP route: the
+`touchbase digest` command needs only the messenger); ``mount(app, runtime)`` adds the route.
+The root builds Teams when ``MICROSOFT_APP_ID`` is set, or with ``TOUCHBASE_ENV=development``
+(the Bot Framework Emulator, which sends no token). Without an app id outside development it
+refuses to start. botbuilder is imported only in this package, so the rest of the code base
+does not depend on it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from botbuilder.core import serializer_helper
+from botbuilder.integration.aiohttp import CloudAdapter
+from botbuilder.schema import Activity
+from botframework.connector.auth import ServiceClientCredentialsFactory
+
+from adapters.ports import Services
+from adapters.teams.auth import (
+    TeamsConfigurationError,
+    Unauthorized,
+    authenticate,
+    build_authentication,
+)
+from adapters.teams.bot import TouchbaseTeamsBot, message_activity
+from adapters.teams.messenger import ConversationLimiter, TeamsMessenger
+from bot.messages import Message, Tone
+
+__all__ = ["TEAMS", "TeamsConfigurationError", "TeamsRuntime", "build_teams", "mount"]
+
+log = logging.getLogger(__name__)
+
+ROUTE = "/api/messages"
+MAX_BODY = 256 * 1024
+
+
+@dataclass
+class TeamsRuntime:
+    adapter: CloudAdapter
+    bot: TouchbaseTeamsBot
+    messenger: TeamsMessenger
+
+
+TEAMS: web.AppKey[TeamsRuntime] = web.AppKey("teams", TeamsRuntime)
+
+SORRY = Message(
+    text="Something went wrong on our side. Please try again in a minute.", tone=Tone.ERROR
+)
+
+
+def build_teams(
+    services: Services,
+    *,
+    credentials_factory: ServiceClientCredentialsFactory | None = None,
+    limiter: ConversationLimiter | None = None,
+) -> TeamsRuntime:
+    """The CloudAdapter, the bot and the Teams messenger; no HTTP route.
+
+    Raises :class:`TeamsConfigurationError` when the settings are unsafe (no app id outside
+    development) or incomplete. ``credentials_factory`` and ``limiter`` are for tests.
+    """
+    settings = services.settings
+    authentication = build_authentication(settings, credentials_factory=credentials_factory)
+    if not settings.teams.id:
+        log.warning(
+            "Teams runs WITHOUT authentication (TOUCHBASE_ENV=development, no MICROSOFT_APP_ID): "
+            "for the Bot Framework Emulator only"
+        )
+    adapter = CloudAdapter(authentication)
+
+    async def on_turn_error(turn_context: Any, error: Exception) -> None:
+        log.error("Teams turn failed: %s", type(error).__name__, exc_info=error)
+        try:
+            await turn_context.send_activity(message_activity(SORRY))
+        except Exception as again:  # the connector itself may be what failed
+            log.warning("could not tell the user about it: %s", type(again).__name__)
+
+    adapter.on_turn_error = on_turn_error
+    bot = TouchbaseTeamsBot(
+        services.app, services.directory, development=settings.env == "development"
+    )
+    messenger = TeamsMessenger(adapter, settings.teams.id, limiter=limiter)
+    return TeamsRuntime(adapter, bot, messenger)
+
+
+def mount(app: web.Application, runtime: TeamsRuntime) -> TeamsRuntime:
+    """Add ``POST /api/messages``, answered by the runtime's adapter and bot."""
+    adapter, bot = runtime.adapter, runtime.bot
+
+    async def messages(request: web.Request) -> web.StreamResponse:
+        if request.content_type != "application/json":
+            return web.Response(status=415, text="expected application/json")
+        if request.content_length is not None and request.content_length > MAX_BODY:
+            return web.Response(status=413)
+        try:
+            body = await request.json()
+        except ValueError:
+            return web.Response(status=400, text="not JSON")
+        if not isinstance(body, dict):
+            return web.Response(status=400, text="not an activity")
+        try:
+            activity = Activity().deserialize(body)
+        except Exception:
+            return web.Response(status=400, text="not an activity")
+        if not activity.type:
+            return web.Response(status=400, text="not an activity")
+        header = request.headers.get("Authorization", "")
+        try:
+            result = await authenticate(adapter.bot_framework_authentication, activity, header)
+        except Unauthorized:
+            return web.Response(status=401)
+        invoke = await adapter.process_activity(result, activity, bot.on_turn)
+        if invoke is not None:
+            return web.json_response(serializer_helper(invoke.body), status=invoke.status)
+        return web.Response(status=201)
+
+    app.router.add_post(ROUTE, messages)
+    app[TEAMS] = runtime
+    return runtime

@@ -1,0 +1,287 @@
+"""The client book: cadence, rename, merge, archive, delete; from the console, Slack and Teams."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from bot.clock import FixedClock
+from bot.commands.book import CadenceError, parse_cadence
+from bot.domain import ClientStatus, Platform
+from bot.transfer import export_data
+from store.models import ClientEventRow, ContactRow, MatterRow, TouchRow
+from store.repositories import SqlStore
+from tests.conftest import Chat
+from tests.slack_helpers import (  # noqa: F401  (fixtures)
+    Harness,
+    slack_fake_fixture,
+    slack_fixture,
+)
+from tests.teams_helpers import (
+    TENANT,
+    Teams,
+    card_text,
+    submits,
+    teams,
+    unescape,
+)
+
+__all__ = ["teams"]  # the fixture
+
+
+async def _clients(store: SqlStore, platform: Platform = Platform.CONSOLE, key: str = "local"):  # type: ignore[no-untyped-def]
+    ws = await store.workspace(platform, key)
+    async with store.unit(ws.id) as uow:
+        return {c.name: c for c in await uow.clients.list()}
+
+
+# --- cadence -------------------------------------------------------------------------------------
+
+
+def test_cadence_phrases() -> None:
+    assert parse_cadence("14") == 14
+    assert parse_cadence("14 days") == 14
+    assert parse_cadence("weekly") == 7
+    assert parse_cadence("every 2 weeks") == 14
+    assert parse_cadence("monthly") == 30
+    assert parse_cadence("quarterly") == 91
+    assert parse_cadence("every 3 months") == 90
+    assert parse_cadence("default") is None
+    for bad in ("0", "400 days", "sometimes", "every blue moon", ""):
+        try:
+            parse_cadence(bad)
+        except CadenceError:
+            continue
+        raise AssertionError(f"{bad!r} was accepted")
+
+
+async def test_cadence_on_the_card_and_in_the_export(chat: Chat, store: SqlStore) -> None:
+    await chat.say("/client add Acme Corp")
+    out = await chat.say("/client Acme cadence 14")
+    assert "Acme Corp is now to be contacted every 14 days" in out
+    assert "Cadence: every 14 days" in await chat.say("/client Acme Corp")
+    assert "every 14 days" in await chat.say("/client Acme Corp cadence every 2 weeks")
+    await chat.say("/client Acme Corp cadence quarterly")
+    ws = await store.workspace(Platform.CONSOLE, "local")
+    async with store.unit(ws.id) as uow:
+        [row] = (await export_data(uow))["clients"]
+    assert row["cadence_days"] == 91
+    out = await chat.say("/client Acme cadence every blue moon")
+    assert "didn't understand" in out and "weekly" in out
+    await chat.say("/client Acme cadence default")
+    assert "Cadence: every 30 days (the firm's default)" in await chat.say("/client Acme")
+    # Not read as an unknown client "Acme cadence 14".
+    assert "I don't know a client" not in await chat.say("/client Acme cadence 14")
+
+
+async def test_only_the_owner_or_a_principal_changes_the_cadence(
+    chat: Chat, outbox: io.StringIO
+) -> None:
+    await chat.say("/touchbase help")  # jane is the admin
+    bob, cy = chat.as_user("bob"), chat.as_user("cy")
+    await bob.say("/client add Acme")
+    assert "Only Acme's owner" in await cy.say("/client Acme cadence weekly")
+    assert "every 7 days" in await chat.say("/client Acme cadence weekly")
+    assert "--- message for bob ---" in outbox.getvalue()
+    assert "jane set Acme's contact cadence every 7 days." in outbox.getvalue()
+
+
+# --- rename --------------------------------------------------------------------------------------
+
+
+async def test_rename_keeps_the_old_name_as_an_alias(chat: Chat, store: SqlStore) -> None:
+    await chat.say("/client add Acme Crop")
+    await chat.say("/touch Acme Crop lunch with Dana")
+    out = await chat.say("/client Acme Crop rename Acme Corp")
+    assert 'Renamed "Acme Crop" to "Acme Corp"' in out
+    clients = await _clients(store)
+    assert list(clients) == ["Acme Corp"] and clients["Acme Corp"].aliases == ("Acme Crop",)
+    out = await chat.say("/client Acme Crop")
+    assert "Acme Corp" in out and 'renamed "Acme Crop" to "Acme Corp"' in out
+    await chat.say("/client add Globex")
+    out = await chat.say("/client Globex rename Acme Corp")
+    assert "already Acme Corp" in out and "merge into" in out
+
+
+# --- merge ---------------------------------------------------------------------------------------
+
+
+async def test_merge_asks_first_then_moves_everything(chat: Chat, store: SqlStore) -> None:
+    await chat.say("/client add Acme Corp")
+    await chat.say("/client add Acme Crop, ACC")
+    await chat.say("/touch Acme Crop emailed Dana, no reply yet")
+    await chat.say("/touch Acme Corp lunch with Sam")
+    await chat.say("/client Acme Crop people add Dana Scully, CFO")
+    await chat.say("/matter Acme Crop Q3 audit")
+    out = await chat.say("/client Acme Crop merge into Acme Corp")
+    assert "Merge Acme Crop into Acme Corp?" in out
+    assert "[1] Merge into Acme Corp  [2] Cancel" in out
+    assert "Nothing changed" in await chat.say("2")
+    assert set(await _clients(store)) == {"Acme Corp", "Acme Crop"}
+
+    await chat.say("/client Acme Crop merge into Acme Corp")
+    out = await chat.say("1")
+    assert "Merged Acme Crop into Acme Corp: 1 touch, 1 key person, 1 matter moved" in out
+    clients = await _clients(store)
+    assert list(clients) == ["Acme Corp"]
+    acme = clients["Acme Corp"]
+    assert set(acme.aliases) == {"Acme Crop", "ACC"}
+    async with store.sessions() as s:
+        for table in (TouchRow, ContactRow, MatterRow):
+            owners = set(await s.scalars(select(table.client_id)))
+            assert owners == {acme.id}, table
+        merged = await s.scalar(
+            select(func.count()).select_from(ClientEventRow).where(ClientEventRow.kind == "merged")
+        )
+    assert merged == 1
+    card = await chat.say("/client ACC")
+    assert "Acme Corp" in card and "merged Acme Crop into Acme Corp" in card
+    assert "Awaiting reply: email to Dana" in card  # the follow-up moved with its touch
+
+
+async def test_merge_of_an_unknown_client_offers_close_matches(chat: Chat) -> None:
+    await chat.say("/client add Acme Corp")
+    await chat.say("/client add Globex")
+    # A typo still finds the client, and merging asks first with the name it found.
+    assert "Merge Globex into Acme Corp?" in await chat.say("/client Globex merge into Acme Crp")
+    out = await chat.say("/client Globex merge into Nobody Inc")
+    assert 'I don\'t know a client called "Nobody Inc"' in out
+
+
+# --- archive -------------------------------------------------------------------------------------
+
+
+async def test_archive_stops_nudges_and_lists_but_keeps_history(
+    chat: Chat, store: SqlStore, clock: FixedClock
+) -> None:
+    now = clock.now()
+    clock.set(now - timedelta(days=90))
+    await chat.say("/client add Stark")
+    await chat.say("/touch Stark emailed Dana, no reply yet")
+    clock.set(now)
+    assert "Stark" in await chat.say("/due")
+    out = await chat.say("/client Stark archive")
+    assert "Archived Stark" in out
+    assert "Stark" not in await chat.say("/due")
+    assert "Stark" not in await chat.say("/clients")
+    card = await chat.say("/client Stark")
+    assert "Status: archived" in card and "archived the client" in card
+    ws = await store.workspace(Platform.CONSOLE, "local")
+    async with store.unit(ws.id) as uow:
+        data = await export_data(uow)
+    assert data["clients"][0]["status"] == "archived" and len(data["touches"]) == 1
+    assert "is back" in await chat.say("/client Stark unarchive")
+    assert (await _clients(store))["Stark"].status is ClientStatus.ACTIVE
+    assert "Stark" in await chat.say("/due")
+
+
+# --- delete --------------------------------------------------------------------------------------
+
+
+async def test_delete_is_for_admins_asks_first_and_erases_everything(
+    chat: Chat, store: SqlStore
+) -> None:
+    await chat.say("/touchbase help")  # jane is the admin
+    bob = chat.as_user("bob")
+    await bob.say("/client add Hooli Secret")
+    await bob.say("/touch Hooli lunch with Gavin")
+    await bob.say("/client Hooli people add Gavin Belson, CEO")
+    assert "Only an admin" in await bob.say("/client Hooli delete")
+    out = await chat.say("/client Hooli delete")
+    assert "Delete Hooli Secret for good?" in out and "[2] Cancel" in out
+    out = await chat.say("1")
+    assert "Deleted Hooli Secret" in out
+    assert await _clients(store) == {}
+    ws = await store.workspace(Platform.CONSOLE, "local")
+    async with store.sessions() as s:
+        for table in (TouchRow, ContactRow, ClientEventRow):
+            assert await s.scalar(select(func.count()).select_from(table)) == 0
+    async with store.unit(ws.id) as uow:
+        [(_at, who, action, detail)] = await uow.history.audit_log()
+        jane = await uow.people.by_platform_id("jane")
+    assert jane is not None and who == jane.id and action == "client_erased"
+    assert "Hooli" not in detail and "Gavin" not in detail and "touch 1" in detail
+
+
+# --- Slack and Teams -----------------------------------------------------------------------------
+
+
+def _button(blocks: list[dict[str, Any]], action_id: str) -> dict[str, Any]:
+    for block in blocks:
+        for element in [*block.get("elements", []), block.get("accessory") or {}]:
+            if element.get("type") == "button" and element["action_id"].startswith(action_id):
+                return dict(element)
+    raise AssertionError(f"no {action_id} button in {json.dumps(blocks)[:400]}")
+
+
+async def test_slack_cadence_merge_and_archive(slack: Harness, store: SqlStore) -> None:
+    await slack.command("add Acme Corp", command="/client")
+    await slack.command("add Acme Crop", command="/client")
+    status, body = await slack.command("Acme Corp cadence every 2 weeks", command="/client")
+    assert status == 200 and "every 14 days" in json.dumps(body)
+    status, body = await slack.command("Acme Crop merge into Acme Corp", command="/client")
+    assert "Merge Acme Crop into Acme Corp?" in json.dumps(body)
+    merge = _button(body["blocks"], "client_merge")
+    await slack.post(slack.block_actions_body(merge["action_id"], merge["value"]))
+    await slack.settle()
+    said = " ".join(c.params.get("text", "") for c in slack.fake.calls("response_url"))
+    assert "Merged Acme Crop into Acme Corp" in said
+    clients = await _clients(store, Platform.SLACK, slack.team)
+    assert list(clients) == ["Acme Corp"] and clients["Acme Corp"].cadence_days == 14
+    status, body = await slack.command("Acme Crop archive", command="/client")
+    assert "Archived Acme Corp" in json.dumps(body)
+    clients = await _clients(store, Platform.SLACK, slack.team)
+    assert clients["Acme Corp"].status is ClientStatus.ARCHIVED
+
+
+async def test_teams_rename_and_merge(teams: Teams) -> None:
+    await teams.post(teams.personal("client add Acme Crop"))
+    await teams.post(teams.personal("client add Acme Corp"))
+    await teams.post(teams.personal("client Acme Crop rename Acme Corporation"))
+    card = unescape(card_text(await teams.last_card(3)))
+    assert 'Renamed "Acme Crop" to "Acme Corporation"' in card
+    await teams.post(teams.personal("client Acme Corporation merge into Acme Corp"))
+    ask = await teams.last_card(4)
+    assert "Merge Acme Corporation into Acme Corp?" in unescape(card_text(ask))
+    [merge] = [s for s in submits(ask) if s["data"]["action_id"] == "client_merge"]
+    await teams.post(teams.submit(merge["data"]))
+    assert "Merged Acme Corporation into Acme Corp" in unescape(card_text(await teams.last_card(5)))
+    clients = await _clients(teams.services.store, Platform.TEAMS, TENANT)
+    assert list(clients) == ["Acme Corp"]
+    assert set(clients["Acme Corp"].aliases) == {"Acme Corporation", "Acme Crop"}
+
+
+async def test_slack_follow_up_stays_until_the_same_contact(slack: Harness) -> None:
+    await slack.command("add Globex", command="/client")
+    _, body = await slack.command("Globex", command="/client")
+    assert "Globex: never contacted" in json.dumps(body)
+    await slack.command("Globex emailed the GC about renewal, no reply yet", command="/touch")
+    await slack.command("Globex lunch with Hank", command="/touch")
+    await slack.settle()
+    _, body = await slack.command("Globex", command="/client")
+    said = json.dumps(body)
+    assert "(awaiting reply)" in said and "Awaiting reply" in said and "email to GC" in said
+    await slack.command("Globex call with the GC", command="/touch")
+    await slack.settle()
+    _, body = await slack.command("Globex", command="/client")
+    assert "awaiting reply" not in json.dumps(body).casefold()
+
+
+async def test_teams_cadence_archive_and_follow_up(teams: Teams) -> None:
+    await teams.post(teams.personal("client add Globex"))
+    await teams.post(teams.personal("client Globex cadence monthly"))
+    assert "every 30 days" in unescape(card_text(await teams.last_card(2)))
+    await teams.post(teams.personal("touch Globex left voicemail for Dana"))
+    await teams.post(teams.personal("touch Globex coffee with Sam"))
+    await teams.post(teams.personal("client Globex"))
+    card = unescape(card_text(await teams.last_card(5)))
+    assert "Awaiting reply" in card and "voicemail to Dana" in card
+    await teams.post(teams.personal("client Globex archive"))
+    assert "Archived Globex" in unescape(card_text(await teams.last_card(6)))
+    clients = await _clients(teams.services.store, Platform.TEAMS, TENANT)
+    assert clients["Globex"].status is ClientStatus.ARCHIVED
+    assert clients["Globex"].cadence_days == 30
