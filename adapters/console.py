@@ -42,6 +42,7 @@ def render(message: Message, *, numbered_from: int = 1) -> str:
             lines.append(f"  {clean(section.heading)}:")
         if section.text:
             lines.extend(f"    {clean(line)}" for line in section.text.splitlines())
+        lines.extend(f"    {'✓' if i.done else '☐'} {clean(i.text)}" for i in section.checklist)
         for f in section.fields:
             lines.append(f"    {clean(f.label)}: {clean(f.value)}")
         if section.context:

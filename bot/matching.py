@@ -51,6 +51,7 @@ from dataclasses import dataclass, replace
 from bot.config import LoadTarget
 from bot.domain import Contact, Person, Role
 from bot.matter_ports import TouchLine
+from bot.text import a_role
 
 PRINCIPAL, SENIOR, STAFF = 3, 2, 1
 LEVEL_NAMES = {PRINCIPAL: "principal", SENIOR: "senior", STAFF: "staff"}
@@ -350,4 +351,4 @@ def load_line(colleague: Colleague, earlier: int = 0) -> str:
         held += f" ({colleague.load + earlier} with {above})"
     if colleague.limit is None:
         return f"holds {held}"
-    return f"holds {held}, up to {colleague.limit} for a {colleague.person.role.value}"
+    return f"holds {held}, up to {colleague.limit} for {a_role(colleague.person.role)}"

@@ -41,12 +41,21 @@ class Field:
 
 
 @dataclass(frozen=True, slots=True)
+class CheckItem:
+    """One line of a checklist: each renderer draws its own tick or empty box."""
+
+    text: str
+    done: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Section:
     text: str = ""
     fields: tuple[Field, ...] = ()
     actions: tuple[Action, ...] = ()
     heading: str | None = None
     context: str | None = None  # small print under the section
+    checklist: tuple[CheckItem, ...] = ()  # shown after the text, before the fields
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from bot.clock import Clock, zone
 from bot.config import CoreConfig, LoadTarget
 from bot.domain import WEEKDAYS, Client, ClientStatus, Person, Platform, Role
-from bot.messages import Action, Message, Section, Tone
+from bot.messages import Action, CheckItem, Message, Section, Tone
 from bot.nudges import Nudge
 from bot.ownership_ports import (
     HANDOFF_STEPS,
@@ -32,7 +32,7 @@ from bot.ownership_ports import (
 )
 from bot.ports import DeliveryError, Messenger, Store, UnitOfWork
 from bot.rules import effective_cadence, next_due
-from bot.text import pack, plural, when
+from bot.text import pack, plural, stop, when
 
 log = logging.getLogger(__name__)
 
@@ -71,17 +71,18 @@ def step_text(step: str, client: str, old: str, new: str) -> str:
 STEP_BUTTONS = {INTRO: "Introduced in person", NOTES: "Notes shared", PEOPLE: "Key people told"}
 
 
-def step_actions(handoff: Handoff) -> tuple[Action, ...]:
+def step_actions(handoff: Handoff, side: str | None = None) -> tuple[Action, ...]:
+    """A button per open step; with `side` ("old" or "new"), only the steps that are theirs."""
     return tuple(
         Action("handoff_step", STEP_BUTTONS[step], pack(h=handoff.id, s=step))
         for step in HANDOFF_STEPS
-        if step not in handoff.steps_done
+        if step not in handoff.steps_done and (side is None or side in STEP_OWNERS[step])
     )
 
 
-def checklist_text(handoff: Handoff, client: str, old: str, new: str) -> str:
-    return "\n".join(
-        f"{'[x]' if step in handoff.steps_done else '[ ]'} {step_text(step, client, old, new)}"
+def checklist(handoff: Handoff, client: str, old: str, new: str) -> tuple[CheckItem, ...]:
+    return tuple(
+        CheckItem(step_text(step, client, old, new), done=step in handoff.steps_done)
         for step in HANDOFF_STEPS
     )
 
@@ -91,10 +92,10 @@ def handoff_section(
 ) -> Section:
     return Section(
         heading=f"Handoff from {old} to {new}",
-        text=checklist_text(handoff, client, old, new),
-        context=(
+        checklist=checklist(handoff, client, old, new),
+        context=stop(
             f"Started {when(handoff.started_on, today)}. Settled once every step is done or "
-            f"{new} has logged a touch with {client}."
+            f"{new} has logged a touch with {client}"
         ),
         actions=step_actions(handoff) if buttons else (),
     )
@@ -160,7 +161,7 @@ def handoff_nudges(
                 title=new_owner_title(handoff, client, old),
                 detail=detail + f" Your first call or meeting with {client} settles the handoff.",
                 client_id=handoff.client_id,
-                actions=step_actions(handoff),
+                actions=step_actions(handoff, NEW_OWNER),
             )
         )
     mine = open_steps(handoff, OLD_OWNER)
@@ -174,7 +175,7 @@ def handoff_nudges(
                 title=old_owner_title(mine[0], client, new),
                 detail=detail,
                 client_id=handoff.client_id,
-                actions=step_actions(handoff),
+                actions=step_actions(handoff, OLD_OWNER),
             )
         )
     return out

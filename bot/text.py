@@ -7,7 +7,7 @@ import re
 from datetime import date
 from typing import Any
 
-from bot.domain import Person
+from bot.domain import Person, Role
 
 
 def when(day: date | None, today: date) -> str:
@@ -27,6 +27,30 @@ def when(day: date | None, today: date) -> str:
     if day.year == today.year:
         return f"{day:%a} {day.day} {day:%b}"
     return f"{day.day} {day:%b %Y}"
+
+
+_ENDS_A_SENTENCE = (".", "!", "?", "…")
+
+
+def stop(text: str) -> str:
+    """A sentence with one full stop at its end: none is added after a name that ends in one
+    already ("Pied Piper Inc."), nor after "!", "?" or "…"."""
+    return text if text.rstrip().endswith(_ENDS_A_SENTENCE) else text + "."
+
+
+# A role as a person is named by it: "staff" is the firm's people, one of them a staff member.
+_ROLE_NOUNS = {Role.STAFF: "staff member"}
+
+
+def role_noun(role: Role) -> str:
+    """ "staff member", "senior", "principal", "admin": one person in the role."""
+    return _ROLE_NOUNS.get(role, role.value)
+
+
+def a_role(role: Role) -> str:
+    """ "a staff member", "a senior", "a principal", "an admin"."""
+    noun = role_noun(role)
+    return f"an {noun}" if noun[0] in "aeiou" else f"a {noun}"
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:

@@ -54,7 +54,7 @@ async def test_handoff_nudges_stop_when_the_new_owner_logs_a_touch(
     assert [n.title for n in nudges["bob"]] == ["Acme Corp: introduce jane in person"]
     assert "joint call or lunch" in nudges["bob"][0].detail
     card = await people["ada"].say("/client Acme")
-    assert "Handoff from bob to jane" in card and "[ ] bob introduces jane" in card
+    assert "Handoff from bob to jane" in card and "☐ bob introduces jane" in card
 
     clock.advance(timedelta(days=2))
     await people["bob"].say("/touch Acme call with Dana")  # the old owner's touch is not it
@@ -144,12 +144,12 @@ async def test_checklist_buttons_finish_the_handoff(
     out = await people["bob"].say("/owner Acme @jane")
     assert "[1] Introduced in person  [2] Notes shared  [3] Key people told" in out
     out = await people["bob"].say("1")
-    assert "[x] bob introduces jane to Acme Corp in person" in out
-    assert "[ ] bob shares notes and Acme Corp's preferences with jane" in out
+    assert "✓ bob introduces jane to Acme Corp in person" in out
+    assert "☐ bob shares notes and Acme Corp's preferences with jane" in out
     nudges = await _nudges(store, clock, "handoff")
     assert "Introduced in person" not in [a.label for a in nudges["jane"][0].actions]
     out = await people["bob"].say("1")  # now "Notes shared"
-    assert "[x] bob shares notes" in out
+    assert "✓ bob shares notes" in out
     out = await people["bob"].say("1")  # "Key people told"
     assert "Handoff of Acme Corp complete" in out
     assert await _nudges(store, clock, "handoff") == {}

@@ -60,7 +60,7 @@ async def test_portfolio_statuses(chat: Chat, store: SqlStore, clock: FixedClock
     assert "Overdue Co: overdue, next due Fri 13 Nov, last touch Wed 14 Oct" in out
     assert "Due Co: due soon, next due Saturday (in 5 days), last touch Thu 29 Oct" in out
     assert "Healthy Co: on schedule" in out
-    assert "Load: 6 clients, within the 4 to 6 a staff usually holds" in out
+    assert "Load: 6 clients, within the 4 to 6 a staff member usually holds" in out
     assert out.index("In repair") < out.index("In handoff") < out.index("Overdue (1)")
 
     out = await ada.say("/clients")

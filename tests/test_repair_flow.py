@@ -237,7 +237,7 @@ async def test_checklist_answers_are_private(
     await chat.say("/repair Acme")
     out = await chat.say("2", "yes", "yes", "no", "yes", "They felt ignored for two weeks")
     assert "✓ Own the problems we caused" in out
-    assert "• Ask what we could have done differently." in out
+    assert "☐ Ask what we could have done differently." in out
     r = await _repair(store)
     assert r.checklist["ticked"] == ["responsibility", "mistakes", "their_side"]
     assert ("repair_heard", "What they told us: They felt ignored for two weeks", True) in (

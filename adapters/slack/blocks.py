@@ -34,7 +34,17 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.messages import Action, Form, FormInput, InputKind, Message, Section, Style, Tone
+from bot.messages import (
+    Action,
+    CheckItem,
+    Form,
+    FormInput,
+    InputKind,
+    Message,
+    Section,
+    Style,
+    Tone,
+)
 
 # Block Kit limits (https://docs.slack.dev/reference/block-kit/blocks).
 MAX_BLOCKS = 50
@@ -68,6 +78,7 @@ _ICONS = {
     Tone.ERROR: ":x: ",
 }
 _STYLES = {Style.PRIMARY: "primary", Style.DANGER: "danger"}
+_BOXES = {True: ":white_check_mark:", False: ":white_large_square:"}
 _CHECKED = "yes"
 
 
@@ -135,16 +146,28 @@ def _actions_blocks(actions: Iterable[Action], start: int) -> list[Block]:
 # --- messages -----------------------------------------------------------------------------------
 
 
+def _checklist(items: Iterable[CheckItem], limit: int) -> str:
+    """One line per item, an emoji tick or an empty box before it; items past the limit go."""
+    lines: list[str] = []
+    used = 0
+    for item in items:
+        line = f"{_BOXES[item.done]} {clip_escaped(item.text, 500)}"
+        if used + len(line) + 1 > limit:
+            break
+        lines.append(line)
+        used += len(line) + 1
+    return "\n".join(lines)
+
+
 def _section_blocks(section: Section, start: int) -> list[Block]:
     blocks: list[Block] = []
-    if section.heading and section.text:
-        heading = f"*{clip_escaped(section.heading, 200)}*\n"
-        body = clip_escaped(section.text, MAX_SECTION_TEXT - len(heading))
-        blocks.append(SectionBlock(text=_mrkdwn(heading + body)))
-    elif section.heading:
-        blocks.append(SectionBlock(text=_mrkdwn(f"*{clip_escaped(section.heading, 200)}*")))
-    elif section.text:
-        blocks.append(SectionBlock(text=_mrkdwn(clip_escaped(section.text, MAX_SECTION_TEXT))))
+    heading = f"*{clip_escaped(section.heading, 200)}*" if section.heading else ""
+    room = MAX_SECTION_TEXT - len(heading) - 2
+    ticks = _checklist(section.checklist, room // 2 if section.text else room)
+    body = clip_escaped(section.text, room - len(ticks) - 1) if section.text else ""
+    text = "\n".join(part for part in (heading, body, ticks) if part)
+    if text:
+        blocks.append(SectionBlock(text=_mrkdwn(text)))
     fields = [
         _mrkdwn(f"*{clip_escaped(f.label, 200)}*\n{clip_escaped(f.value, MAX_FIELD_TEXT - 210)}")
         for f in section.fields

@@ -48,6 +48,7 @@ _TONE_COLOR = {
     Tone.WARNING: "Warning",
     Tone.ERROR: "Attention",
 }
+_BOXES = {True: "✅", False: "⬜"}
 _STYLE = {Style.DEFAULT: "default", Style.PRIMARY: "positive", Style.DANGER: "destructive"}
 
 # CommonMark lets any ASCII punctuation be escaped with a backslash. These are the characters
@@ -117,6 +118,14 @@ def _section(section: Section) -> list[Card]:
         body.append(_text_block(section.heading, weight="Bolder", spacing="Medium"))
     if section.text:
         body.extend(_lines(section.text))
+    for item in section.checklist:
+        # A tick or an empty box before each item; the item's own text is escaped as usual.
+        body.append(
+            {
+                **_text_block(item.text, spacing="Small"),
+                "text": f"{_BOXES[item.done]} {escape(item.text)}",
+            }
+        )
     if section.fields:
         body.append(_facts(section.fields))
     if section.context:

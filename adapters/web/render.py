@@ -46,6 +46,14 @@ def _section(section: Section) -> str:
         parts.append(f'<h4 class="section-heading">{e(section.heading)}</h4>')
     if section.text:
         parts.append(f'<p class="section-text">{_lines(section.text)}</p>')
+    if section.checklist:
+        ticks = "".join(
+            f'<li class="{"done" if i.done else "todo"}">'
+            f'<span class="box" aria-hidden="true">{"✓" if i.done else ""}</span>'
+            f'<span class="sr-only">{"Done: " if i.done else "To do: "}</span>{e(i.text)}</li>'
+            for i in section.checklist
+        )
+        parts.append(f'<ul class="checklist">{ticks}</ul>')
     if section.fields:
         items = "".join(
             f'<div class="field"><dt>{e(f.label)}</dt><dd>{_lines(f.value)}</dd></div>'

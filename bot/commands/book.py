@@ -16,7 +16,7 @@ from bot.app import Context, Registry, Reply
 from bot.domain import Client, ClientStatus, Role
 from bot.messages import Action, Message, Section, Style, Tone, error, notice
 from bot.parsing import label_key, lookup_client
-from bot.text import clip, pack, plural, row_id, unpack
+from bot.text import clip, pack, plural, row_id, stop, unpack
 
 from .touch import client_names
 
@@ -319,7 +319,7 @@ async def merge_button(ctx: Context, value: str) -> Reply:
             ctx.notify(
                 owner.address,
                 Message(
-                    text=f"{ctx.person.display_name} merged {client.name} into {other.name}.",
+                    text=stop(f"{ctx.person.display_name} merged {client.name} into {other.name}"),
                     actions=(_open(merged),),
                 ),
                 owner.id,
@@ -352,7 +352,7 @@ async def archive_command(ctx: Context, client: Client, text: str) -> Reply:
     await ctx.uow.history.add_event(
         client.id, ctx.person.id, "archived", f"{ctx.person.display_name} archived the client"
     )
-    await _tell_owner(ctx, client, f"archived {client.name}.")
+    await _tell_owner(ctx, client, stop(f"archived {client.name}"))
     return Message(
         text=(
             f"Archived {client.name}: no more reminders for it, and it is out of the lists and "

@@ -10,7 +10,7 @@ from bot.domain import Client, ClientStatus, Role, Touch, TouchKind
 from bot.messages import Action, Field, Message, Section, Style, Tone, error
 from bot.parsing import label_key, lookup_client
 from bot.rules import effective_cadence, next_due, open_follow_ups
-from bot.text import clip, pack, plural, row_id, unpack, when
+from bot.text import clip, pack, plural, row_id, stop, unpack, when
 
 from . import profile
 from .book import name_clash
@@ -119,7 +119,7 @@ async def create_client(ctx: Context, name: str, aliases: list[str]) -> Reply:
     await ctx.uow.history.add_owner_change(client.id, None, ctx.person.id, ctx.person.id)
     also = f" (also known as {', '.join(aliases)})" if aliases else ""
     return Message(
-        text=f"Added {client.name}{also}. You are its owner.",
+        text=stop(f"Added {client.name}{also}") + " You are its owner.",
         actions=(
             Action("log_touch_open", "Log a touch", str(client.id), Style.PRIMARY),
             Action("client_open", "Open client", str(client.id)),

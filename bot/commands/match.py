@@ -43,7 +43,7 @@ from bot.messages import (
 )
 from bot.parsing import lookup_client
 from bot.rules import SINGLE_THREAD_WINDOW_DAYS, single_threaded
-from bot.text import clip, pack, plural, row_id, unpack
+from bot.text import a_role, clip, pack, plural, row_id, stop, unpack
 
 from .touch import client_names
 
@@ -274,13 +274,13 @@ async def accept(ctx: Context, value: str) -> Reply:
             f"Only {client.name}'s owner, a principal, or {person.display_name} can accept this."
         )
     if contact.holder_id == person.id:
-        return Message(text=f"{person.display_name} already holds {contact.name}.")
+        return Message(text=stop(f"{person.display_name} already holds {contact.name}"))
     target = ctx.config.load_targets.get(person.role)
     held = (await ctx.uow.matching.relationship_counts()).get(person.id, 0)
     if target is not None and held >= target.high:
         return error(
-            f"{person.display_name} holds {held} relationships, the most for a "
-            f"{person.role.value} ({target.describe()}). Type /match {client.name} again "
+            f"{person.display_name} holds {held} relationships, the most for "
+            f"{a_role(person.role)} ({target.describe()}). Type /match {client.name} again "
             "for someone with room."
         )
     previous = await ctx.uow.people.get(contact.holder_id) if contact.holder_id else None
@@ -308,7 +308,7 @@ async def accept(ctx: Context, value: str) -> Reply:
         )
     who = "You now hold" if person.id == me.id else f"{person.display_name} now holds"
     return Message(
-        text=f"{who} the relationship with {contact_label(contact)} at {client.name}.",
+        text=stop(f"{who} the relationship with {contact_label(contact)} at {client.name}"),
         actions=(
             Action("match_open", "Back to suggestions", str(client.id)),
             Action("client_open", "Open client", str(client.id)),

@@ -42,7 +42,7 @@ from bot.messages import (
     error,
 )
 from bot.parsing import ClientName, lookup_client, match_client
-from bot.text import clip, pack, plural, row_id, unpack, when
+from bot.text import clip, pack, plural, row_id, stop, unpack, when
 
 from .owner import closeout
 from .touch import client_names
@@ -293,7 +293,7 @@ async def open_matter(ctx: Context, text: str) -> Reply:
     for existing in await ctx.uow.matters.list(client_ids=[client.id]):
         if _label_keys(existing.title) == _label_keys(title):
             return Message(
-                text=f"{client.name} already has an open matter called {existing.title}.",
+                text=stop(f"{client.name} already has an open matter called {existing.title}"),
                 actions=(Action("matter_open", "Open matter", str(existing.id)),),
                 tone=Tone.WARNING,
             )
@@ -536,8 +536,8 @@ async def close_matter(ctx: Context, matter: Matter) -> Reply:
         f"{ctx.person.display_name} closed the matter {matter.title}",
     )
     if client is None:
-        return Message(text=f"Closed {matter.title}.", tone=Tone.SUCCESS)
-    done = f"Closed {matter.title} for {client.name}."
+        return Message(text=stop(f"Closed {matter.title}"), tone=Tone.SUCCESS)
+    done = stop(f"Closed {matter.title} for {client.name}")
     still = [m for m in await ctx.uow.matters.list(open_only=True) if m.client_id == client.id]
     if still:
         # The care check-ins are for a client with no work under way: they wait for the last.

@@ -21,7 +21,7 @@ from bot.ownership import (
 )
 from bot.ownership_ports import HANDOFF_STEPS, Handoff
 from bot.parsing import lookup_client
-from bot.text import clip, find_mentions, row_id, unpack, when
+from bot.text import a_role, clip, find_mentions, row_id, stop, unpack, when
 
 from .touch import client_names
 
@@ -183,13 +183,13 @@ async def change_owner(ctx: Context, client: Client, new: Person) -> Reply:
     old = people.get(client.owner_id or 0)
     actor = ctx.person
     if client.owner_id == new.id:
-        return notice(f"{new.display_name} already owns {client.name}.")
+        return notice(stop(f"{new.display_name} already owns {client.name}"))
     if not can_change_owner(actor, client, new):
         owner = old.display_name if old else "its owner"
         return error(
             f"Only {owner}, a principal or an admin can hand {client.name} to someone else. "
             "Nothing changed.",
-            f"If you think {client.name} should move, talk to {owner}.",
+            stop(f"If you think {client.name} should move, talk to {owner}"),
         )
     await ctx.uow.clients.update(client.id, owner_id=new.id)
     await ctx.uow.history.add_owner_change(client.id, client.owner_id, new.id, actor.id)
@@ -234,11 +234,11 @@ async def change_owner(ctx: Context, client: Client, new: Person) -> Reply:
 def channel_post(client: Client, old: Person | None, new: Person) -> Message:
     if old is None:
         return Message(
-            text=f"{client.name} has an owner: {new.display_name}.",
+            text=stop(f"{client.name} has an owner: {new.display_name}"),
             private=False,
         )
     return Message(
-        text=f"{client.name}: {new.display_name} takes over from {old.display_name}.",
+        text=stop(f"{client.name}: {new.display_name} takes over from {old.display_name}"),
         sections=(
             Section(
                 context=(
@@ -281,7 +281,7 @@ def new_owner_message(
         )
     return Message(
         text=(
-            f"{who} {client.name}."
+            stop(f"{who} {client.name}")
             if actor.id == old.id
             else f"{who} {client.name}, which {old.display_name} owned."
         ),
@@ -321,7 +321,7 @@ def old_owner_message(
             handoff_section(handoff, client.name, old.display_name, new.display_name, today)
         )
     return Message(
-        text=f"{who} {client.name} to {new.display_name}.",
+        text=stop(f"{who} {client.name} to {new.display_name}"),
         title=f"{client.name} moves to {new.display_name}",
         sections=tuple(sections),
         actions=(Action("client_open", "Open client", str(client.id)),),
@@ -553,7 +553,7 @@ async def role_command(ctx: Context, text: str) -> Reply:
     if isinstance(person, Message):
         return person
     if person.role is role:
-        return notice(f"{person.display_name} is already {_a(role)}.")
+        return notice(f"{person.display_name} is already {a_role(role)}.")
     if person.role is Role.ADMIN:
         admins = [p for p in await ctx.uow.people.list() if p.role is Role.ADMIN]
         if len(admins) <= 1:
@@ -567,15 +567,13 @@ async def role_command(ctx: Context, text: str) -> Reply:
     if person.id != ctx.person.id:
         ctx.notify(
             person.address,
-            Message(text=f"{ctx.person.display_name} made you {_a(role)} in Touchbase.{your}"),
+            Message(text=f"{ctx.person.display_name} made you {a_role(role)} in Touchbase.{your}"),
             person.id,
         )
-        return Message(text=f"{person.display_name} is now {_a(role)}.{their}", tone=Tone.SUCCESS)
-    return Message(text=f"You are now {_a(role)}.{your}", tone=Tone.SUCCESS)
-
-
-def _a(role: Role) -> str:
-    return f"an {role.value}" if role.value[0] in "aeiou" else f"a {role.value}"
+        return Message(
+            text=f"{person.display_name} is now {a_role(role)}.{their}", tone=Tone.SUCCESS
+        )
+    return Message(text=f"You are now {a_role(role)}.{your}", tone=Tone.SUCCESS)
 
 
 async def channel_command(ctx: Context, text: str) -> Reply:

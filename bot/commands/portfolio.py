@@ -8,7 +8,7 @@ from bot.app import Context, Registry, Reply
 from bot.domain import Role
 from bot.messages import Action, Field, Message, Section, Style, Tone
 from bot.ownership import HEALTH_ORDER, Health, Portfolio, PortfolioLine, build_portfolio
-from bot.text import plural, when
+from bot.text import a_role, plural, when
 
 from .owner import resolve_person, split_at_person
 
@@ -43,7 +43,7 @@ def load_text(p: Portfolio, own: bool = True) -> str:
     if p.target is None:
         whose = "your role" if own else "their role"
         return f"{count}; no target for {whose} ({role})"
-    text = f"{count}, {p.load} the {p.target.describe()} a {role} usually holds"
+    text = f"{count}, {p.load} the {p.target.describe()} {a_role(p.person.role)} usually holds"
     if p.load == "under":
         text += ": room for another relationship"
     elif p.load == "over":

@@ -33,7 +33,7 @@ from bot.messages import (
 )
 from bot.parsing import ClientMatch, ClientName, lookup_client
 from bot.rules import effective_cadence
-from bot.text import clip, pack, plural, row_id, unpack
+from bot.text import clip, pack, plural, row_id, stop, unpack
 
 from . import book
 from .owner import closeout
@@ -311,7 +311,7 @@ async def add_person(ctx: Context, client: Client, text: str) -> Reply:
         ctx, client, f"{verb.lower()} a key person at {client.name}: {describe_person(saved)}."
     )
     return Message(
-        text=f"{verb} {describe_person(saved)}, at {client.name}.",
+        text=stop(f"{verb} {describe_person(saved)}, at {client.name}"),
         sections=(Section(context="Key people and what matters to them are visible to the firm."),),
         tone=Tone.SUCCESS,
     )
@@ -340,7 +340,7 @@ async def remove_person(ctx: Context, client: Client, text: str) -> Reply:
 async def segment_command(ctx: Context, client: Client, text: str) -> Reply:
     name = " ".join(text.split())
     if not name:
-        now = f"{client.name} is in {client.segment}." if client.segment else "No segment yet."
+        now = stop(f"{client.name} is in {client.segment}") if client.segment else "No segment yet."
         return notice(now + f" Set it with /client {client.name} segment Manufacturing.")
     if len(name) > 100:
         return error("Keep a segment's name under 100 characters.")

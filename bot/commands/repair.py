@@ -24,6 +24,7 @@ from bot.commands.touch import client_names, touch_form
 from bot.domain import Client, Touch
 from bot.messages import (
     Action,
+    CheckItem,
     Field,
     Form,
     FormErrors,
@@ -39,7 +40,7 @@ from bot.nudges import add_business_days
 from bot.parsing import lookup_client, match_client
 from bot.repair_ports import Repair, RepairAlreadyOpen, Status, Step
 from bot.rules import effective_cadence
-from bot.text import clip, pack, plural, row_id, unpack
+from bot.text import clip, pack, plural, row_id, stop, unpack
 
 USAGE = "Try: /repair Acme missed the filing deadline"
 SUBCOMMANDS = ("status", "pause", "resume", "cancel", "restart", "breathe")
@@ -265,8 +266,8 @@ def step_card(ctx: Context, client: Client, r: Repair, lead: str | None = None) 
     elif r.step is Step.ICE:
         summary = f"Step {n} of 4: time to talk with {name} again, humbly."
         ticked = set(r.checklist.get("ticked") or ())
-        items = "\n".join(("✓ " if key in ticked else "• ") + text for key, text in rules.CHECKLIST)
-        sections.append(Section(heading="In the conversation", text=items))
+        items = tuple(CheckItem(text, done=key in ticked) for key, text in rules.CHECKLIST)
+        sections.append(Section(heading="In the conversation", checklist=items))
         sections.append(
             Section(
                 heading="Before you reach out, ask yourself",
@@ -335,7 +336,7 @@ def step_card(ctx: Context, client: Client, r: Repair, lead: str | None = None) 
 
 def outsider_line(client: Client) -> Message:
     return Message(
-        text=f"A repair is under way for {client.name}.",
+        text=stop(f"A repair is under way for {client.name}"),
         sections=(Section(context="Its owner is looking after it. Details stay with them."),),
     )
 
@@ -409,7 +410,7 @@ async def start_repair(ctx: Context, client: Client, reason: str) -> Reply:
             raise
         return _already(ctx, client, current)
     await _event(ctx, r, "repair_started", f"Repair started: {r.reason}", private=True)
-    return step_card(ctx, client, r, lead=f"Repair started for {client.name}.")
+    return step_card(ctx, client, r, lead=stop(f"Repair started for {client.name}"))
 
 
 def _already(ctx: Context, client: Client, r: Repair) -> Message:
@@ -428,7 +429,7 @@ async def _status(ctx: Context, client: Client) -> Message:
     r = await _open_repair(ctx, client)
     if r is None or not r.is_open:
         return Message(
-            text=f"No repair under way for {client.name}.",
+            text=stop(f"No repair under way for {client.name}"),
             sections=(Section(context=f"To start one: /repair {client.name} <what went wrong>"),),
         )
     if not rules.may_steer(ctx.person, client, r):
@@ -444,7 +445,7 @@ async def _subcommand(ctx: Context, client: Client, word: str, arg: str) -> Repl
     r = await _open_repair(ctx, client)
     if r is None or not r.is_open:
         return error(
-            f"There's no repair under way for {client.name}.",
+            stop(f"There's no repair under way for {client.name}"),
             f"To start one: /repair {client.name} <what went wrong>",
         )
     if not rules.may_steer(ctx.person, client, r):
