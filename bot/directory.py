@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Protocol
 
-from bot.commands.touch import search_clients
+from bot.commands.touch import offered, search_clients
 from bot.config import CoreConfig
 from bot.dashboard import Dashboard, firm_dashboard
 from bot.domain import Client, Person, Platform, Workspace
@@ -81,6 +81,10 @@ class Directory:
     async def clients(self, workspace: Workspace) -> list[Client]:
         async with self._store.unit(workspace.id) as uow:
             return await uow.clients.list()
+
+    async def client_choices(self, workspace: Workspace) -> list[Client]:
+        """The clients a picker offers (archived ones are not), by name."""
+        return offered(await self.clients(workspace))
 
     async def search_clients(
         self, platform: Platform, workspace_key: str, query: str

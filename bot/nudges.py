@@ -350,6 +350,11 @@ async def collect_nudges(
     found: list[Nudge] = []
     for source in sources:
         found.extend(await source.nudges(uow, person_ids, now, config))
+    # An archived client is resting: none of its steps (repair, handoff, care, matter) nudge
+    # anyone, and they come back as they were when it is unarchived.
+    archived = await uow.clients.archived_ids()
+    if archived:
+        found = [n for n in found if n.client_id not in archived]
     wanted = set(person_ids) if person_ids is not None else None
     snoozes = await uow.nudges.snoozes(person_ids, now)
     by_person: dict[int, list[Nudge]] = {}

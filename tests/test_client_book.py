@@ -6,17 +6,21 @@ import io
 import json
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy import func, select
 
 from bot.backup import export_data
 from bot.clock import FixedClock
 from bot.commands.book import CadenceError, parse_cadence
+from bot.config import CoreConfig
 from bot.domain import ClientStatus, Platform
+from bot.sources import all_nudges
 from store.models import ClientEventRow, ContactRow, MatterRow, TouchRow
 from store.repositories import SqlStore
 from tests.conftest import Chat
 from tests.slack_helpers import (  # noqa: F401  (fixtures)
+    USER,
     Harness,
     slack_fake_fixture,
     slack_fixture,
@@ -285,3 +289,75 @@ async def test_teams_cadence_archive_and_follow_up(teams: Teams) -> None:
     clients = await _clients(teams.services.store, Platform.TEAMS, TENANT)
     assert clients["Globex"].status is ClientStatus.ARCHIVED
     assert clients["Globex"].cadence_days == 30
+
+
+async def _kinds_for(store: SqlStore, clock: FixedClock, client: str) -> set[str]:
+    ws = await store.workspace(Platform.CONSOLE, "local")
+    async with store.unit(ws.id) as uow:
+        ids = {c.id for c in await uow.clients.list() if c.name == client}
+        found = await all_nudges(uow, None, clock.now(), CoreConfig())
+    return {n.kind for items in found.values() for n in items if n.client_id in ids}
+
+
+async def test_archive_mutes_repair_handoff_care_and_matter_steps_until_unarchived(
+    chat: Chat, store: SqlStore, clock: FixedClock
+) -> None:
+    ada, bob, jane = (chat.as_user(name) for name in ("ada", "bob", "jane"))
+    for person in (ada, bob, jane):
+        await person.say("/clients")  # ada, the first, is the admin
+    await bob.say("/client add Acme Corp")
+    await bob.say("/client add Globex")
+    await bob.say("/matter Acme Series B financing")
+    await bob.say("/repair Acme missed the filing deadline")
+    await bob.say("/owner Acme @jane")
+    await ada.say("/client Acme closeout Q3 audit delivered")
+    await bob.say("/repair Globex fees dispute")
+    clock.advance(timedelta(days=14))
+    steps = {"repair", "handoff", "care", "matter"}
+    before = await _kinds_for(store, clock, "Acme Corp")
+    assert steps <= before, before
+    assert "repair" in await _kinds_for(store, clock, "Globex")
+
+    assert "Archived Acme Corp" in await ada.say("/client Acme archive")
+    assert await _kinds_for(store, clock, "Acme Corp") == set()
+    assert "repair" in await _kinds_for(store, clock, "Globex")  # only the archived one rests
+    assert (await jane.say("/due")).startswith("• Nothing")
+
+    assert "is back" in await ada.say("/client Acme unarchive")
+    assert steps <= await _kinds_for(store, clock, "Acme Corp")
+
+
+def _suggestion(slack: Harness, typed: str) -> str:
+    """A block_suggestion as Slack sends it while someone types in the log-touch modal."""
+    payload = {
+        "type": "block_suggestion",
+        "user": {"id": USER, "username": "jane", "name": "jane", "team_id": slack.team},
+        "container": {"type": "view", "view_id": "V0PICK"},
+        "api_app_id": slack.fake.app_id,
+        "token": "legacy-verification-token",
+        "action_id": "client_search",
+        "block_id": "client",
+        "value": typed,
+        "team": {"id": slack.team, "domain": "fake-workspace"},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "view": {"id": "V0PICK", "type": "modal", "callback_id": "log_touch", "blocks": []},
+    }
+    return urlencode({"payload": json.dumps(payload)})
+
+
+async def test_archived_clients_are_not_offered_in_the_picker(slack: Harness) -> None:
+    for name in ("Acme Corp", "Acme Labs", "Globex"):
+        await slack.command(f"add {name}", command="/client")
+    await slack.command("Acme Labs archive", command="/client")
+
+    async def offered(typed: str) -> list[str]:
+        status, body = await slack.post(_suggestion(slack, typed))
+        assert status == 200
+        return [o["text"]["text"] for o in json.loads(body)["options"]]
+
+    assert await offered("acm") == ["Acme Corp"]
+    assert await offered("") == ["Acme Corp", "Globex"]
+    assert await offered("Acme Lab") == []  # not even as a close match
+    await slack.command("Acme Labs unarchive", command="/client")
+    assert await offered("acm") == ["Acme Corp", "Acme Labs"]

@@ -128,7 +128,7 @@ class ChatHandlers:
     async def reply_json(self, reply: Reply) -> web.Response:
         if isinstance(reply, Form):
             ws = await self.workspace()
-            names = [c.name for c in await self.services.directory.clients(ws)]
+            names = [c.name for c in await self.services.directory.client_choices(ws)]
             return web.json_response(
                 {"kind": "form", "html": render_form(reply, client_names=names)}
             )

@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 from bot.app import Context, Registry, Reply
-from bot.domain import Client, NewTouch, Touch, TouchKind
+from bot.domain import Client, ClientStatus, NewTouch, Touch, TouchKind
 from bot.messages import (
     Action,
     Field,
@@ -42,8 +42,15 @@ def client_names(clients: list[Client]) -> list[ClientName]:
     return [ClientName(c.id, c.name, c.aliases) for c in clients]
 
 
+def offered(clients: list[Client]) -> list[Client]:
+    """The clients a picker offers: every one but the archived."""
+    return [c for c in clients if c.status is not ClientStatus.ARCHIVED]
+
+
 def search_clients(query: str, clients: list[Client], limit: int = 100) -> list[Client]:
-    """Clients for a type-ahead: prefix matches, then substring matches, then fuzzy ones."""
+    """Clients for a type-ahead: prefix matches, then substring matches, then fuzzy ones.
+    Archived clients are not offered (unarchive one to log touches against it again)."""
+    clients = offered(clients)
     q = " ".join(query.casefold().split())
     ordered = sorted(clients, key=lambda c: c.name.casefold())
     if not q:
