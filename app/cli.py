@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import calendar
+import errno
 import getpass
 import json
 import sys
@@ -347,7 +348,50 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace, *, banner: boo
     except WebAccessError as exc:
         print(exc, file=sys.stderr)
         return 2
-    return await serve(settings, on_ready=(lambda: web_banner(settings)) if banner else None)
+    # Bind first: a busy port is said in one line, before migrations or the scheduler start.
+    problem = await cannot_listen(settings.host, settings.port)
+    if problem is None:
+        try:
+            return await serve(
+                settings, on_ready=(lambda: web_banner(settings)) if banner else None
+            )
+        except OSError as exc:  # taken in the moment since the check
+            if exc.errno not in _LISTEN_ERRORS:
+                raise
+            problem = exc
+    print(listen_error(settings.host, settings.port, problem), file=sys.stderr)
+    return 1
+
+
+_LISTEN_ERRORS = (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL)
+
+
+async def cannot_listen(host: str, port: int) -> OSError | None:
+    """Why the server could not listen on host:port (as aiohttp would bind it), or None."""
+    loop = asyncio.get_running_loop()
+    try:
+        server = await loop.create_server(asyncio.Protocol, host, port)
+    except OSError as exc:
+        return exc
+    server.close()
+    await server.wait_closed()
+    return None
+
+
+def listen_error(host: str, port: int, exc: OSError) -> str:
+    where = f"{host}:{port}"
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"Port {port} is already in use on {host}, perhaps by another Touchbase. "
+            f"Stop that one, or choose another port with TOUCHBASE_PORT (or --port)."
+        )
+    if exc.errno == errno.EACCES:
+        return (
+            f"Not allowed to listen on port {port}. Choose a port above 1023 with "
+            f"TOUCHBASE_PORT (or --port)."
+        )
+    reason = exc.strerror or str(exc)
+    return f"Can't listen on {where}: {reason}. Check TOUCHBASE_HOST (or --host)."
 
 
 def web_banner(settings: Settings) -> None:

@@ -56,6 +56,9 @@ class Section:
     heading: str | None = None
     context: str | None = None  # small print under the section
     checklist: tuple[CheckItem, ...] = ()  # shown after the text, before the fields
+    # Names in the text that open something (a client's card): a renderer that can link text
+    # makes the start of a line that reads "<label>:" into that action; others show the text.
+    links: tuple[Action, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

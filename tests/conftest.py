@@ -60,11 +60,38 @@ def _worker_database(url: str) -> str:
 
 
 PG_URL = _worker_database(os.environ.get("TEST_DATABASE_URL", ""))
+PG_SKIP = "PostgreSQL tests need TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1/test)"
 # Monday 23 November 2026, 15:00 UTC: a workday afternoon almost everywhere.
 T0 = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 
 _pg_reset = False
 _pg_ready = False
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        reason = str(longrepr[2])
+    else:
+        reason = str(longrepr or "")
+    return reason.removeprefix("Skipped: ").strip() or "no reason given"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Skips in one line per reason (not one per test): what did not run here, and why.
+    `-rs` still lists each one."""
+    if "s" in terminalreporter.reportchars:
+        return
+    skipped = terminalreporter.stats.get("skipped", [])
+    if not skipped:
+        return
+    reasons: dict[str, int] = {}
+    for report in skipped:
+        reason = _skip_reason(report)
+        reasons[reason] = reasons.get(reason, 0) + 1
+    terminalreporter.section("skipped, by reason", sep="-")
+    for reason, count in sorted(reasons.items(), key=lambda item: -item[1]):
+        terminalreporter.write_line(f"{count:>4} skipped: {reason}")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -79,9 +106,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'touchbase.db'}"
     if not PG_URL:
-        pytest.skip(
-            "PostgreSQL tests need TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1/test)"
-        )
+        pytest.skip(PG_SKIP)
     return PG_URL
 
 

@@ -38,7 +38,7 @@ from bot.domain import Platform
 from store.db import create_engine, database_now, upgrade
 from store.models import DigestRow
 from store.repositories import SqlStore
-from tests.conftest import PG_URL
+from tests.conftest import PG_SKIP, PG_URL
 from tests.fakes.slack_api import FakeSlackApi
 from tests.nudge_fixtures import RecordingMessenger, add_client, age_claims
 
@@ -204,7 +204,7 @@ async def test_slack_down_all_morning_gives_up_at_the_catch_up_hour_with_a_reaso
 @pytest.fixture
 async def mp_url() -> AsyncIterator[str]:
     if not PG_URL:
-        pytest.skip("needs TEST_DATABASE_URL naming a PostgreSQL database")
+        pytest.skip(PG_SKIP)
     url = make_url(PG_URL)
     name = f"{url.database}_clock"
     admin = create_engine(url.set(database="postgres").render_as_string(hide_password=False))

@@ -51,7 +51,7 @@ from bot.ports import Address, DeliveryError
 from store.db import create_engine, upgrade
 from store.models import DigestRow, PersonRow
 from store.repositories import SqlStore
-from tests.conftest import PG_URL
+from tests.conftest import PG_SKIP, PG_URL
 
 pytestmark = pytest.mark.fault
 
@@ -185,7 +185,7 @@ async def replica(url: str, out_path: str) -> None:
 async def fault_url() -> AsyncIterator[str]:
     """A PostgreSQL database of its own (TEST_DATABASE_URL's name + `_fault`), migrated, seeded."""
     if not PG_URL:
-        pytest.skip("needs TEST_DATABASE_URL naming a PostgreSQL database")
+        pytest.skip(PG_SKIP)
     base = make_url(PG_URL)
     name = f"{base.database}_fault"
     admin = create_engine(base.set(database="postgres").render_as_string(hide_password=False))

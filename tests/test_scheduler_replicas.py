@@ -26,7 +26,7 @@ from bot.digest import LEASE, run_sweep
 from bot.domain import Platform
 from store.db import create_engine, upgrade
 from store.repositories import SqlStore
-from tests.conftest import PG_URL
+from tests.conftest import PG_SKIP, PG_URL
 from tests.nudge_fixtures import (
     RecordingMessenger,
     add_client,
@@ -118,7 +118,7 @@ async def test_sweep_killed_midway_then_run_again(
 async def mp_url() -> AsyncIterator[str]:
     """A PostgreSQL database of its own for the multi-process tests (tb_nudges_mp)."""
     if not PG_URL:
-        pytest.skip("needs TEST_DATABASE_URL naming a PostgreSQL database")
+        pytest.skip(PG_SKIP)
     url = make_url(PG_URL)
     name = f"{url.database}_mp"
     admin = create_engine(url.set(database="postgres").render_as_string(hide_password=False))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html as htmllib
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -197,3 +198,22 @@ def test_chat_script_sends_the_browser_time_zone() -> None:
     script = (Path(adapters.web.__file__).parent / "static" / "chat.js").read_text()
     assert "Intl.DateTimeFormat().resolvedOptions().timeZone" in script
     assert "tz: browserZone()" in script
+
+
+async def test_portfolio_names_open_the_client_card(user: WebUser) -> None:
+    await user.say("Dana", "/client add Acme")
+    await user.say("Dana", "/client add Pied Piper Inc.")
+    reply = await user.say("Dana", "/clients")
+    html = reply["html"]
+    for name in ("Acme", "Pied Piper Inc."):
+        link = re.search(
+            rf'<button type="button" class="client-link" data-action-id="client_open" '
+            rf'data-value="(\d+)">{re.escape(name)}</button>: never contacted',
+            html,
+        )
+        assert link, html
+        card = await user.click("Dana", "client_open", link.group(1))
+        assert card["kind"] == "message" and f"{name}" in card["text"] + card["html"]
+        assert f'<h3 class="card-title">{htmllib.escape(name)}' in card["html"], card["html"]
+    # Text that only looks like a name is left as it is.
+    assert html.count('class="client-link"') == 2

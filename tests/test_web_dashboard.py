@@ -15,7 +15,9 @@ The seed (today is Monday 2026-11-23; clients added 2026-08-01 unless said other
 from __future__ import annotations
 
 import csv
+import html as htmllib
 import io
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from typing import Any
@@ -24,6 +26,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.web import dashboard
+from adapters.web.dashboard import PAGE_SIZE
 from app.settings import Settings, WebSettings
 from bot.clock import FixedClock
 from bot.config import CoreConfig, LoadTarget
@@ -33,7 +37,7 @@ from store.models import HandoffRow, RepairRow
 from store.reports import SqlReports
 from store.repositories import SqlStore
 from tests.conftest import T0
-from tests.web_helpers import make_services, start_client
+from tests.web_helpers import WebUser, make_services, start_client
 
 SECRET = "Secret merger talk <script>"
 CONFIG = CoreConfig(
@@ -204,7 +208,8 @@ async def test_the_page_and_its_chart_data(
     assert page.status == 200
     html = await page.text()
     assert "Secret merger" not in html
-    assert "Gamma (110 d)" in html
+    gamma = re.search(r'<a class="client-link" href="/\?client=(\d+)">Gamma</a> \(110 d\)', html)
+    assert gamma, "the overdue client links to its card"
     assert 'src="/static/plotly.min.js"' in html
     assert "script-src 'self';" in page.headers["Content-Security-Policy"]
     data = await (await client.get("/dashboard/data.json")).json()
@@ -231,3 +236,96 @@ async def test_a_workspace_picker_when_there_are_several(
     hidden = await store.workspace(Platform.SLACK, "T0999", "Other Firm")
     html = await (await client.get(f"/dashboard?workspace={hidden.id}")).text()
     assert "Other Firm" not in html
+
+
+async def test_a_client_name_on_the_dashboard_opens_its_card_in_the_chat(
+    client: TestClient[Any, Any], store: SqlStore, clock: FixedClock
+) -> None:
+    await seed(store, clock)
+    user = WebUser(client)
+    html = await user.open("/dashboard")
+    hrefs = dict(
+        (name, int(client_id))
+        for client_id, name in re.findall(r'href="/\?client=(\d+)">([^<]+)</a>', html)
+    )
+    assert {"Gamma", "Hotel", "Beta", "Echo", "Delta"} <= set(hrefs)  # overdue, single-threaded
+    await user.open("/")
+    card = await user.click("Ann", "client_open", str(hrefs["Hotel"]))
+    assert card["kind"] == "message" and "Hotel" in card["html"] and "Next due" in card["html"]
+
+
+async def test_another_workspaces_names_are_not_links_the_chat_cannot_open(
+    client: TestClient[Any, Any], store: SqlStore, clock: FixedClock
+) -> None:
+    await seed(store, clock)
+    other = await store.workspace(Platform.SLACK, "T0123", "Acme Legal")
+    async with store.unit(other.id) as uow:
+        pat = await uow.people.ensure("U1", "Pat")
+        far = await uow.clients.add("Faraway", owner_id=pat.id, cadence_days=7)
+        await uow.touches.add(NewTouch(far.id, pat.id, TouchKind.CALL, date(2026, 9, 1)))
+        await uow.commit()
+    html = await (await client.get(f"/dashboard?workspace={other.id}")).text()
+    assert "Faraway" in html and "?client=" not in html
+
+
+async def _many_single_threaded(store: SqlStore, clock: FixedClock, count: int) -> None:
+    ws = await store.workspace(Platform.CONSOLE, "local", "This computer")
+    clock.set(datetime(2026, 8, 1, 12, tzinfo=UTC))
+    async with store.unit(ws.id) as uow:
+        ann = await uow.people.ensure("ann", "Ann")
+        for n in range(count):
+            c = await uow.clients.add(f"Client {n:03d}", owner_id=ann.id, cadence_days=365)
+            await uow.touches.add(NewTouch(c.id, ann.id, TouchKind.CALL, date(2026, 11, 2)))
+        await uow.commit()
+    clock.set(T0)
+
+
+def _rows(html: str, section: str) -> list[str]:
+    part = html.split(f'id="{section}"', 1)[1].split("</section>", 1)[0]
+    return re.findall(r">(Client \d{3})</a>", part)
+
+
+async def test_long_tables_come_fifty_rows_a_page_with_next_and_previous(
+    client: TestClient[Any, Any], store: SqlStore, clock: FixedClock
+) -> None:
+    await _many_single_threaded(store, clock, 120)
+    first = await (await client.get("/dashboard")).text()
+    names = _rows(first, "single")
+    assert len(names) == PAGE_SIZE and "1–50 of 120" in first
+    assert 'rel="prev"' not in first.split('id="single"', 1)[1]
+    nxt = re.search(r'<a href="([^"]+)" rel="next">', first.split('id="single"', 1)[1])
+    assert nxt and "single_page=2" in nxt.group(1)
+    second = await (await client.get(htmllib.unescape(nxt.group(1)).split("#")[0])).text()
+    more = _rows(second, "single")
+    assert len(more) == PAGE_SIZE and not set(more) & set(names) and "51–100 of 120" in second
+    assert 'rel="prev"' in second and 'rel="next"' in second
+    last = await (await client.get("/dashboard?single_page=3")).text()
+    rest = _rows(last, "single")
+    assert len(rest) == 20 and sorted(names + more + rest) == [
+        f"Client {n:03d}" for n in range(120)
+    ]
+    assert 'rel="next"' not in last.split('id="single"', 1)[1]
+    # Past the end, or nonsense: the nearest real page, never an error.
+    assert _rows(await (await client.get("/dashboard?single_page=99")).text(), "single") == rest
+    assert _rows(await (await client.get("/dashboard?single_page=x")).text(), "single") == names
+
+
+async def test_the_csv_streams_in_chunks_and_reads_the_same(
+    client: TestClient[Any, Any],
+    store: SqlStore,
+    clock: FixedClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await _many_single_threaded(store, clock, 60)
+    whole = await (await client.get("/dashboard.csv")).text()
+    monkeypatch.setattr(dashboard, "CSV_CHUNK_ROWS", 100)
+    response = await client.get("/dashboard.csv")
+    assert response.status == 200
+    assert response.headers.get("Transfer-Encoding") == "chunked"
+    assert "Content-Length" not in response.headers
+    chunks = [chunk async for chunk, _ in response.content.iter_chunks()]
+    streamed = b"".join(chunks).decode("utf-8")
+    assert streamed == whole
+    rows = list(csv.DictReader(io.StringIO(streamed)))
+    assert sum(1 for r in rows if r["figure"] == "touches") == 60 * 12
+    assert sum(1 for r in rows if r["figure"] == "single_threaded") == 60

@@ -14,8 +14,10 @@ from __future__ import annotations
 import csv
 import importlib.util
 import io
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -101,11 +103,35 @@ def _cell(value: object) -> object:
     return value
 
 
+CSV_HEAD = ("figure", "subject", "week", "value", "detail")
+CSV_CHUNK_ROWS = 2000  # rows per chunk of the streamed download
+PAGE_SIZE = 50  # rows per page of a dashboard table
+Row = tuple[str, str, str, object, str]
+
+
 def to_csv(d: Dashboard, figure: str | None = None) -> str:
+    return "".join(csv_chunks(d, figure))
+
+
+def csv_chunks(d: Dashboard, figure: str | None = None) -> Iterator[str]:
+    """The CSV a few thousand rows at a time, so a firm of 100,000 clients streams out."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["figure", "subject", "week", "value", "detail"])
-    rows: list[tuple[str, str, str, object, str]] = []
+    writer.writerow(CSV_HEAD)
+    for n, row in enumerate(_csv_rows(d, figure), start=1):
+        writer.writerow([_cell(v) for v in row])
+        if n % CSV_CHUNK_ROWS == 0:
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue()
+
+
+def _csv_rows(d: Dashboard, figure: str | None) -> Iterator[Row]:
+    def wanted(name: str) -> bool:
+        return figure is None or figure == name
+
+    rows: list[Row] = []
     for p in d.coverage:
         week = p.week_start.isoformat()
         rows.append(
@@ -124,11 +150,14 @@ def to_csv(d: Dashboard, figure: str | None = None) -> str:
         rows.extend(
             ("overdue", o.owner, "", c.days_overdue, f"days overdue: {c.name}") for c in o.clients
         )
-    for r in d.heatmap:
-        rows.extend(
-            ("touches", r.client, w.isoformat(), n, "")
-            for w, n in zip(d.weeks, r.counts, strict=True)
-        )
+    yield from (row for row in rows if wanted(row[0]))
+    rows = []
+    if wanted("touches"):
+        weeks = [w.isoformat() for w in d.weeks]
+        for r in d.heatmap:
+            yield from (
+                ("touches", r.client, w, n, "") for w, n in zip(weeks, r.counts, strict=True)
+            )
     for person in d.load:
         target = person.target.describe() if person.target else "none"
         rows.append(
@@ -144,39 +173,76 @@ def to_csv(d: Dashboard, figure: str | None = None) -> str:
         rows.append(("single_threaded", s.client, "", 1, f"only {s.person}"))
     rows.append(("open_work", "repairs under way", "", len(d.repairs), "; ".join(d.repairs)))
     rows.append(("open_work", "handoffs under way", "", len(d.handoffs), "; ".join(d.handoffs)))
-    for row in rows:
-        if figure is None or row[0] == figure:
-            writer.writerow([_cell(v) for v in row])
-    return out.getvalue()
+    yield from (row for row in rows if wanted(row[0]))
 
 
 # --- HTML pieces (every value through `e`) ---------------------------------------------------
 
 
-def _table(head: list[str], rows: list[list[str]], empty: str) -> str:
+T = TypeVar("T")
+Link = Callable[[int, str], str]  # (client id, name) -> the name as HTML, linked where it can be
+
+
+class Pager:
+    """Which page of each table this request shows: `?<table>_page=N` (from 1), kept apart per
+    table so paging one leaves the others where they were."""
+
+    def __init__(self, query: dict[str, str]) -> None:
+        self.query = query
+
+    def number(self, table: str) -> int:
+        raw = self.query.get(f"{table}_page", "1")
+        return max(1, int(raw)) if raw.isdigit() else 1
+
+    def slice(self, table: str, items: Sequence[T]) -> tuple[Sequence[T], str]:
+        """The rows of this page, and the pager under the table (empty when one page does)."""
+        pages = max(1, -(-len(items) // PAGE_SIZE))
+        number = min(self.number(table), pages)
+        first = (number - 1) * PAGE_SIZE
+        shown = items[first : first + PAGE_SIZE]
+        if pages == 1:
+            return shown, ""
+        links = []
+        if number > 1:
+            links.append(self._link(table, number - 1, "‹ Previous"))
+        links.append(f"<span>{first + 1}–{first + len(shown)} of {len(items)}</span>")
+        if number < pages:
+            links.append(self._link(table, number + 1, "Next ›"))
+        return shown, f'<nav class="pager" aria-label="More rows">{"".join(links)}</nav>'
+
+    def _link(self, table: str, number: int, label: str) -> str:
+        query = {**self.query, f"{table}_page": str(number)}
+        href = f"/dashboard?{urlencode(query)}#{table}"
+        return f'<a href="{e(href)}" rel="{"prev" if "Prev" in label else "next"}">{e(label)}</a>'
+
+
+def _table(head: list[str], rows: list[list[str]], empty: str, pager: str = "") -> str:
     if not rows:
-        return f'<p class="empty">{e(empty)}</p>'
+        return f'<p class="empty">{e(empty)}</p>' if empty else ""
     th = "".join(f"<th>{e(h)}</th>" for h in head)
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    return f'<table class="data"><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>'
+    return (
+        f'<div class="table-wrap"><table class="data"><thead><tr>{th}</tr></thead>'
+        f"<tbody>{body}</tbody></table></div>{pager}"
+    )
 
 
-def _overdue_table(d: Dashboard) -> str:
+def _overdue_table(d: Dashboard, pager: Pager, link: Link) -> str:
+    owners, more = pager.slice("overdue", d.overdue_by_owner)
     rows = [
         [
             e(o.owner),
             f'<span class="num">{o.count}</span>',
-            e(
-                ", ".join(f"{c.name} ({c.days_overdue} d)" for c in o.clients[:6])
-                + (f", and {o.count - 6} more" if o.count > 6 else "")
-            ),
+            ", ".join(f"{link(c.client_id, c.name)} ({c.days_overdue} d)" for c in o.clients[:6])
+            + (e(f", and {o.count - 6} more") if o.count > 6 else ""),
         ]
-        for o in d.overdue_by_owner
+        for o in owners
     ]
-    return _table(["Owner", "Overdue", "Clients (days overdue)"], rows, "") if rows else ""
+    return _table(["Owner", "Overdue", "Clients (days overdue)"], rows, "", more)
 
 
-def _load_table(d: Dashboard) -> str:
+def _load_table(d: Dashboard, pager: Pager) -> str:
+    people, more = pager.slice("load", d.load)
     rows = [
         [
             e(p.person),
@@ -185,24 +251,41 @@ def _load_table(d: Dashboard) -> str:
             e(p.target.describe() if p.target else "—"),
             f'<span class="pill pill-{e(p.status.replace(" ", "-"))}">{e(p.status)}</span>',
         ]
-        for p in d.load
+        for p in people
     ]
-    return _table(["Person", "Role", "Clients owned", "Target", ""], rows, "Nobody yet.")
+    return _table(["Person", "Role", "Clients owned", "Target", ""], rows, "Nobody yet.", more)
 
 
-def _single_table(d: Dashboard) -> str:
-    rows = [[e(s.client), e(s.person)] for s in d.single_threaded]
+def _single_table(d: Dashboard, pager: Pager, link: Link) -> str:
+    clients, more = pager.slice("single", d.single_threaded)
+    rows = [[link(s.client_id, s.client), e(s.person)] for s in clients]
     return _table(
         ["Client", "The only person in touch"],
         rows,
         "Every client touched lately has more than one person in touch.",
+        more,
     )
 
 
-def _list(items: tuple[str, ...], empty: str) -> str:
+def client_link(ws: Workspace) -> Link:
+    """Client names open the client's card in the web chat, which speaks for the local
+    workspace only; another workspace's names stay plain text."""
+    local = ws.platform is LOCAL_PLATFORM and ws.external_id == LOCAL_WORKSPACE_KEY
+
+    def link(client_id: int, name: str) -> str:
+        if not local:
+            return e(name)
+        href = f"/?{urlencode({'client': client_id})}"
+        return f'<a class="client-link" href="{e(href)}">{e(name)}</a>'
+
+    return link
+
+
+def _list(items: tuple[str, ...], empty: str, pager: Pager, table: str) -> str:
     if not items:
         return f'<p class="empty">{e(empty)}</p>'
-    return '<ul class="plain">' + "".join(f"<li>{e(i)}</li>" for i in items) + "</ul>"
+    shown, more = pager.slice(table, items)
+    return '<ul class="plain">' + "".join(f"<li>{e(i)}</li>" for i in shown) + "</ul>" + more
 
 
 def _stat(label: str, value: str, tone: str = "") -> str:
@@ -272,12 +355,15 @@ class DashboardHandlers:
                     _stat("handoffs under way", str(len(d.handoffs))),
                 )
             )
+            pager = Pager(dict(request.query))
+            assert ws is not None
+            link = client_link(ws)
             raw = {
-                "overdue": _overdue_table(d),
-                "load": _load_table(d),
-                "single": _single_table(d),
-                "repairs": _list(d.repairs, "No repair under way."),
-                "handoffs": _list(d.handoffs, "No handoff under way."),
+                "overdue": _overdue_table(d, pager, link),
+                "load": _load_table(d, pager),
+                "single": _single_table(d, pager, link),
+                "repairs": _list(d.repairs, "No repair under way.", pager, "repairs"),
+                "handoffs": _list(d.handoffs, "No handoff under way.", pager, "handoffs"),
             }
         html = page(
             template("dashboard.html"),
@@ -304,16 +390,19 @@ class DashboardHandlers:
             return web.json_response(
                 {"error": f"figure is one of {', '.join(FIGURES)}"}, status=400
             )
-        text = (
-            to_csv(await self._figures(ws), figure) if ws else "figure,subject,week,value,detail\n"
-        )
+        d = await self._figures(ws) if ws else None
         name = f"touchbase-{figure or 'dashboard'}.csv"
-        return web.Response(
-            text=text,
-            content_type="text/csv",
-            charset="utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        response = web.StreamResponse(
+            headers={"Content-Disposition": f'attachment; filename="{name}"'}
         )
+        response.content_type = "text/csv"
+        response.charset = "utf-8"
+        await response.prepare(request)
+        chunks = csv_chunks(d, figure) if d else iter([",".join(CSV_HEAD) + "\n"])
+        for chunk in chunks:
+            await response.write(chunk.encode("utf-8"))
+        await response.write_eof()
+        return response
 
 
 def add_routes(app: web.Application, services: Services, guard: Guard) -> None:

@@ -27,6 +27,24 @@ def _lines(text: str) -> str:
     return "<br>".join(e(line) for line in text.splitlines())
 
 
+def _linked_lines(text: str, links: Iterable[Action]) -> str:
+    """The text's lines, each one that starts "<label>:" with that label as a link-like button
+    (the chat runs it like any other button)."""
+    longest_first = sorted(links, key=lambda link: -len(link.label))
+    out = []
+    for line in text.splitlines():
+        link = next((k for k in longest_first if line.startswith(k.label + ":")), None)
+        if link is None:
+            out.append(e(line))
+        else:
+            out.append(
+                f'<button type="button" class="client-link" data-action-id="{e(link.action_id)}" '
+                f'data-value="{e(link.value)}">{e(link.label)}</button>'
+                f"{e(line[len(link.label) :])}"
+            )
+    return "<br>".join(out)
+
+
 def _button(action: Action) -> str:
     return (
         f'<button type="button" class="btn btn-{e(action.style.value)}" '
@@ -45,7 +63,8 @@ def _section(section: Section) -> str:
     if section.heading:
         parts.append(f'<h4 class="section-heading">{e(section.heading)}</h4>')
     if section.text:
-        parts.append(f'<p class="section-text">{_lines(section.text)}</p>')
+        text = _linked_lines(section.text, section.links) if section.links else _lines(section.text)
+        parts.append(f'<p class="section-text">{text}</p>')
     if section.checklist:
         ticks = "".join(
             f'<li class="{"done" if i.done else "todo"}">'

@@ -83,7 +83,15 @@ def portfolio_message(p: Portfolio, *, own: bool = True) -> Message:
         text = "\n".join(line_text(line, p) for line in shown)
         if len(shown) < len(group):
             text += f"\n…and {len(group) - len(shown)} more"
-        sections.append(Section(heading=f"{health.value.capitalize()} ({len(group)})", text=text))
+        sections.append(
+            Section(
+                heading=f"{health.value.capitalize()} ({len(group)})",
+                text=text,
+                links=tuple(
+                    Action("client_open", line.client.name, str(line.client.id)) for line in shown
+                ),
+            )
+        )
     attention = [line for line in p.lines if line.health is not Health.HEALTHY]
     return Message(
         text=summary,

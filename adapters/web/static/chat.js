@@ -13,6 +13,10 @@
   const digestButton = document.getElementById("digest");
   const NEW = "\u0000new";
   let me = localStorage.getItem("touchbase.person") || "";
+  // A client name on the dashboard links here as /?client=<id>: open that card once someone
+  // is chosen, then drop it from the address so a reload does not open it again.
+  let openClient = new URLSearchParams(location.search).get("client") || "";
+  if (openClient) history.replaceState(null, "", location.pathname);
 
   function browserZone() {
     try {
@@ -161,6 +165,11 @@
     for (const item of (inbox && inbox.items) || []) addHtml(item.html, item.label + " for " + name);
     const digest = await call("POST", "/api/chat/digest", {});
     if (digest && digest.kind && digest.kind !== "none") show(digest, "Your morning digest");
+    if (openClient) {
+      const value = openClient;
+      openClient = "";
+      show(await call("POST", "/api/chat/action", { action_id: "client_open", value }));
+    }
     input.focus();
   }
 

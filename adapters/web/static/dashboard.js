@@ -76,7 +76,7 @@
         ],
         layout({
           height: Math.max(160, 40 + 34 * data.overdue.owners.length),
-          margin: { l: 110, r: 16, t: 8, b: 32 },
+          margin: { l: 16, r: 16, t: 8, b: 32 },
           yaxis: { autorange: "reversed", automargin: true, tickfont: { color: INK } },
           xaxis: { dtick: 1, gridcolor: GRID, tickfont: { color: MUTED }, rangemode: "tozero" },
         }),
@@ -86,38 +86,44 @@
       empty(overdue, "No client is overdue.");
     }
 
+    // Load: one row per person, names in full down the side (a long name takes the margin it
+    // needs rather than being cut), the target range as a grey band behind each bar.
     const load = document.getElementById("chart-load");
     if (data.load.people.length) {
       const mid = data.load.low.map((lo, i) => (lo === null ? null : (lo + data.load.high[i]) / 2));
       const half = data.load.low.map((lo, i) => (lo === null ? null : (data.load.high[i] - lo) / 2));
+      const top = Math.max(...data.load.owned, ...data.load.high.map((h) => h || 0));
       Plotly.newPlot(
         load,
         [
           {
-            x: data.load.people,
-            y: mid,
+            y: data.load.people,
+            x: mid,
             type: "scatter",
             mode: "markers",
             marker: { size: 1, color: "rgba(0,0,0,0)" },
-            error_y: { type: "data", array: half, color: "#98a2b3", thickness: 10, width: 0 },
-            hovertemplate: "%{x}: target range<extra></extra>",
+            error_x: { type: "data", array: half, color: "#98a2b3", thickness: 10, width: 0 },
+            hovertemplate: "%{y}: target range<extra></extra>",
           },
           {
-            x: data.load.people,
-            y: data.load.owned,
+            y: data.load.people,
+            x: data.load.owned,
             type: "bar",
+            orientation: "h",
             width: 0.35,
             marker: {
               color: data.load.status.map((s) => (s === "within" ? ACCENT : s === "no target" ? "#98a2b3" : WARN)),
             },
-            hovertemplate: "%{x}: owns %{y}<extra></extra>",
+            hovertemplate: "%{y}: owns %{x}<extra></extra>",
           },
         ],
         layout({
-          height: 240,
-          yaxis: {
+          height: Math.max(160, 40 + 34 * data.load.people.length),
+          margin: { l: 16, r: 16, t: 8, b: 32 },
+          yaxis: { autorange: "reversed", automargin: true, tickfont: { color: INK } },
+          xaxis: {
             rangemode: "tozero",
-            dtick: Math.max(1, Math.ceil(Math.max(...data.load.owned, ...data.load.high.map((h) => h || 0)) / 5)),
+            dtick: Math.max(1, Math.ceil(top / 5)),
             gridcolor: GRID,
             tickfont: { color: MUTED },
           },
@@ -152,7 +158,7 @@
         ],
         layout({
           height: Math.max(150, 60 + 28 * data.heatmap.clients.length),
-          margin: { l: 140, r: 16, t: 8, b: 40 },
+          margin: { l: 16, r: 16, t: 8, b: 40 },
           yaxis: { automargin: true, tickfont: { color: INK } },
           xaxis: { tickfont: { color: MUTED } },
         }),
