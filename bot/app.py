@@ -24,6 +24,7 @@ from bot.messages import Action, Form, FormErrors, Message, Section, error
 from bot.outbox import DrainReport, drain_outbox, message_to_json
 from bot.parsing import DateOrder, date_order_for_locale
 from bot.ports import Address, Messenger, Store, UnitOfWork
+from bot.privacy import Conversation, Mentioned, is_outsider, refusal
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,8 @@ class Context:
     source_id: str | None = None
     outbox: list[Outbound] = field(default_factory=list)
     registry: Registry | None = None
+    conversation: Conversation | None = None  # where the request was made, when the adapter said
+    mentioned: Mapping[str, Mentioned] = field(default_factory=dict)  # what the platform said
 
     def today(self) -> date:
         return local_today(self.clock, self.person.tz or self.config.default_tz)
@@ -142,6 +145,8 @@ class Touchbase:
         self.worker = f"app:{socket.gethostname()}:{os.getpid()}:{id(self):x}"
 
     async def command(self, who: Identity, cmd: CommandIn) -> Reply:
+        if is_outsider(who):  # before anything is looked up or stored (bot/privacy.py)
+            return refusal()
         name = cmd.name.lstrip("/").lower()
         text = storable(cmd.text).strip()
         first, _, rest = text.partition(" ")
@@ -159,12 +164,16 @@ class Touchbase:
             lambda ctx: handler(ctx, text),
             channel=cmd.channel,
             mentions=cmd.mentions,
+            mentioned=cmd.mentioned,
+            conversation=cmd.conversation,
             source_id=cmd.source_id,
             echo=f"/{cmd.name} {cmd.text}".strip(),
             label=f"command:{cmd.name}",
         )
 
     async def action(self, who: Identity, act: ActionIn) -> Reply:
+        if is_outsider(who):
+            return refusal()
         handler = self.registry.actions.get(act.action_id)
         if handler is None:
             return error("That button no longer does anything. Type /touchbase help for commands.")
@@ -172,10 +181,13 @@ class Touchbase:
             who,
             lambda ctx: handler(ctx, storable(act.value)),
             source_id=act.source_id,
+            conversation=act.conversation,
             label=f"action:{act.action_id}",
         )
 
     async def submit(self, who: Identity, form: FormIn) -> Reply:
+        if is_outsider(who):
+            return refusal()
         handler = self.registry.forms.get(form.form_id)
         if handler is None:
             return error("That form is out of date. Please open it again.")
@@ -187,6 +199,7 @@ class Touchbase:
                 storable(form.private_value),
             ),
             source_id=form.source_id,
+            conversation=form.conversation,
             label=f"form:{form.form_id}",
         )
 
@@ -198,6 +211,8 @@ class Touchbase:
         label: str,
         channel: Address | None = None,
         mentions: Mapping[str, str] | None = None,
+        mentioned: Mapping[str, Mentioned] | None = None,
+        conversation: Conversation | None = None,
         source_id: str | None = None,
         echo: str | None = None,
     ) -> Reply:
@@ -224,6 +239,8 @@ class Touchbase:
                     mentions=mentions or {},
                     source_id=source_id,
                     registry=self.registry,
+                    conversation=conversation,
+                    mentioned=mentioned or {},
                 )
                 reply = await work(ctx)
                 queued = await self.queue(uow, workspace.platform, ctx.outbox)

@@ -18,6 +18,7 @@ from bot.dashboard import Dashboard, firm_dashboard
 from bot.domain import Client, Person, Platform, Workspace
 from bot.inbound import Identity
 from bot.ports import ReportsRepo, Store
+from bot.privacy import is_outsider
 
 
 class DeliveryLog(Protocol):
@@ -65,7 +66,9 @@ class Directory:
 
     async def remember(self, who: Identity) -> None:
         """Store a person and their direct address without running a command (a platform's
-        first delivery to a new personal conversation)."""
+        first delivery to a new personal conversation). Never an outsider (bot/privacy.py)."""
+        if is_outsider(who):
+            return
         workspace = await self._store.workspace(who.platform, who.workspace_key, who.workspace_name)
         async with self._store.unit(workspace.id) as uow:
             await uow.people.ensure(who.user_id, who.display_name, tz=who.tz, address=who.address)

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from bot.domain import Platform
 from bot.ports import Address
+from bot.privacy import Conversation, Membership, Mentioned
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +27,8 @@ class Identity:
     # when the platform profile above was fetched (stored with the person, so a restart does
     # not fetch it again that day); None when the adapter did not fetch one
     profile_refreshed_at: datetime | None = None
+    # a member of the firm, or an outsider (another organisation, a guest): see bot/privacy.py
+    membership: Membership = Membership.MEMBER
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +38,11 @@ class CommandIn:
     source_id: str | None = None  # the platform's id for this request: makes retries idempotent
     channel: Address | None = None  # where it was typed, for commands that act on a channel
     mentions: Mapping[str, str] = field(default_factory=dict)  # user id -> display name
+    # what the platform says about each person mentioned (bot, deactivated, outsider), by user
+    # id; a mention missing here was not looked up, and is taken as a member
+    mentioned: Mapping[str, Mentioned] = field(default_factory=dict)
+    # the kind of conversation it was typed in; None when the adapter does not say
+    conversation: Conversation | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +50,7 @@ class ActionIn:
     action_id: str
     value: str = ""
     source_id: str | None = None
+    conversation: Conversation | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,3 +59,4 @@ class FormIn:
     values: Mapping[str, str]
     private_value: str = ""
     source_id: str | None = None
+    conversation: Conversation | None = None

@@ -21,6 +21,7 @@ from bot.ownership import (
 )
 from bot.ownership_ports import HANDOFF_STEPS, Handoff
 from bot.parsing import lookup_client
+from bot.privacy import ConversationKind, mention_problem
 from bot.text import a_role, clip, find_mentions, row_id, stop, unpack, when
 
 from .touch import client_names
@@ -81,10 +82,17 @@ async def resolve_person(
         return error("Name one person, please.", USAGE)
     if mentions:
         user_id, label = mentions[0]
+        seen = ctx.mentioned.get(user_id)  # what the platform says: a bot, an outsider...
+        problem = mention_problem(seen) if seen is not None else None
+        if problem is not None:
+            return problem
         known = await ctx.uow.people.by_platform_id(user_id)
         if known is not None:
             return known
-        return await ctx.uow.people.ensure(user_id, ctx.mentions.get(user_id) or label or user_id)
+        name = (seen.name if seen else "") or ctx.mentions.get(user_id) or label or user_id
+        return await ctx.uow.people.ensure(
+            user_id, name, email=seen.email if seen else None, tz=seen.tz if seen else None
+        )
     shown = clip(" ".join(typed.strip().strip("\"'“”").split()), 60)
     if not shown:
         return error("Who should it be? Mention them with @.", USAGE)
@@ -582,6 +590,18 @@ async def channel_command(ctx: Context, text: str) -> Reply:
     if text.strip().lower() in ("off", "none", "clear", "stop"):
         await ctx.uow.ownership.set_channel(None)
         return notice("No relationships channel now: nothing will be posted to a channel.")
+    where = ctx.conversation
+    if where is not None and where.kind is not ConversationKind.CHANNEL:
+        return error(
+            "The relationships channel has to be a channel, not a direct or group message.",
+            "Type /touchbase channel in the channel where the firm should see ownership news.",
+        )
+    if where is not None and where.shared:
+        return error(
+            "This channel is shared with another organisation, so it can't be the "
+            "relationships channel.",
+            "Pick a channel only people at the firm are in, and type /touchbase channel there.",
+        )
     if ctx.channel is None:
         return error(
             "Type /touchbase channel in the channel itself, so I know where to post.",
