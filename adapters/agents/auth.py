@@ -112,7 +112,7 @@ def auth_configuration(teams: TeamsSettings) -> AgentAuthConfiguration:
     return AgentAuthConfiguration(**connection_settings(teams))
 
 
-class DevelopmentConnections(Connections):  # type: ignore[misc]
+class DevelopmentConnections(Connections):
     """No credentials (the Emulator): every outbound call goes without a token."""
 
     def __init__(self) -> None:

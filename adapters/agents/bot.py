@@ -27,8 +27,9 @@ from microsoft_agents.activity import (
     AdaptiveCardInvokeValue,
     Attachment,
     ChannelAccount,
+    TurnContextProtocol,
 )
-from microsoft_agents.hosting.core import ActivityHandler, TurnContext
+from microsoft_agents.hosting.core import ActivityHandler
 
 from adapters.agents import activity as read
 from adapters.agents.universal import error_response, execute_response, universal
@@ -40,6 +41,8 @@ from bot.messages import Form, FormErrors, Message
 
 log = logging.getLogger(__name__)
 
+Context = TurnContextProtocol[Any]
+
 
 def as_json(activity: Activity) -> dict[str, Any]:
     """The activity as the JSON Teams sent (camelCase keys)."""
@@ -48,18 +51,20 @@ def as_json(activity: Activity) -> dict[str, Any]:
 
 
 def card_activity(card: cards.Card, summary: str) -> Activity:
-    return Activity(
+    activity = Activity(
         type=ActivityTypes.message,
-        summary=cards.plain(summary)[:200] or None,
         attachments=[Attachment(content_type=cards.CONTENT_TYPE, content=universal(card))],
     )
+    if cards.plain(summary).strip():
+        activity.summary = cards.plain(summary)[:200]
+    return activity
 
 
 def message_activity(message: Message) -> Activity:
     return card_activity(cards.message_card(message), message.text)
 
 
-class TouchbaseAgent(ActivityHandler):  # type: ignore[misc]
+class TouchbaseAgent(ActivityHandler):
     """One instance per server; holds no per-conversation state."""
 
     def __init__(self, app: Touchbase, directory: Directory, *, development: bool = False) -> None:
@@ -68,13 +73,13 @@ class TouchbaseAgent(ActivityHandler):  # type: ignore[misc]
         self.directory = directory
         self.development = development
 
-    def _who(self, turn_context: TurnContext) -> tuple[dict[str, Any], Identity | None]:
+    def _who(self, turn_context: Context) -> tuple[dict[str, Any], Identity | None]:
         activity = as_json(turn_context.activity)
         return activity, read.identity_of(activity, development=self.development)
 
     # ---- messages and Action.Submit
 
-    async def on_message_activity(self, turn_context: TurnContext) -> None:
+    async def on_message_activity(self, turn_context: Context) -> None:
         activity, who = self._who(turn_context)
         if who is None:
             log.warning("ignored a Teams message without a tenant or sender")
@@ -88,7 +93,7 @@ class TouchbaseAgent(ActivityHandler):  # type: ignore[misc]
 
     async def _submitted(
         self,
-        turn_context: TurnContext,
+        turn_context: Context,
         who: Identity,
         data: Mapping[str, Any],
         source: str | None,
@@ -110,7 +115,7 @@ class TouchbaseAgent(ActivityHandler):  # type: ignore[misc]
 
     async def _reply(
         self,
-        turn_context: TurnContext,
+        turn_context: Context,
         reply: Reply,
         *,
         form: Form | None = None,
@@ -137,7 +142,7 @@ class TouchbaseAgent(ActivityHandler):  # type: ignore[misc]
     # ---- Action.Execute (Universal Actions)
 
     async def on_adaptive_card_invoke(
-        self, turn_context: TurnContext, invoke_value: AdaptiveCardInvokeValue
+        self, turn_context: Context, invoke_value: AdaptiveCardInvokeValue
     ) -> AdaptiveCardInvokeResponse:
         activity, who = self._who(turn_context)
         if who is None:
@@ -175,7 +180,7 @@ class TouchbaseAgent(ActivityHandler):  # type: ignore[misc]
     # ---- installation: remember the personal chat
 
     async def on_members_added_activity(
-        self, members_added: list[ChannelAccount], turn_context: TurnContext
+        self, members_added: list[ChannelAccount], turn_context: Context
     ) -> None:
         activity, who = self._who(turn_context)
         bot_id = (activity.get("recipient") or {}).get("id")
@@ -187,7 +192,7 @@ class TouchbaseAgent(ActivityHandler):  # type: ignore[misc]
         reply = await self.app.command(who, CommandIn("touchbase", "help"))
         await self._reply(turn_context, reply)
 
-    async def on_installation_update_add(self, turn_context: TurnContext) -> None:
+    async def on_installation_update_add(self, turn_context: Context) -> None:
         activity, who = self._who(turn_context)
         if read.conversation_type(activity) != read.PERSONAL:
             return
