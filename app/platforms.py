@@ -3,7 +3,8 @@ messenger registered on the core. `touchbase serve` then mounts their routes; `t
 needs only the messengers. Adding a platform is one block here and one line in `server.py`.
 
 Each platform is imported only when configured, so a Teams-only firm never pays for importing
-slack_bolt, and the other way round.
+slack_bolt, and the other way round. Teams runs on one SDK, chosen by ``TOUCHBASE_TEAMS_SDK``
+(botbuilder, the default, or the Microsoft 365 Agents SDK); only the chosen one is imported.
 """
 
 from __future__ import annotations
@@ -11,10 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from aiohttp import web
+
 from app.bootstrap import Services
 from bot.domain import Platform
 
 if TYPE_CHECKING:
+    from adapters.agents.runtime import AgentsRuntime
     from adapters.slack.app import SlackAdapter
     from adapters.teams.runtime import TeamsRuntime
 
@@ -22,7 +26,8 @@ if TYPE_CHECKING:
 @dataclass
 class Platforms:
     slack: SlackAdapter | None = None
-    teams: TeamsRuntime | None = None
+    teams: TeamsRuntime | AgentsRuntime | None = None
+    teams_sdk: str = "botbuilder"  # which SDK `teams` was built with
 
     async def close(self) -> None:
         """Wait for the follow-ups the platforms still have in flight."""
@@ -36,7 +41,7 @@ def build_platforms(services: Services) -> Platforms:
     Raises the platform's configuration error (e.g. `TeamsConfigurationError`) when its
     settings are unsafe or incomplete."""
     settings = services.settings
-    platforms = Platforms()
+    platforms = Platforms(teams_sdk=settings.teams_sdk)
     if settings.slack.configured:
         from adapters.slack import runtime as slack
         from adapters.slack.installation_store import DbInstallationStore, DbOAuthStateStore
@@ -48,8 +53,32 @@ def build_platforms(services: Services) -> Platforms:
         )
         services.add_messenger(Platform.SLACK, slack.messenger(platforms.slack))
     if settings.teams.configured or settings.env == "development":
-        from adapters.teams.runtime import build_teams
+        if settings.teams_sdk == "agents":
+            from adapters.agents.runtime import build_agents
 
-        platforms.teams = build_teams(services)
+            platforms.teams = build_agents(services)
+        else:
+            from adapters.teams.runtime import build_teams
+
+            platforms.teams = build_teams(services)
         services.add_messenger(Platform.TEAMS, platforms.teams.messenger)
     return platforms
+
+
+def mount_teams(app: web.Application, platforms: Platforms) -> None:
+    """``POST /api/messages`` on the SDK the Teams runtime was built with."""
+    runtime = platforms.teams
+    if runtime is None:
+        return
+    if platforms.teams_sdk == "agents":
+        from adapters.agents.runtime import AgentsRuntime
+        from adapters.agents.runtime import mount as mount_agents
+
+        assert isinstance(runtime, AgentsRuntime)
+        mount_agents(app, runtime)
+        return
+    from adapters.teams.runtime import TeamsRuntime
+    from adapters.teams.runtime import mount as mount_botbuilder
+
+    assert isinstance(runtime, TeamsRuntime)
+    mount_botbuilder(app, runtime)

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from app.bootstrap import Services, bootstrap
-from app.platforms import Platforms, build_platforms
+from app.platforms import Platforms, build_platforms, mount_teams
 from app.settings import Settings
 from bot.domain import LOCAL_PLATFORM
 from store.db import ping
@@ -53,9 +53,7 @@ def create_app(
 
         mount_slack(app, platforms.slack)
     if platforms.teams is not None:
-        from adapters.teams.runtime import mount as mount_teams
-
-        mount_teams(app, platforms.teams)
+        mount_teams(app, platforms)
     from adapters.web import WebMessenger
     from adapters.web import mount as mount_web  # always: the chat at / and /dashboard
 

@@ -92,6 +92,11 @@ class Settings(BaseSettings):
         default=12, ge=0, le=23, alias="TOUCHBASE_CATCH_UP_UNTIL"
     )
     scheduler_enabled: bool = Field(default=True, alias="TOUCHBASE_SCHEDULER")
+    # Which SDK answers Teams: botbuilder (Bot Framework) or the Microsoft 365 Agents SDK. Same
+    # endpoint, credentials and stored conversations either way.
+    teams_sdk: Literal["botbuilder", "agents"] = Field(
+        default="botbuilder", alias="TOUCHBASE_TEAMS_SDK"
+    )
     # Where a command answered with "Saving…" is journaled until it is done; empty: next to the
     # SQLite file, or ./touchbase-intake for PostgreSQL.
     intake_dir: str = Field(default="", alias="TOUCHBASE_INTAKE_DIR")

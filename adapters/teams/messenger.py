@@ -14,86 +14,22 @@ process: several server processes each keep their own.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
-from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
 
 from botbuilder.core import BotAdapter, TurnContext
 
 from adapters.teams.bot import message_activity, reference_from_address
+from adapters.teams.limits import (
+    PERMANENT,
+    TEAMS_LIMITS,
+    TRANSIENT,
+    ConversationLimiter,
+    delivery_error_for,
+)
 from bot.messages import Message
 from bot.ports import Address, DeliveryError
 
 log = logging.getLogger(__name__)
-
-#: (window in seconds, most messages in it) per conversation, from Microsoft's published limits.
-TEAMS_LIMITS: tuple[tuple[float, int], ...] = ((1.0, 7), (2.0, 8), (30.0, 60), (3600.0, 1800))
-
-TRANSIENT = frozenset({412, 429, 502, 504})
-PERMANENT = frozenset({403, 404})
-
-
-class ConversationLimiter:
-    """Sliding-window limits per key: ``await acquire(key)`` returns when a send may go.
-
-    Waiting sleeps until the oldest send in the fullest window leaves it (no polling). Sends to
-    one key are served in arrival order; other keys are not held up. ``clock`` and ``sleep``
-    are injectable so tests run without real time passing.
-    """
-
-    def __init__(
-        self,
-        limits: Sequence[tuple[float, int]] = TEAMS_LIMITS,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
-    ) -> None:
-        if not limits or any(w <= 0 or n < 1 for w, n in limits):
-            raise ValueError("limits need positive windows and counts")
-        self.limits = tuple(sorted(limits))
-        self._longest = max(w for w, _ in self.limits)
-        self._clock = clock
-        self._sleep = sleep
-        self._sent: dict[str, deque[float]] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
-
-    def delay(self, key: str) -> float:
-        """Seconds until a send to ``key`` would be allowed (0 when it may go now)."""
-        now = self._clock()
-        sent = self._sent.get(key)
-        if not sent:
-            return 0.0
-        while sent and sent[0] <= now - self._longest:
-            sent.popleft()
-        wait = 0.0
-        for window, most in self.limits:
-            in_window = [t for t in sent if t > now - window]
-            if len(in_window) >= most:
-                # the send that has to leave the window before one more fits
-                wait = max(wait, in_window[-most] + window - now)
-        return wait
-
-    async def acquire(self, key: str) -> None:
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        async with lock:
-            while (wait := self.delay(key)) > 0:
-                await self._sleep(wait)
-            self._sent.setdefault(key, deque()).append(self._clock())
-        self._forget_idle()
-
-    def _forget_idle(self) -> None:
-        """Drop keys with nothing left in any window, so memory follows active conversations."""
-        if len(self._sent) < 1024:
-            return
-        horizon = self._clock() - self._longest
-        for key in [k for k, s in self._sent.items() if not s or s[-1] <= horizon]:
-            lock = self._locks.get(key)
-            if lock is None or not lock.locked():
-                self._sent.pop(key, None)
-                self._locks.pop(key, None)
 
 
 class TeamsMessenger:
@@ -139,28 +75,17 @@ def delivery_error(error: Exception) -> DeliveryError:
     """A connector failure as the port's DeliveryError (no message text, no tokens)."""
     response = getattr(error, "response", None)
     status = getattr(response, "status_code", None)
-    if not isinstance(status, int):
-        name = type(error).__name__
-        log.warning("Teams delivery failed before reaching the connector: %s", name)
-        return DeliveryError(f"could not reach Teams ({name})")
     headers = getattr(response, "headers", None) or {}
-    if status in PERMANENT:
-        return DeliveryError(
-            f"Teams answered {status}: the bot was blocked or removed", permanent=True
-        )
-    if status in TRANSIENT:
-        return DeliveryError(
-            f"Teams answered {status}: try again later",
-            retry_after=_retry_after(headers.get("Retry-After")),
-        )
-    return DeliveryError(f"Teams answered {status}")
+    if not isinstance(status, int):
+        return delivery_error_for(None, headers, type(error).__name__)
+    return delivery_error_for(status, headers, type(error).__name__)
 
 
-def _retry_after(raw: Any) -> float | None:
-    if raw is None:
-        return None
-    try:
-        seconds = float(str(raw).strip())
-    except ValueError:
-        return None  # an HTTP date: rare from the connector; the caller's backoff applies
-    return max(seconds, 0.0)
+__all__ = [
+    "PERMANENT",
+    "TEAMS_LIMITS",
+    "TRANSIENT",
+    "ConversationLimiter",
+    "TeamsMessenger",
+    "delivery_error",
+]
