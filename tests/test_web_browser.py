@@ -89,7 +89,12 @@ async def test_chat_and_dashboard_in_a_real_browser(server: str) -> None:
             await page.click("#new-person button[type=submit]")
             await page.wait_for_selector("text=You are now Dana.")
 
-            await send(page, "/client add Acme")
+            async with page.expect_response("**/api/chat/command") as sent:
+                await send(page, "/client add Acme")
+            response = await sent.value
+            # The command is filed under the id its request is logged with.
+            posted = response.request.post_data_json
+            assert response.headers["x-request-id"] == posted["request_id"]
             await page.wait_for_selector(".card.tone-success >> text=Added Acme")
             await send(page, "/touch Acme lunch with CFO <img src=x onerror=alert(1)>")
             confirmation = page.locator(".card.tone-success", has_text="Logged lunch").last
