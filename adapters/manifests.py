@@ -53,6 +53,11 @@ SCOPE_REASONS: dict[str, str] = {
         "resolve @person in /owner and /touchbase role, and read each person's time zone "
         "to send the morning DM at their local morning"
     ),
+    "channels:read": (
+        "check, when an admin picks the relationships channel, that no other organisation "
+        "shares it (conversations.info on a public channel)"
+    ),
+    "groups:read": "the same check for a private channel (conversations.info)",
     "users:read.email": "link a Slack user to the firm's people directory by work email",
 }
 
