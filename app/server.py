@@ -18,7 +18,7 @@ from aiohttp.abc import AbstractAccessLogger
 from aiohttp.typedefs import Handler
 
 from app.bootstrap import Services, bootstrap
-from app.platforms import Platforms, build_platforms, mount_teams
+from app.platforms import Platforms, build_platforms
 from app.settings import Settings
 from bot.domain import LOCAL_PLATFORM
 from store.db import ping
@@ -98,12 +98,7 @@ def create_app(
     app.router.add_get("/healthz", healthz)
     if platforms is None:
         platforms = build_platforms(services)
-    if platforms.slack is not None:
-        from adapters.slack.runtime import mount as mount_slack
-
-        mount_slack(app, platforms.slack)
-    if platforms.teams is not None:
-        mount_teams(app, platforms)
+    platforms.mount(app)
     from adapters.web import WebMessenger
     from adapters.web import mount as mount_web  # always: the chat at / and /dashboard
 
