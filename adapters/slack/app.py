@@ -749,6 +749,20 @@ class SlackAdapter:
             )
         return first
 
+    async def _first_reading(self, key: str, event: dict[str, Any]) -> bool:
+        """A message is read once, whichever events carry it: a DM that @mentions the bot comes
+        as `message.im` and as `app_mention`, two event ids, one channel and ts. Claimed in the
+        store, so it holds across replicas."""
+        channel, ts = event.get("channel"), event.get("ts")
+        if not (channel and ts):
+            return True
+        first = await self.services.directory.first_delivery(
+            Platform.SLACK, f"message:{key}:{channel}:{ts}"
+        )
+        if not first:
+            log.info("message already read from another event", extra={"platform": "slack"})
+        return first
+
     async def on_home_opened(
         self,
         body: dict[str, Any],
@@ -772,7 +786,9 @@ class SlackAdapter:
         client: AsyncWebClient,
         context: AsyncBoltContext,
     ) -> None:
-        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
+        if event.get("channel_type") != "im" or event.get("bot_id"):
+            return
+        if event.get("subtype") not in (None, "file_share"):  # edits, deletions, joins...
             return
         await self._chat(body, event, client, context, in_dm=True)
 
@@ -785,7 +801,8 @@ class SlackAdapter:
     ) -> None:
         if event.get("bot_id"):
             return
-        await self._chat(body, event, client, context, in_dm=False)
+        in_dm = str(event.get("channel", "")).startswith("D")  # a mention inside a DM
+        await self._chat(body, event, client, context, in_dm=in_dm)
 
     async def _chat(
         self,
@@ -798,6 +815,8 @@ class SlackAdapter:
     ) -> None:
         """A message to the bot read as a command without its slash: "touch Acme lunch"."""
         if not await self._first_delivery(body):
+            return
+        if not await self._first_reading(self.workspace(context, body), event):
             return
         raw = _LEADING_MENTION.sub("", str(event.get("text", "")))
         text, mentions = from_slack_text(raw)
@@ -846,6 +865,10 @@ class SlackAdapter:
             )
         else:
             await client.chat_postMessage(channel=channel_id, thread_ts=thread_ts, **payload)
+
+    async def on_other_event(self, body: dict[str, Any]) -> None:
+        event = body.get("event") or {}
+        log.debug("Slack event not used", extra={"platform": "slack", "what": event.get("type")})
 
     async def on_uninstalled(
         self,
@@ -914,6 +937,9 @@ class SlackAdapter:
         for event_type in BOT_EVENTS.values():
             app.event(event_type)(self._tracked(event_type, handlers[event_type]))
         self.registered["events"] = set(BOT_EVENTS)
+        # Anything else Slack sends (reaction_added, a subscription added in the app settings
+        # before the code knows it) is answered 200 and left alone: a 404 makes Slack retry.
+        app.event(re.compile(r".*"))(self.on_other_event)
 
 
 EventHandler = Callable[..., Coroutine[Any, Any, None]]
