@@ -121,7 +121,11 @@ def mount(app: web.Application, runtime: TeamsRuntime) -> TeamsRuntime:
 
         invoke = await adapter.process_activity(result, activity, logic)
         if invoke is not None:
-            body = serializer_helper(invoke.body) if invoke.body is not None else {}
+            body = invoke.body if invoke.body is not None else {}
+            if not isinstance(
+                body, dict | list
+            ):  # an SDK model, e.g. an AdaptiveCardInvokeResponse
+                body = serializer_helper(body)
             return web.json_response(body, status=invoke.status or 200)
         if activity.type == "invoke":  # the bot answers every invoke; this is a safety net
             return web.json_response({}, status=200)
