@@ -14,6 +14,14 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from app.bootstrap import Services, bootstrap
+from app.http_limits import (
+    HANDLER_LIMITS,
+    Listener,
+    PathOnlyAccessLogger,
+    connection_cap,
+    install_body_timeout,
+    rate_limit_noisy_loggers,
+)
 from app.platforms import Platforms, build_platforms, mount_teams
 from app.settings import Settings
 from bot.domain import LOCAL_PLATFORM
@@ -60,6 +68,7 @@ def create_app(
     web_messenger = WebMessenger()
     services.add_messenger(LOCAL_PLATFORM, web_messenger)
     mount_web(app, services, web_messenger)
+    install_body_timeout(app, services.settings.http_body_timeout)
     cleanups: list[Callable[[], Awaitable[None]]] = []
 
     async def on_startup(app: web.Application) -> None:
@@ -96,10 +105,28 @@ def default_hooks(settings: Settings) -> list[StartHook]:
 async def serve(settings: Settings, *, on_ready: Callable[[], None] | None = None) -> int:
     services = await bootstrap(settings)
     app = create_app(services, hooks=default_hooks(settings))
-    runner = web.AppRunner(app, handle_signals=False)
+    rate_limit_noisy_loggers()
+    runner = web.AppRunner(
+        app,
+        handle_signals=False,
+        keepalive_timeout=settings.http_idle_timeout,
+        access_log_class=PathOnlyAccessLogger,
+        **HANDLER_LIMITS,
+    )
     await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port)
-    await site.start()
+    assert runner.server is not None
+    try:
+        listener = Listener(
+            app,
+            runner.server,
+            settings.host,
+            settings.port,
+            connection_cap(settings.http_max_connections),
+        )
+    except OSError:
+        await runner.cleanup()
+        raise
+    listener.start()
     log.info("Touchbase is listening on http://%s:%s", settings.host, settings.port)
     if on_ready is not None:
         on_ready()
@@ -109,6 +136,7 @@ async def serve(settings: Settings, *, on_ready: Callable[[], None] | None = Non
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     log.info("Shutting down: finishing requests in flight")
+    await listener.stop()
     await runner.cleanup()  # stops accepting, drains in-flight requests, runs on_cleanup
     await services.close()
     return 0
