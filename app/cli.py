@@ -337,7 +337,7 @@ async def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
 
 async def cmd_serve(settings: Settings, args: argparse.Namespace, *, banner: bool = False) -> int:
     from adapters.web.auth import WebAccessError, check_bind
-    from app.server import serve
+    from app.server import DatabaseNotWritable, serve
 
     if args.host:
         settings.host = args.host
@@ -355,6 +355,9 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace, *, banner: boo
             return await serve(
                 settings, on_ready=(lambda: web_banner(settings)) if banner else None
             )
+        except DatabaseNotWritable as exc:
+            print(exc, file=sys.stderr)
+            return 1
         except OSError as exc:  # taken in the moment since the check
             if exc.errno not in _LISTEN_ERRORS:
                 raise

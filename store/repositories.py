@@ -101,7 +101,7 @@ class SqlPeople(ScopedRepo):
         )
         placeholder = platform_user_id.startswith("import:")
         if row is None and not placeholder:
-            row = await self._placeholder(platform_user_id, display_name, email)
+            row = await self._placeholder(email)
             if row is not None:  # an owner named in an import, now using Touchbase: adopt
                 if not await self._anyone_real():
                     row.role = Role.ADMIN.value
@@ -153,20 +153,21 @@ class SqlPeople(ScopedRepo):
         )
         return bool(count)
 
-    async def _placeholder(
-        self, platform_user_id: str, display_name: str, email: str | None
-    ) -> PersonRow | None:
-        keys = {k.casefold() for k in (platform_user_id, display_name, email) if k}
+    async def _placeholder(self, email: str | None) -> PersonRow | None:
+        """The invitation (an owner named in an import) this newcomer takes up: only by the
+        e-mail address their platform has verified (Slack's ``users.info`` profile, the Teams
+        roster). A display name or user id is whatever someone chose to type, so it never
+        claims an imported owner's clients."""
+        if not email or "@" not in email:
+            return None
+        wanted = email.strip().casefold()
         rows = await self.s.scalars(
             select(PersonRow).where(
                 PersonRow.workspace_id == self.ws, PersonRow.platform_user_id.startswith("import:")
             )
         )
         for row in rows:
-            own = {row.platform_user_id.removeprefix("import:"), row.display_name.casefold()}
-            if row.email:
-                own.add(row.email.casefold())
-            if keys & own:
+            if row.email and row.email.strip().casefold() == wanted:
                 return row
         return None
 

@@ -32,6 +32,7 @@ from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from adapters.client_errors import ClientErrorLog, refuse
 from adapters.manifests import declared_bot_scopes, slack_manifest
 from adapters.ports import Services
 from adapters.slack.blocks import (
@@ -46,6 +47,7 @@ from adapters.slack.blocks import (
     message_payload,
     view_values,
 )
+from adapters.slack.guard import check_slack_request
 from adapters.slack.people import SlackPeople
 from adapters.slack.tenancy import (
     Host,
@@ -132,6 +134,8 @@ class SlackAdapter:
     profile_wait: float = PROFILE_WAIT
     registered: dict[str, set[str]] = field(default_factory=dict)
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    # requests refused before bolt: logged once a minute per reason
+    _refused: ClientErrorLog = field(default_factory=lambda: ClientErrorLog(log))
 
     # --- plumbing -------------------------------------------------------------------------------
 
@@ -141,6 +145,17 @@ class SlackAdapter:
 
     async def handle_http(self, request: web.Request) -> web.Response:
         """POST /slack/events: commands, events, interactivity and options, signature-checked."""
+        secret = self.settings.signing_secret
+        refusal = check_slack_request(
+            await request.read(),
+            request.content_type,
+            request.headers.get("X-Slack-Request-Timestamp"),
+            request.headers.get("X-Slack-Signature"),
+            secret.get_secret_value() if secret is not None else "",
+        )
+        if refusal is not None:
+            self._refused.refused("Slack", refusal.error)
+            return refuse(refusal.status, refusal.error)
         bolt_request = await to_bolt_request(request)
         bolt_response = await self.bolt.async_dispatch(bolt_request)
         return await to_aiohttp_response(bolt_response)
