@@ -361,3 +361,51 @@ async def test_archived_clients_are_not_offered_in_the_picker(slack: Harness) ->
     assert await offered("Acme Lab") == []  # not even as a close match
     await slack.command("Acme Labs unarchive", command="/client")
     assert await offered("acm") == ["Acme Corp", "Acme Labs"]
+
+
+# --- one resolver ---------------------------------------------------------------------------------
+
+
+async def test_every_command_says_an_unclear_client_the_same_way(chat: Chat) -> None:
+    await chat.say("/client add Hooli")
+    await chat.say("/client add Acme Corp")
+    said = 'I don\'t know a client called "Hooly". Did you mean "Hooli"?'
+    for line in (
+        "/client Hooly",
+        "/match Hooly",
+        "/owner Hooly @jane",
+        "/client Acme Corp merge into Hooly",
+        "/client Hooly cadence weekly",
+    ):
+        assert said in await chat.say(line), line
+    out = await chat.say("/repair Hooly fee dispute")
+    assert "I don't know a client called \"Hooly" in out and 'Did you mean "Hooli"?' in out
+    out = await chat.say("/client Nobody Inc")
+    assert 'I don\'t know a client called "Nobody Inc".' in out
+    assert "Did you mean" not in out and "/client add Nobody Inc" in out
+
+
+async def test_an_ambiguous_name_is_asked_about_alike(chat: Chat) -> None:
+    await chat.say("/client add Wayne Enterprises")
+    await chat.say("/client add Wayne Foods")
+    for line in ("/client Wayne", "/match Wayne", "/owner Wayne @jane"):
+        out = await chat.say(line)
+        assert 'More than one client matches "Wayne": did you mean' in out, line
+        assert "Wayne Enterprises" in out and "Wayne Foods" in out
+
+
+async def test_a_typed_name_means_one_person_or_is_asked(chat: Chat) -> None:
+    await chat.say("/client add Acme Corp")
+    await chat.as_user("dana").say("/touchbase help")
+    await chat.say("/client add Globex")
+    out = await chat.say("/owner Acme Corp dana")
+    assert "dana" in out and "owner" in out.lower()
+    # The same rule as /owner: an e-mail's local part or a first name finds a person, a
+    # name two people share is not guessed.
+    await chat.as_user("dana smith").say("/touchbase help")
+    out = await chat.say("/matter Globex filing lead @dana")
+    assert "led by dana" in out  # "dana" is exactly one person's name
+    await chat.as_user("sam jones").say("/touchbase help")
+    await chat.as_user("sam lee").say("/touchbase help")
+    out = await chat.say("/matter Globex review lead @sam")
+    assert "I don't know who @sam is here." in out

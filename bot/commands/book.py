@@ -15,10 +15,9 @@ import re
 from bot.app import Context, Registry, Reply
 from bot.domain import Client, ClientStatus, Role
 from bot.messages import Action, Message, Section, Style, Tone, error, notice
-from bot.parsing import label_key, lookup_client
+from bot.parsing import ClientName, label_key
+from bot.resolve import client_problem, find_client
 from bot.text import clip, pack, plural, row_id, stop, unpack
-
-from .touch import client_names
 
 CADENCE_USAGE = (
     "Try: /client Acme cadence 14 days, or weekly, every 2 weeks, monthly, quarterly, "
@@ -204,23 +203,16 @@ async def merge_command(ctx: Context, client: Client, text: str) -> Reply:
     usage = f"Try: /client {client.name} merge into <the client to keep>"
     if not typed:
         return error(f"Merge {client.name} into which client?", usage)
-    match = lookup_client(typed, client_names(await ctx.uow.clients.list()))
-    if match.status != "matched" or match.client is None:
-        buttons = tuple(
-            Action("client_merge_ask", clip(f"Into {c.name}", 60), pack(a=client.id, b=c.id))
-            for c in match.candidates[:3]
-            if c.id != client.id
-        )
-        return Message(
-            text=f'I don\'t know a client called "{clip(typed, 80)}".',
-            sections=(Section(text=usage),),
-            actions=buttons,
-            tone=Tone.WARNING,
-        )
-    other = await ctx.uow.clients.get(match.client.id)
-    if other is None:
-        return error("That client is no longer there.")
-    return await ask_merge(ctx, client, other)
+    found = await find_client(ctx.uow.clients, typed)
+    if found.client is None:
+
+        def into(c: ClientName) -> Action | None:
+            if c.id == client.id:
+                return None
+            return Action("client_merge_ask", clip(f"Into {c.name}", 60), pack(a=client.id, b=c.id))
+
+        return client_problem(found, usage, button=into)
+    return await ask_merge(ctx, client, found.client)
 
 
 async def ask_merge(ctx: Context, client: Client, other: Client) -> Reply:
