@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, Self
 
-from sqlalchemy import Table, delete, event, func, select, update
+from sqlalchemy import Table, delete, event, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
@@ -29,8 +29,10 @@ from bot.domain import (
     TouchKind,
     Workspace,
 )
+from bot.ownership_ports import Handoff
 from bot.parsing import ClientIndex, ClientName, client_index
 from bot.ports import Address
+from bot.repair_ports import OPEN, Repair
 from store.archive import SqlArchive
 from store.db import insert_for
 from store.mappers import (
@@ -49,8 +51,10 @@ from store.models import (
     ClientEventRow,
     ClientRow,
     ContactRow,
+    HandoffRow,
     OwnerChangeRow,
     PersonRow,
+    RepairRow,
     TouchRow,
     WorkspaceRow,
 )
@@ -83,6 +87,7 @@ class _Session(Session):
 
 def _wrote(session: Session, *_: object) -> None:
     session.info.pop("versions", None)
+    session.info.pop("followups", None)
     session.info["wrote"] = True
 
 
@@ -94,6 +99,7 @@ def _on_execute(state: ORMExecuteState) -> None:
 def _on_transaction_end(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:  # committed or rolled back: read the versions again
         session.info.pop("versions", None)
+        session.info.pop("followups", None)
         session.info.pop("wrote", None)
 
 
@@ -774,6 +780,48 @@ def _to_owner_change(row: OwnerChangeRow) -> OwnerChange:
     )
 
 
+# --- what a touch's confirmation asks: one query for both features ------------------------------
+# After every /touch the repair feature asks for the client's open repair and the ownership
+# feature for its open handoffs; nearly always there is neither. The first of the two asks
+# both questions in one statement and remembers the answers for this unit of work (until it
+# writes anything); a "no" then costs nothing, a "yes" runs the feature's own query.
+
+
+async def _followups(session: AsyncSession, ws: int, client_id: int) -> tuple[bool, bool]:
+    """(an open repair, an open handoff) for the client, as this unit of work sees them."""
+    memo: dict[int, tuple[bool, bool]] = session.info.setdefault("followups", {})
+    if client_id not in memo:
+        repair = exists().where(
+            RepairRow.workspace_id == ws,
+            RepairRow.client_id == client_id,
+            RepairRow.status.in_([status.value for status in OPEN]),
+        )
+        handoff = exists().where(
+            HandoffRow.workspace_id == ws,
+            HandoffRow.client_id == client_id,
+            HandoffRow.done_at.is_(None),
+        )
+        row = (await session.execute(select(repair, handoff))).one()
+        memo = session.info.setdefault("followups", {})  # a flush may have dropped it
+        memo[client_id] = (bool(row[0]), bool(row[1]))
+    return memo[client_id]
+
+
+class _Repairs(SqlRepairs):
+    async def open_for(self, client_id: int) -> Repair | None:
+        if not (await _followups(self.s, self.ws, client_id))[0]:
+            return None
+        return await super().open_for(client_id)
+
+
+class _Ownership(SqlOwnership):
+    async def open_handoffs(self, client_ids: Sequence[int] | None = None) -> list[Handoff]:
+        one = client_ids is not None and len(client_ids) == 1
+        if one and client_ids and not (await _followups(self.s, self.ws, client_ids[0]))[1]:
+            return []
+        return await super().open_handoffs(client_ids)
+
+
 # --- unit of work and store ---------------------------------------------------------------------
 
 
@@ -802,8 +850,8 @@ class SqlUnitOfWork:
         self.nudges = SqlNudges(s, ws, clock)
         self.matters = SqlMatters(s, ws, clock)
         self.matching = SqlMatching(s, ws, clock)
-        self.repairs = SqlRepairs(s, ws, clock)
-        self.ownership = SqlOwnership(s, ws, clock)
+        self.repairs = _Repairs(s, ws, clock)
+        self.ownership = _Ownership(s, ws, clock)
         self.outbox = SqlOutbox(s, ws)
         self.archive = SqlArchive(s, ws, clock)
         return self

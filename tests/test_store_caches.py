@@ -7,7 +7,7 @@ import io
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import Touchbase
@@ -154,3 +154,26 @@ async def test_an_uncommitted_client_never_reaches_the_cache(store: SqlStore) ->
         await uow.commit()
     async with store.unit(ws.id) as uow:
         assert [c.name for c in await uow.clients.list()] == ["Acme", "Globex"]
+
+
+async def test_a_warm_touch_is_three_statements_and_features_still_see_open_work(
+    chat: Chat, engine: AsyncEngine
+) -> None:
+    """The version check, the insert, and one query for both the repair and handoff features;
+    with a repair open, its follow-up still shows under the confirmation."""
+    await chat.say("/client add Acme Corp")
+    await chat.say("/touch Acme lunch with Dana")
+    seen: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        seen.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        out = await chat.say("/touch Acme call with Dana")
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", count)
+    assert "Logged call with Dana at Acme Corp" in out
+    assert len(seen) <= 3, seen
+    out = await chat.say("/touch Acme angry call, they are unhappy with the fees")
+    assert "Start a repair" in out  # trouble in the note: the repair feature still offers
