@@ -7,6 +7,7 @@ are mounted, then the web chat and dashboard, which are always served.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import re
 import signal
@@ -193,6 +194,22 @@ def default_hooks(settings: Settings) -> list[StartHook]:
     return hooks
 
 
+# Allocations between young collections: the default (700) runs one every few requests. The
+# older generations keep Python's defaults.
+GC_YOUNG_THRESHOLD = 20_000
+
+
+def tune_gc() -> None:
+    """Once, when start-up is over: everything built so far (modules, the app, the platforms'
+    clients) lives as long as the process, so it is moved out of the collector's sight
+    (`gc.freeze`) and no full collection ever walks it again; young collections run less often.
+    Measured before this: full collections of 60 to 70 ms made most of the p99 under load."""
+    gc.collect()
+    gc.freeze()
+    _young, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
+
+
 async def serve(settings: Settings, *, on_ready: Callable[[], None] | None = None) -> int:
     # Whether the database takes writes is checked before migrating, so that a read-only file
     # is said in one line rather than as a migration's traceback.
@@ -226,6 +243,7 @@ async def serve(settings: Settings, *, on_ready: Callable[[], None] | None = Non
         await runner.cleanup()
         raise
     listener.start()
+    tune_gc()
     log.info("Touchbase is listening on http://%s:%s", settings.host, settings.port)
     if on_ready is not None:
         on_ready()

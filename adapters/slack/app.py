@@ -467,15 +467,25 @@ class SlackAdapter:
         if isinstance(reply, Form):
             await ack()  # first: opening the modal is another round trip to Slack
             modal = ModalState(reply.private_value, response_url, channel_id)
-            if not (trigger_id and await self.open_form(client, trigger_id, reply, modal)):
-                sorry = error("I couldn't open the form. Please run the command again.")
-                await self.reply_later(client, user_id, sorry, response_url, replace=True)
+            self.spawn(self._open_command_form(client, user_id, trigger_id, reply, modal), "form")
             return
         if isinstance(reply, FormErrors):
             reply = error(" ".join(reply.errors.values()) or "That didn't work.")
         await ack(
             response_type="ephemeral" if reply.private else "in_channel", **message_payload(reply)
         )
+
+    async def _open_command_form(
+        self,
+        client: AsyncWebClient,
+        user_id: str,
+        trigger_id: str | None,
+        form: Form,
+        modal: ModalState,
+    ) -> None:
+        if not (trigger_id and await self.open_form(client, trigger_id, form, modal)):
+            sorry = error("I couldn't open the form. Please run the command again.")
+            await self.reply_later(client, user_id, sorry, modal.response_url, replace=True)
 
     async def journal(self, command: dict[str, Any], key: str | None) -> str | None:
         """Write a command about to be answered "Saving…" to the intake journal: what Slack sent
@@ -1010,8 +1020,11 @@ def build_slack(
         logger=bolt_logger,
         signing_secret=_secret(settings.signing_secret) or "",
         client=client,
-        # Our listeners ack themselves: each acks once, after the work or its budget.
-        process_before_response=False,
+        # Our listeners ack themselves: each acks once, after the work or its budget, and
+        # anything after the ack is a spawned follow-up. So bolt may send the response as soon
+        # as a listener returns, instead of polling for the ack every 10 ms (which cost a
+        # /touch ~1.7 ms of CPU and up to 10 ms of latency under load).
+        process_before_response=True,
         **kwargs,
     )
     adapter = SlackAdapter(
