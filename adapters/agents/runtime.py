@@ -97,10 +97,10 @@ def build_agents(
             log.warning("could not tell the user about it: %s", type(again).__name__)
 
     adapter.on_turn_error = on_turn_error
-    bot = TouchbaseAgent(
-        services.app, services.directory, development=settings.env == "development"
-    )
     messenger = AgentsMessenger(adapter, teams.id, limiter=limiter)
+    bot = TouchbaseAgent(
+        services.app, services.directory, messenger, development=settings.env == "development"
+    )
     return AgentsRuntime(adapter, bot, messenger, auth)
 
 
@@ -138,9 +138,9 @@ def mount(app: web.Application, runtime: AgentsRuntime) -> AgentsRuntime:
             return web.Response(status=400, text="not an activity")
         invoke = await adapter.process_activity(identity, activity, bot.on_turn)
         if activity.type == "invoke":
-            if invoke is None:
-                return web.Response(status=501)
-            return web.json_response(invoke.body, status=int(invoke.status or 200))
+            if invoke is None:  # the bot answers every invoke; this is a safety net
+                return web.json_response({}, status=200)
+            return web.json_response(invoke.body or {}, status=int(invoke.status or 200))
         return web.Response(status=201)
 
     app.router.add_post(ROUTE, messages)
