@@ -319,7 +319,13 @@ async def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
         async with services.store.unit(ws.id) as uow:
             try:
                 with Progress(f"Restoring {args.file.name}", "records") as progress:
-                    report = await restore(uow, document, merge=args.merge, progress=progress)
+                    report = await restore(
+                        uow,
+                        document,
+                        merge=args.merge,
+                        progress=progress,
+                        now=services.clock.now(),
+                    )
             except BackupError as exc:
                 print(f"{args.file}: {exc}. Nothing was restored.", file=sys.stderr)
                 return 1

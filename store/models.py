@@ -185,6 +185,8 @@ class TouchRow(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
     contact: Mapped[str | None] = mapped_column(String(200), default=None)
+    # The contact as follow-ups compare it (bot.rules.contact_key): "José" and "JOSE" are one.
+    contact_key: Mapped[str | None] = mapped_column(String(200), default=None)
     note: Mapped[str] = mapped_column(Text, default="")
     occurred_on: Mapped[date] = mapped_column(Date)
     awaiting_reply: Mapped[bool] = mapped_column(Boolean, default=False)

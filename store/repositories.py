@@ -33,6 +33,7 @@ from bot.ownership_ports import Handoff
 from bot.parsing import ClientIndex, ClientName, client_index
 from bot.ports import Address
 from bot.repair_ports import OPEN, Repair
+from bot.rules import contact_key
 from store.archive import SqlArchive
 from store.db import insert_for
 from store.mappers import (
@@ -585,6 +586,14 @@ class SqlContacts(ScopedRepo):
         await self.s.flush()
         return to_contact(row)
 
+    async def delete(self, contact_id: int) -> bool:
+        result = await self.s.execute(
+            delete(ContactRow).where(
+                ContactRow.workspace_id == self.ws, ContactRow.id == contact_id
+            )
+        )
+        return bool(getattr(result, "rowcount", 0))
+
 
 _TOUCH_EDITABLE = frozenset(
     ("client_id", "kind", "contact", "note", "occurred_on", "awaiting_reply", "replied_at")
@@ -604,6 +613,7 @@ class SqlTouches(ScopedRepo):
                 person_id=touch.person_id,
                 kind=touch.kind.value,
                 contact=touch.contact,
+                contact_key=contact_key(touch.contact),
                 note=touch.note,
                 occurred_on=touch.occurred_on,
                 awaiting_reply=touch.awaiting_reply,
@@ -652,6 +662,8 @@ class SqlTouches(ScopedRepo):
             if key not in _TOUCH_EDITABLE:
                 raise ValueError(f"a touch's {key} cannot be edited")
             setattr(row, key, value.value if isinstance(value, TouchKind) else value)
+            if key == "contact":
+                row.contact_key = contact_key(value)
         row.revision = (row.revision or 0) + 1
         await self.s.flush()
         return to_touch(row)
