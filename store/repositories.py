@@ -30,6 +30,7 @@ from bot.domain import (
 )
 from bot.ports import Address
 from store.archive import SqlArchive
+from store.capture import SqlCapture
 from store.db import insert_for
 from store.mappers import (
     ScopedRepo,
@@ -592,6 +593,7 @@ class SqlUnitOfWork:
         self.ownership = SqlOwnership(s, ws, clock)
         self.outbox = SqlOutbox(s, ws)
         self.archive = SqlArchive(s, ws, clock)
+        self.capture = SqlCapture(s, ws, clock)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
