@@ -9,6 +9,7 @@ from datetime import date, datetime
 from typing import Any, Protocol, Self
 
 from bot.archive_ports import ArchiveRepo
+from bot.capture_ports import CaptureRepo
 from bot.domain import (
     Client,
     ClientEvent,
@@ -178,6 +179,8 @@ class UnitOfWork(Protocol):
     def outbox(self) -> OutboxRepo: ...
     @property
     def archive(self) -> ArchiveRepo: ...
+    @property
+    def capture(self) -> CaptureRepo: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(self, *exc: object) -> None: ...

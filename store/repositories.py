@@ -35,6 +35,7 @@ from bot.ports import Address
 from bot.repair_ports import OPEN, Repair
 from bot.rules import contact_key
 from store.archive import SqlArchive
+from store.capture import SqlCapture
 from store.db import insert_for
 from store.mappers import (
     ScopedRepo,
@@ -867,6 +868,7 @@ class SqlUnitOfWork:
         self.ownership = _Ownership(s, ws, clock)
         self.outbox = SqlOutbox(s, ws)
         self.archive = SqlArchive(s, ws, clock)
+        self.capture = SqlCapture(s, ws, clock)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
