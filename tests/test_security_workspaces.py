@@ -28,6 +28,8 @@ from store.models import Base
 from store.repositories import SqlStore
 from tests.slack_helpers import (  # noqa: F401  (fixtures)
     Harness,
+    install,
+    oauth_fixture,
     slack_fake_fixture,
     slack_fixture,
 )
@@ -187,22 +189,35 @@ async def test_the_probe_would_see_a_leak(app: Touchbase, store: SqlStore) -> No
 TEAM_A, TEAM_B = "T0FIRMA", "T0FIRMB"
 
 
+# Each firm's own people, as users.info answers them (their profile names their team).
+SPEAKER = {TEAM_A: "U0ALICE", TEAM_B: "U0MALLORY"}
+
+
 async def slack_as(slack: Harness, team: str, text: str, command: str = "/touch") -> None:
     slack.team = team
-    status, _ = await slack.command(text, command=command)
+    status, _ = await slack.command(text, command=command, user=SPEAKER[team])
     assert status == 200
 
 
 async def test_slack_payloads_signed_for_team_b_cannot_reach_team_a(
-    slack: Harness, engine: AsyncEngine
+    oauth: Harness, engine: AsyncEngine
 ) -> None:
+    """Two firms install Touchbase (OAuth, a token each); everything signed for B, naming A's
+    ids in every shape, leaves A's data as it was and shows none of it."""
+    slack = oauth
+    for team, user in SPEAKER.items():
+        slack.fake.team_id = team
+        await install(slack)
+        slack.fake.add_user(user, user[2:].lower())
+        if team == TEAM_A:
+            slack.fake.add_user("U0BOB", "bob")  # bob works at firm A
     for name, text in A_SCRIPT:
         await slack_as(slack, TEAM_A, text.replace("<@bob>", "<@U0BOB|bob>"), f"/{name}")
     await slack_as(slack, TEAM_B, "add Bravo Ltd", "/client")
     await slack.settle()
     a = await slack.store.workspace(Platform.SLACK, TEAM_A)
     before = await snapshot(engine, a.id)
-    assert before["touch"] and before["repair"]
+    assert before["touch"] and before["repair"] and before["handoff"]
     calls_before = len(slack.fake.calls())
 
     slack.team = TEAM_B
@@ -215,7 +230,9 @@ async def test_slack_payloads_signed_for_team_b_cannot_reach_team_a(
     for action_id in sorted(REGISTRY.actions):
         for value in values:
             status, body = await slack.post(
-                slack.block_actions_body(encode_action_id(action_id, 0), value)
+                slack.block_actions_body(
+                    encode_action_id(action_id, 0), value, user=SPEAKER[TEAM_B]
+                )
             )
             assert status == 200
             bodies.append(body)
@@ -231,7 +248,9 @@ async def test_slack_payloads_signed_for_team_b_cannot_reach_team_a(
                 "client": {VALUE_ACTION: {"type": "plain_text_input", "value": "1"}},
                 "note": {VALUE_ACTION: {"type": "plain_text_input", "value": "x"}},
             }
-            status, body = await slack.post(slack.view_submission_body(view, state))
+            status, body = await slack.post(
+                slack.view_submission_body(view, state, user=SPEAKER[TEAM_B])
+            )
             assert status == 200
             bodies.append(body)
     await slack.settle()

@@ -75,6 +75,7 @@ import itertools
 import json
 import math
 import random
+import re
 import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable, Mapping
@@ -613,12 +614,14 @@ class FakeSlackApi:
         return f"D{channel}" if channel[:1] in ("U", "W") else channel
 
     def _auth_test(self, params: JsonDict, token: str | None) -> JsonDict:
+        # A token this fake issued through oauth.v2.access names its team, as Slack's does.
+        issued = re.match(r"^xoxb-(T[A-Z0-9]+)-\d+-fake$", token or "")
         return {
             "ok": True,
             "url": f"https://{self.team_domain}.slack.com/",
             "team": self.team_name,
             "user": "touchbase",
-            "team_id": self.team_id,
+            "team_id": issued.group(1) if issued else self.team_id,
             "user_id": self.bot_user_id,
             "bot_id": self.bot_id,
             "is_enterprise_install": False,
