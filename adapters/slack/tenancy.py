@@ -65,12 +65,14 @@ def host_of(
     authorized_team: str | None,
     body: Mapping[str, Any],
 ) -> Host:
-    """The host: bolt's authorize result first (who the token belongs to), else the payload's
-    `authorizations`, else the ids bolt read from the payload."""
+    """The host: the payload's `authorizations` (the installation Slack delivered it for),
+    else who the token belongs to (bolt's authorize result)."""
     auths = body.get("authorizations")
     first = _dict(auths[0]) if isinstance(auths, list) and auths else {}
-    enterprise = authorized_enterprise or _text(first.get("enterprise_id"))
-    team = authorized_team or _text(first.get("team_id"))
+    enterprise = _text(first.get("enterprise_id")) or authorized_enterprise
+    if first.get("is_enterprise_install") is True:
+        return Host(enterprise, None)
+    team = _text(first.get("team_id")) or authorized_team
     return Host(enterprise, team)
 
 
