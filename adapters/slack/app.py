@@ -32,6 +32,7 @@ from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from adapters.client_errors import ClientErrorLog, refuse
 from adapters.manifests import declared_bot_scopes, slack_manifest
 from adapters.ports import Services
 from adapters.slack.blocks import (
@@ -46,6 +47,7 @@ from adapters.slack.blocks import (
     message_payload,
     view_values,
 )
+from adapters.slack.guard import check_slack_request
 from adapters.slack.people import SlackPeople
 from adapters.slack.tenancy import (
     Host,
@@ -132,6 +134,8 @@ class SlackAdapter:
     profile_wait: float = PROFILE_WAIT
     registered: dict[str, set[str]] = field(default_factory=dict)
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    # requests refused before bolt: logged once a minute per reason
+    _refused: ClientErrorLog = field(default_factory=lambda: ClientErrorLog(log))
 
     # --- plumbing -------------------------------------------------------------------------------
 
@@ -141,6 +145,17 @@ class SlackAdapter:
 
     async def handle_http(self, request: web.Request) -> web.Response:
         """POST /slack/events: commands, events, interactivity and options, signature-checked."""
+        secret = self.settings.signing_secret
+        refusal = check_slack_request(
+            await request.read(),
+            request.content_type,
+            request.headers.get("X-Slack-Request-Timestamp"),
+            request.headers.get("X-Slack-Signature"),
+            secret.get_secret_value() if secret is not None else "",
+        )
+        if refusal is not None:
+            self._refused.refused("Slack", refusal.error)
+            return refuse(refusal.status, refusal.error)
         bolt_request = await to_bolt_request(request)
         bolt_response = await self.bolt.async_dispatch(bolt_request)
         return await to_aiohttp_response(bolt_response)
@@ -453,15 +468,25 @@ class SlackAdapter:
         if isinstance(reply, Form):
             await ack()  # first: opening the modal is another round trip to Slack
             modal = ModalState(reply.private_value, response_url, channel_id)
-            if not (trigger_id and await self.open_form(client, trigger_id, reply, modal)):
-                sorry = error("I couldn't open the form. Please run the command again.")
-                await self.reply_later(client, user_id, sorry, response_url, replace=True)
+            self.spawn(self._open_command_form(client, user_id, trigger_id, reply, modal), "form")
             return
         if isinstance(reply, FormErrors):
             reply = error(" ".join(reply.errors.values()) or "That didn't work.")
         await ack(
             response_type="ephemeral" if reply.private else "in_channel", **message_payload(reply)
         )
+
+    async def _open_command_form(
+        self,
+        client: AsyncWebClient,
+        user_id: str,
+        trigger_id: str | None,
+        form: Form,
+        modal: ModalState,
+    ) -> None:
+        if not (trigger_id and await self.open_form(client, trigger_id, form, modal)):
+            sorry = error("I couldn't open the form. Please run the command again.")
+            await self.reply_later(client, user_id, sorry, modal.response_url, replace=True)
 
     async def journal(self, command: dict[str, Any], key: str | None) -> str | None:
         """Write a command about to be answered "Saving…" to the intake journal: what Slack sent
@@ -1050,8 +1075,11 @@ def build_slack(
         logger=bolt_logger,
         signing_secret=_secret(settings.signing_secret) or "",
         client=client,
-        # Our listeners ack themselves: each acks once, after the work or its budget.
-        process_before_response=False,
+        # Our listeners ack themselves: each acks once, after the work or its budget, and
+        # anything after the ack is a spawned follow-up. So bolt may send the response as soon
+        # as a listener returns, instead of polling for the ack every 10 ms (which cost a
+        # /touch ~1.7 ms of CPU and up to 10 ms of latency under load).
+        process_before_response=True,
         **kwargs,
     )
     adapter = SlackAdapter(
