@@ -360,3 +360,22 @@ async def test_a_guest_is_refused_like_an_outsider(slack: Harness) -> None:
     _status, body = await slack.command("Acme", command="/client", user="U0GUEST")
     assert body["text"] == REFUSAL
     assert "U0GUEST" not in await people_ids(slack)
+
+
+async def test_an_outsiders_home_tab_shows_only_the_refusal(slack: Harness) -> None:
+    add_outsider(slack)
+    await firm_with_a_client(slack)
+    home = {
+        "type": "app_home_opened",
+        "user": OUTSIDER,
+        "channel": "D0VENDOR",
+        "tab": "home",
+        "event_ts": "1700000200.000100",
+    }
+    assert await slack.event(home) == 200
+    await slack.settle()
+    [published] = slack.fake.calls("views.publish")
+    shown = json.dumps(published.params["view"])
+    assert "only for people at the firm" in shown
+    assert "Acme" not in shown
+    assert OUTSIDER not in await people_ids(slack)
