@@ -379,3 +379,17 @@ async def test_an_outsiders_home_tab_shows_only_the_refusal(slack: Harness) -> N
     assert "only for people at the firm" in shown
     assert "Acme" not in shown
     assert OUTSIDER not in await people_ids(slack)
+
+
+async def test_an_outsiders_message_shortcut_opens_no_form(slack: Harness) -> None:
+    add_outsider(slack)
+    await firm_with_a_client(slack)
+    raw = slack.message_shortcut_body("Met Acme's CFO about fees", user=OUTSIDER)
+    payload = json.loads(parse_qs(raw)["payload"][0])
+    payload["user"] = outsider_user(slack)
+    status, _ = await slack.post(urlencode({"payload": json.dumps(payload)}))
+    assert status == 200
+    await slack.settle()
+    assert slack.fake.calls("views.open") == []
+    [answer] = slack.fake.calls("response_url")
+    assert answer.params["text"] == REFUSAL

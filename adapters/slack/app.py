@@ -73,6 +73,7 @@ from bot.privacy import (
     Mentioned,
     MentionStatus,
     is_outsider,
+    refusal,
 )
 
 log = logging.getLogger(__name__)
@@ -437,7 +438,9 @@ class SlackAdapter:
                 return error(
                     "I couldn't check who is in this channel, so I can't make it the "
                     "relationships channel.",
-                    "Add me to it (/invite @touchbase) and type /touchbase channel again.",
+                    "Add me to it (/invite @touchbase) and type /touchbase channel again; if "
+                    "that doesn't help, an admin should reinstall Touchbase so it may read "
+                    "channel details.",
                 )
             return await self.services.app.command(
                 who,
@@ -752,6 +755,12 @@ class SlackAdapter:
             tz = who.tz
         except Exception:
             log.info("profile lookup skipped for the shortcut", extra={"platform": "slack"})
+        else:
+            if is_outsider(who):  # no form for people outside the firm: it would save nothing
+                await self.reply_later(
+                    client, who.user_id, refusal(), shortcut.get("response_url"), replace=False
+                )
+                return
         today = local_today(self.services.clock, tz or self.services.app.config.default_tz)
         form = touch_form(note=clip(note, 3000), today=today)
         channel_id = (shortcut.get("channel") or {}).get("id")
