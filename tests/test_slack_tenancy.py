@@ -393,3 +393,13 @@ async def test_an_outsiders_message_shortcut_opens_no_form(slack: Harness) -> No
     assert slack.fake.calls("views.open") == []
     [answer] = slack.fake.calls("response_url")
     assert answer.params["text"] == REFUSAL
+
+
+async def test_a_command_from_another_team_is_refused_without_a_lookup(slack: Harness) -> None:
+    await firm_with_a_client(slack)
+    slack.fake.clear_calls()
+    slack.team = OTHER_TEAM  # the sender's own team, as the payload names it
+    _status, body = await slack.command("Acme", command="/client", user="U0NEVERSEEN")
+    assert body["text"] == REFUSAL
+    assert slack.fake.calls("users.info") == []
+    assert [w.external_id for w in await slack.store.workspaces()] == [TEAM]

@@ -109,6 +109,7 @@ def claimed_team(body: Mapping[str, Any]) -> str | None:
     event = _dict(body.get("event"))
     user = body.get("user")
     for candidate in (
+        _text(body.get("team_id")) if body.get("command") else None,  # a slash command
         _text(event.get("user_team")),
         _text(_dict(event.get("user_profile")).get("team")),
         _text(_dict(user).get("team_id")) if isinstance(user, Mapping) else None,
