@@ -958,7 +958,10 @@ class SqlStore:
             await s.commit()
             return self._remember(to_workspace(row))
 
-    async def workspaces(self) -> builtins.list[Workspace]:
+    async def workspaces(self, *, include_paused: bool = False) -> builtins.list[Workspace]:
+        query = select(WorkspaceRow)
+        if not include_paused:
+            query = query.where(WorkspaceRow.active.is_(True))
         async with self.sessions() as s:
-            rows = await s.scalars(select(WorkspaceRow).where(WorkspaceRow.active.is_(True)))
+            rows = await s.scalars(query.order_by(WorkspaceRow.id))
             return [to_workspace(r) for r in rows]
