@@ -43,10 +43,11 @@ def as_json(activity: Activity) -> dict[str, Any]:
     return data
 
 
-def card_activity(card: cards.Card, summary: str) -> Activity:
+def card_activity(card: cards.Card, summary: str, user_id: str | None = None) -> Activity:
+    """A message with the card (Universal Actions; refreshed for ``user_id``, its reader)."""
     activity = Activity(
         type=ActivityTypes.message,
-        attachments=[Attachment(content_type=cards.CONTENT_TYPE, content=universal(card))],
+        attachments=[Attachment(content_type=cards.CONTENT_TYPE, content=universal(card, user_id))],
     )
     if cards.plain(summary).strip():
         activity.summary = cards.plain(summary)[:200]
@@ -64,7 +65,10 @@ class _Turn:
         self.turn_context = turn_context
 
     async def reply(self, card: cards.Card, summary: str) -> None:
-        await self.turn_context.send_activity(card_activity(card, summary))
+        sender = self.turn_context.activity.from_property
+        await self.turn_context.send_activity(
+            card_activity(card, summary, sender.id if sender is not None else None)
+        )
 
     async def member(self, member_id: str) -> Json | None:
         roster = read.roster_of(as_json(self.turn_context.activity))

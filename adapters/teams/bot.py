@@ -62,11 +62,12 @@ def reference_from_address(address: Address) -> ConversationReference:
 # --- replies -------------------------------------------------------------------------------------
 
 
-def reply_activity(card: cards.Card, summary: str) -> Activity:
+def reply_activity(card: cards.Card, summary: str, user_id: str | None = None) -> Activity:
+    """A message with the card (Universal Actions; refreshed for ``user_id``, its reader)."""
     return Activity(
         type=ActivityTypes.message,
         summary=cards.plain(summary)[:200] or None,
-        attachments=[Attachment(content_type=cards.CONTENT_TYPE, content=universal(card))],
+        attachments=[Attachment(content_type=cards.CONTENT_TYPE, content=universal(card, user_id))],
     )
 
 
@@ -81,7 +82,10 @@ class _Turn:
         self.turn_context = turn_context
 
     async def reply(self, card: cards.Card, summary: str) -> None:
-        await self.turn_context.send_activity(reply_activity(card, summary))
+        sender = self.turn_context.activity.from_property
+        await self.turn_context.send_activity(
+            reply_activity(card, summary, sender.id if sender is not None else None)
+        )
 
     async def member(self, member_id: str) -> Json | None:
         try:

@@ -19,7 +19,7 @@ Both Teams adapters (botbuilder in :mod:`adapters.teams.bot`, the Microsoft 365 
   as unknown or an outsider (``CommandIn.mentioned``), which answers "I don't know Bob Brown
   yet..." instead of inventing a person.
 * **Invokes are answered.** ``adaptiveCard/action`` (``Action.Execute``) is handled like an
-  ``Action.Submit``; ``task/fetch`` and ``composeExtension/query`` get a proper answer; every
+  ``Action.Submit`` (a card's own refresh leaves it as it is); ``task/fetch`` and ``composeExtension/query`` get a proper answer; every
   other invoke a 200 with an empty body.
 """
 
@@ -31,7 +31,7 @@ from typing import Any, Protocol
 
 from adapters.teams import activity as read
 from adapters.teams import cards
-from adapters.teams.universal import error_response, execute_response, message_response
+from adapters.teams.universal import REFRESH, error_response, execute_response, message_response
 from bot.app import Reply, Touchbase
 from bot.directory import Directory
 from bot.domain import Platform
@@ -269,7 +269,11 @@ class TeamsTurns:
         return 200, {}
 
     async def _execute(self, activity: Json, io: TurnIO) -> dict[str, Any]:
-        """``Action.Execute``: the same core call as the ``Action.Submit`` it falls back to."""
+        """``Action.Execute``: the same core call as the ``Action.Submit`` it falls back to.
+        A card's refresh is answered without a new card: it keeps what it showed."""
+        action = _map(_map(activity.get("value")).get("action"))
+        if action.get("verb") == REFRESH:
+            return message_response("")
         who = await self.who(activity, io)
         if who is None:
             return error_response(403, "Forbidden", "Touchbase could not tell who you are.")
