@@ -143,7 +143,8 @@ class TeamsTurns:
 
     async def _submitted(
         self, activity: Json, io: TurnIO, who: Identity, data: Json
-    ) -> Reply | None:
+    ) -> Message | None:
+        """Run a card's form or button; the pointer posted instead of the reply, if any."""
         source, where = read.source_id(activity), read.conversation_of(activity)
         submitted = read.form_of(data, source, where)
         if submitted is not None:
@@ -152,13 +153,11 @@ class TeamsTurns:
             shown = cards.form_from_description(
                 form_in.form_id, form_in.private_value, data.get("form")
             )
-            await self.deliver(activity, io, who, reply, form=shown, values=values)
-            return reply
+            return await self.deliver(activity, io, who, reply, form=shown, values=values)
         action = read.action_of(data, source, where)
         if action is not None:
             reply = await self.app.action(who, action)
-            await self.deliver(activity, io, who, reply)
-            return reply
+            return await self.deliver(activity, io, who, reply)
         log.info("ignored a Teams card submit without action_id or form_id")
         return None
 
@@ -207,13 +206,15 @@ class TeamsTurns:
         *,
         form: Form | None = None,
         values: Mapping[str, str] | None = None,
-    ) -> None:
-        """Post the reply here, or in the person's personal chat with a pointer here."""
+    ) -> Message | None:
+        """Post the reply here, or in the person's personal chat with a pointer here; the
+        pointer posted, if any."""
         card, summary = reply_card(reply, form=form, values=values)
         where = read.conversation_of(activity)
         if not self._needs_personal_chat(reply, where):
             await io.reply(card, summary)
-            return
+            return None
+        note = pointer(COULD_NOT_DM)
         address = await self._personal_address(who)
         if address is not None:
             try:
@@ -222,10 +223,8 @@ class TeamsTurns:
                 log.warning("could not send a private reply: %s", type(error).__name__)
             else:
                 note = pointer()
-                await io.reply(cards.message_card(note), note.text)
-                return
-        note = pointer(COULD_NOT_DM)
         await io.reply(cards.message_card(note), note.text)
+        return note
 
     @staticmethod
     def _needs_personal_chat(reply: Reply, where: Conversation) -> bool:
@@ -296,8 +295,8 @@ class TeamsTurns:
                 return execute_response(card)
             await self.deliver(activity, io, who, reply)
             return message_response(DONE)
-        await self._submitted(activity, io, who, data)
-        return message_response(DONE)
+        moved = await self._submitted(activity, io, who, data)
+        return message_response(moved.text if moved is not None else DONE)
 
     # ---- installation: remember the personal chat
 

@@ -211,3 +211,23 @@ def teams_platform() -> Any:
 
 
 __all__ = ["ADA"]
+
+
+async def test_a_button_pressed_in_a_channel_answers_in_the_personal_chat(teams: Contract) -> None:
+    await ada_with_a_client(teams)
+    pressed = teams.in_channel("")
+    pressed.pop("text")
+    data = {"action_id": "client_open", "value": str((await teams.touches())[0].client_id)}
+    pressed.update(
+        type="invoke",
+        name="adaptiveCard/action",
+        value={"action": {"type": "Action.Execute", "verb": "touchbase", "data": data}},
+    )
+    status, body = await teams.post_raw(pressed)
+    assert status == 200
+    assert json.loads(body)["value"] == SENT_PRIVATELY
+    await teams.replies(4)
+    in_channel = await in_conversation(teams, "19:relationships")
+    assert [card_text(a["attachments"][0]["content"]) for a in in_channel] == [SENT_PRIVATELY]
+    private = (await in_conversation(teams, PERSONAL_CONVERSATION))[-1]
+    assert SECRET in texts([private]) and SECRET not in texts(in_channel)
