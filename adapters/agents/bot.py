@@ -24,7 +24,7 @@ from microsoft_agents.activity import (
 from microsoft_agents.hosting.core import ActivityHandler
 
 from adapters.teams import activity as read
-from adapters.teams import cards
+from adapters.teams import cards, limits
 from adapters.teams.turn import CardSender, Json, TeamsTurns
 from adapters.teams.universal import universal
 from bot.app import Touchbase
@@ -63,8 +63,11 @@ class _Turn:
 
     def __init__(self, turn_context: Context) -> None:
         self.turn_context = turn_context
+        self.unreachable = False  # the connector did not answer once: do not wait on it again
 
     async def reply(self, card: cards.Card, summary: str) -> None:
+        if self.unreachable:
+            raise ConnectionError("the Teams connector did not answer")
         sender = self.turn_context.activity.from_property
         await self.turn_context.send_activity(
             card_activity(card, summary, sender.id if sender is not None else None)
@@ -79,6 +82,7 @@ class _Turn:
             member = await client.conversations.get_conversation_member(roster, member_id)
         except Exception as error:  # not a member here (404), or the connector did not answer
             log.info("no roster entry for a Teams member: %s", type(error).__name__)
+            self.unreachable = limits.unreachable(error)
             return None
         if not isinstance(member, ChannelAccount):
             return None

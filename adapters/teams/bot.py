@@ -23,7 +23,7 @@ from botbuilder.schema import (
 )
 
 from adapters.teams import activity as read
-from adapters.teams import cards
+from adapters.teams import cards, limits
 from adapters.teams.turn import CardSender, Json, TeamsTurns
 from adapters.teams.universal import universal
 from bot.app import Touchbase
@@ -80,8 +80,11 @@ class _Turn:
 
     def __init__(self, turn_context: TurnContext) -> None:
         self.turn_context = turn_context
+        self.unreachable = False  # the connector did not answer once: do not wait on it again
 
     async def reply(self, card: cards.Card, summary: str) -> None:
+        if self.unreachable:
+            raise ConnectionError("the Teams connector did not answer")
         sender = self.turn_context.activity.from_property
         await self.turn_context.send_activity(
             reply_activity(card, summary, sender.id if sender is not None else None)
@@ -92,6 +95,7 @@ class _Turn:
             member = await TeamsInfo.get_member(self.turn_context, member_id)
         except Exception as error:  # not a member here (404), or the connector did not answer
             log.info("no roster entry for a Teams member: %s", type(error).__name__)
+            self.unreachable = limits.unreachable(error)
             return None
         found: dict[str, Any] = member.serialize() if member is not None else {}
         return found or None

@@ -4,9 +4,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
+
+import pytest
 
 from bot.privacy import COULD_NOT_DM, REFUSAL, SENT_PRIVATELY
 from tests.contract.harness import Contract
@@ -231,3 +234,33 @@ async def test_a_button_pressed_in_a_channel_answers_in_the_personal_chat(teams:
     assert [card_text(a["attachments"][0]["content"]) for a in in_channel] == [SENT_PRIVATELY]
     private = (await in_conversation(teams, PERSONAL_CONVERSATION))[-1]
     assert SECRET in texts([private]) and SECRET not in texts(in_channel)
+
+
+async def test_a_service_url_that_never_answers_does_not_hold_the_request(
+    teams: Contract, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from adapters.teams import limits
+
+    monkeypatch.setattr(limits, "READ_TIMEOUT", 0.5)  # read at each call
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(65536)  # takes the request and never answers
+        await asyncio.sleep(30)
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    took: list[float] = []
+    try:
+        # Ada writing for the first time (her roster entry is asked for), then again (known)
+        for _ in range(2):
+            activity = teams.personal("help", serviceUrl=f"http://127.0.0.1:{port}/")
+            started = time.monotonic()
+            status, _ = await teams.post_raw(activity)
+            took.append(time.monotonic() - started)
+            assert status in (200, 201, 502)
+            assert await teams.post(teams.personal("touchbase help")) == 201  # now known
+    finally:
+        server.close()
+    # each time one wait of 0.5 s (the roster lookup, or the reply), then nothing more on that
+    # connector: no reply after a roster lookup timed out, no apology, no retries
+    assert max(took) < 1.5, f"held {max(took):.1f} s"
