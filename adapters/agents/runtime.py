@@ -35,6 +35,7 @@ from adapters.agents.auth import (
     auth_configuration,
     authenticate,
     check_settings,
+    looks_like_bearer,
     sdk_configuration,
 )
 from adapters.agents.bot import TouchbaseAgent, message_activity
@@ -143,6 +144,8 @@ def mount(app: web.Application, runtime: AgentsRuntime) -> AgentsRuntime:
     adapter, bot = runtime.adapter, runtime.bot
 
     async def messages(request: web.Request) -> web.StreamResponse:
+        if runtime.auth is not None and not looks_like_bearer(request.headers.get("Authorization")):
+            return web.json_response({"ok": False, "error": "not_authorized"}, status=401)
         if request.content_type != "application/json":
             return web.Response(status=415, text="expected application/json")
         if request.content_length is not None and request.content_length > MAX_BODY:
