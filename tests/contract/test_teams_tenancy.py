@@ -264,3 +264,16 @@ async def test_a_service_url_that_never_answers_does_not_hold_the_request(
     # each time one wait of 0.5 s (the roster lookup, or the reply), then nothing more on that
     # connector: no reply after a roster lookup timed out, no apology, no retries
     assert max(took) < 1.5, f"held {max(took):.1f} s"
+
+
+async def test_a_shared_channel_cannot_be_the_relationships_channel(teams: Contract) -> None:
+    assert await teams.post(teams.personal("touchbase help")) == 201  # Ada, the firm's admin
+    asked = teams.in_channel("<at>Touchbase</at> touchbase channel")
+    asked["channelData"]["channel"]["membershipType"] = "shared"  # Teams Connect
+    assert await teams.post(asked) == 201
+    said = texts(await teams.replies(3))
+    assert "shared with another organisation" in said
+    async with teams.services.store.unit(
+        (await teams.services.store.workspace(teams_platform(), TENANT)).id
+    ) as uow:
+        assert await uow.ownership.channel() is None
