@@ -5,9 +5,9 @@ Both Teams adapters (botbuilder in :mod:`adapters.teams.bot`, the Microsoft 365 
 :class:`TurnIO` (reply in this conversation, look a member up in the roster) and a
 :class:`CardSender` (send a card to a stored address). So the rules below hold for both:
 
-* **Who may act.** A sender of another tenant or a guest (:func:`activity.membership_of`; for a
-  sender Touchbase has not met yet, their roster entry is looked up once) gets the core's one
-  short refusal, here, and nothing is stored for them.
+* **Who may act.** A sender of another tenant or a guest (:func:`activity.membership_of`; their
+  roster entry is looked up the first time and then once a day) gets the core's one short
+  refusal, here, and nothing is stored for them.
 * **Private stays private** (:func:`bot.privacy.route_reply`). Teams cannot show a message to one
   person inside a channel or group chat, so a private reply asked for there goes to the
   person's personal chat (proactively, to the address stored when they last spoke to the bot
@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any, Protocol
 
 from adapters.teams import activity as read
@@ -56,6 +58,7 @@ log = logging.getLogger(__name__)
 
 Json = Mapping[str, Any]
 TEAMS_CAN = Capabilities(can_reply_privately_in_channel=False)
+ROSTER_REFRESH = timedelta(days=1)  # how long a roster check of a known sender holds
 
 TASK_FETCH_TEXT = "Touchbase has no dialog to open here: type help in your chat with Touchbase."
 DONE = "Done."
@@ -112,16 +115,28 @@ class TeamsTurns:
     # ---- who
 
     async def who(self, activity: Json, io: TurnIO) -> Identity | None:
-        """The sender, with their membership: the roster is asked about someone new."""
+        """The sender, with their membership. The roster is asked about someone new, and
+        again once a day (:data:`ROSTER_REFRESH`), so a member who became a guest is no
+        longer let in; the time of the check is stored with the person."""
         who = read.identity_of(activity, development=self.development)
         if who is None or is_outsider(who) or who.workspace_key == read.EMULATOR_WORKSPACE:
             return who
         _, known = await self.directory.known_person(Platform.TEAMS, who.workspace_key, who.user_id)
-        if known is not None:
+        now = self.app.clock.now()
+        checked = known.profile_refreshed_at if known is not None else None
+        if checked is not None and now - checked < ROSTER_REFRESH:
             return who
         sender_id = str(_map(activity.get("from")).get("id") or "")
         member = await io.member(sender_id) if sender_id else None
-        return read.identity_of(activity, development=self.development, member=member)
+        found = read.identity_of(activity, development=self.development, member=member)
+        if found is None or member is None:
+            return found
+        email = member.get("email") or member.get("userPrincipalName")
+        return replace(
+            found,
+            email=str(email) if email and "@" in str(email) else found.email,
+            profile_refreshed_at=now,
+        )
 
     # ---- messages and Action.Submit
 

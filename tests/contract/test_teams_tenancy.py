@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -277,3 +278,30 @@ async def test_a_shared_channel_cannot_be_the_relationships_channel(teams: Contr
         (await teams.services.store.workspace(teams_platform(), TENANT)).id
     ) as uow:
         assert await uow.ownership.channel() is None
+
+
+async def test_a_member_who_became_a_guest_is_refused_from_the_next_day(teams: Contract) -> None:
+    teams.connector.add_member(
+        ADA["id"],
+        ADA["name"],
+        aad_object_id=ADA["aadObjectId"],
+        tenant_id=TENANT,
+        email="ada@firm.example",
+    )
+    assert await teams.post(teams.personal("client add Acme")) == 201
+    assert await teams.post(teams.personal("clients")) == 201
+    assert len(teams.connector.calls("get_member")) == 1  # asked once, not at every message
+    ada = await teams.person(ADA["aadObjectId"])
+    assert ada is not None and ada.email == "ada@firm.example"
+
+    teams.connector.add_member(
+        ADA["id"],
+        ADA["name"],
+        aad_object_id=ADA["aadObjectId"],
+        tenant_id=TENANT,
+        user_role="guest",
+    )
+    teams.clock.advance(timedelta(days=1, minutes=1))
+    assert await teams.post(teams.personal("clients")) == 201
+    replies = await teams.replies(3)
+    assert card_text(replies[2]["attachments"][0]["content"]) == REFUSAL
