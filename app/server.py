@@ -27,6 +27,7 @@ from app.platforms import Platforms, build_platforms, mount_teams
 from app.settings import Settings
 from bot.domain import LOCAL_PLATFORM
 from store.db import describe, ping, upgrade, write_problem
+from store.web_sessions import SqlWebSessions
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +115,7 @@ def create_app(
 
     web_messenger = WebMessenger()
     services.add_messenger(LOCAL_PLATFORM, web_messenger)
-    mount_web(app, services, web_messenger)
+    mount_web(app, services, web_messenger, SqlWebSessions(services.store))
     install_body_timeout(app, services.settings.http_body_timeout)
     cleanups: list[Callable[[], Awaitable[None]]] = []
 
