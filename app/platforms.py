@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from app.bootstrap import Services
+from app.settings import Settings
 from bot.domain import Platform
+from store.secrets import TokenCipher
 
 if TYPE_CHECKING:
     from adapters.agents.runtime import AgentsRuntime
@@ -35,6 +37,18 @@ class Platforms:
             await self.slack.close()
 
 
+def token_cipher(settings: Settings, *, required: bool = False) -> TokenCipher:
+    """The cipher for the Slack tokens kept in the database (OAuth installs).
+
+    Raises `SecretKeyError` when OAuth is on (or `required`) and TOUCHBASE_SECRET_KEYS is
+    unset or wrong. With one bot token nothing is stored, and no key is needed: a throwaway
+    one is used."""
+    keys = settings.secret_keys.get_secret_value() if settings.secret_keys else ""
+    if not keys and not (required or settings.slack.oauth_enabled):
+        return TokenCipher([TokenCipher.new_key()])
+    return TokenCipher(keys.split(","))
+
+
 def build_platforms(services: Services) -> Platforms:
     """Build every configured platform and register its messenger with the core.
 
@@ -48,7 +62,7 @@ def build_platforms(services: Services) -> Platforms:
 
         platforms.slack = slack.build_slack(
             services,
-            installations=DbInstallationStore(services.store),
+            installations=DbInstallationStore(services.store, token_cipher(settings)),
             oauth_state=DbOAuthStateStore(services.store),
         )
         services.add_messenger(Platform.SLACK, slack.messenger(platforms.slack))
