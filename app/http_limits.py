@@ -24,7 +24,6 @@ from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
-from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_server import Server
 
@@ -204,19 +203,3 @@ def rate_limit_noisy_loggers() -> None:
         logger = logging.getLogger(name)
         if not any(isinstance(f, RateLimited) for f in logger.filters):
             logger.addFilter(RateLimited())
-
-
-class PathOnlyAccessLogger(AbstractAccessLogger):
-    """One line per request with the path but never the query string: an OAuth redirect's
-    ``code`` and ``state`` (and any other token a client puts in a URL) stay out of the log."""
-
-    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        self.logger.info(
-            '%s "%s %s" %s %s %.3fs',
-            request.remote,
-            request.method,
-            request.path,
-            response.status,
-            response.body_length,
-            time,
-        )

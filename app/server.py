@@ -7,23 +7,27 @@ are mounted, then the web chat and dashboard, which are always served.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
+import re
 import signal
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+from aiohttp.typedefs import Handler
 
 from app.bootstrap import Services, bootstrap
 from app.http_limits import (
     HANDLER_LIMITS,
     Listener,
-    PathOnlyAccessLogger,
     connection_cap,
     install_body_timeout,
     rate_limit_noisy_loggers,
 )
-from app.platforms import Platforms, build_platforms, mount_teams
+from app.platforms import Platforms, build_platforms
 from app.settings import Settings
 from bot.domain import LOCAL_PLATFORM
 from store.db import describe, ping, upgrade, write_problem
@@ -36,6 +40,52 @@ SERVICES: web.AppKey[Services] = web.AppKey("services", Services)
 # Start-up hooks other parts register (the scheduler, Socket Mode): each gets the app and
 # returns an async cleanup function.
 StartHook = Callable[[web.Application, Services], Awaitable[Callable[[], Awaitable[None]] | None]]
+
+
+REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id", str)
+_GIVEN_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
+_QUIET = ("/static/", "/healthz")
+
+
+@web.middleware
+async def request_id(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every request gets an id: the caller's X-Request-Id when it is a plain token (the web chat
+    sends the one it files the command under), a fresh one otherwise. It is sent back in the
+    response's X-Request-Id and ends the request's access-log line."""
+    given = request.headers.get("X-Request-Id", "")
+    ident = given if _GIVEN_ID.match(given) else uuid.uuid4().hex[:12]
+    request[REQUEST_ID] = ident
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        exc.headers["X-Request-Id"] = ident
+        raise
+    if not response.prepared:
+        response.headers["X-Request-Id"] = ident
+    return response
+
+
+class AccessLog(AbstractAccessLogger):
+    """One short line a request: method, path, status, milliseconds, request id. The path goes
+    without its query (an OAuth code or a search can be in it) and as sent, still %-encoded, so
+    a path cannot start a line of its own. Static files and health checks log at DEBUG."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        path = request.rel_url.raw_path
+        quiet = path.startswith(_QUIET) and response.status < 400
+        level = logging.DEBUG if quiet else logging.INFO
+        if not self.logger.isEnabledFor(level):
+            return
+        ident = request.get(REQUEST_ID) or response.headers.get("X-Request-Id", "-")
+        self.logger.log(
+            level,
+            "%s %s %s %d ms id=%s",
+            request.method,
+            path,
+            response.status,
+            round(time * 1000),
+            ident,
+        )
 
 
 class DatabaseNotWritable(RuntimeError):
@@ -98,18 +148,13 @@ def create_app(
     platforms: Platforms | None = None,
 ) -> web.Application:
     """The aiohttp application, with every configured platform mounted."""
-    app = web.Application(client_max_size=1024 * 1024)
+    app = web.Application(client_max_size=1024 * 1024, middlewares=[request_id])
     app[SERVICES] = services
     app[WRITE_HEALTH] = WriteHealth()
     app.router.add_get("/healthz", healthz)
     if platforms is None:
         platforms = build_platforms(services)
-    if platforms.slack is not None:
-        from adapters.slack.runtime import mount as mount_slack
-
-        mount_slack(app, platforms.slack)
-    if platforms.teams is not None:
-        mount_teams(app, platforms)
+    platforms.mount(app)
     from adapters.web import WebMessenger
     from adapters.web import mount as mount_web  # always: the chat at / and /dashboard
 
@@ -150,6 +195,22 @@ def default_hooks(settings: Settings) -> list[StartHook]:
     return hooks
 
 
+# Allocations between young collections: the default (700) runs one every few requests. The
+# older generations keep Python's defaults.
+GC_YOUNG_THRESHOLD = 20_000
+
+
+def tune_gc() -> None:
+    """Once, when start-up is over: everything built so far (modules, the app, the platforms'
+    clients) lives as long as the process, so it is moved out of the collector's sight
+    (`gc.freeze`) and no full collection ever walks it again; young collections run less often.
+    Measured before this: full collections of 60 to 70 ms made most of the p99 under load."""
+    gc.collect()
+    gc.freeze()
+    _young, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
+
+
 async def serve(settings: Settings, *, on_ready: Callable[[], None] | None = None) -> int:
     # Whether the database takes writes is checked before migrating, so that a read-only file
     # is said in one line rather than as a migration's traceback.
@@ -166,7 +227,7 @@ async def serve(settings: Settings, *, on_ready: Callable[[], None] | None = Non
         app,
         handle_signals=False,
         keepalive_timeout=settings.http_idle_timeout,
-        access_log_class=PathOnlyAccessLogger,
+        access_log_class=AccessLog,
         **HANDLER_LIMITS,
     )
     await runner.setup()
@@ -183,6 +244,7 @@ async def serve(settings: Settings, *, on_ready: Callable[[], None] | None = Non
         await runner.cleanup()
         raise
     listener.start()
+    tune_gc()
     log.info("Touchbase is listening on http://%s:%s", settings.host, settings.port)
     if on_ready is not None:
         on_ready()

@@ -74,6 +74,44 @@ class WebSettings(BaseSettings):
     session_secret: SecretStr | None = None
 
 
+class CaptureSettings(BaseSettings):
+    """Capture from calendars and mail (bot/capture.py). Every source is off until configured:
+    Microsoft Graph needs the tenant, client id and secret; Google a service account key file
+    and the delegation subject rule; iCalendar feeds need each person's own secret address."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TOUCHBASE_CAPTURE_",
+        populate_by_name=True,
+        **_ENV,  # type: ignore[typeddict-item]
+    )
+
+    # Keep subjects and event titles. Off: they never reach the database, a log or a message.
+    subjects: bool = False
+    # Read calendar feeds from loopback and private addresses (development and tests only).
+    allow_local_feeds: bool = Field(default=False, alias="TOUCHBASE_ALLOW_LOCAL_FEEDS")
+    feed_timeout_seconds: float = Field(default=20.0, gt=0, le=120)
+    feed_max_bytes: int = Field(default=5_000_000, ge=10_000, le=50_000_000)
+    # Microsoft 365 through Microsoft Graph, app-only (client credentials, admin consent).
+    graph_tenant_id: str = ""
+    graph_client_id: str = ""
+    graph_client_secret: SecretStr | None = None
+    graph_base_url: str = "https://graph.microsoft.com/v1.0"
+    graph_authority: str = "https://login.microsoftonline.com"
+    # Google Workspace: a service account with domain-wide delegation.
+    google_credentials_file: str = ""
+    google_base_url: str = "https://www.googleapis.com"
+    google_token_url: str = "https://oauth2.googleapis.com/token"  # noqa: S105 (an address)
+
+    @property
+    def graph_configured(self) -> bool:
+        secret = self.graph_client_secret.get_secret_value() if self.graph_client_secret else ""
+        return bool(self.graph_tenant_id and self.graph_client_id and secret)
+
+    @property
+    def google_configured(self) -> bool:
+        return bool(self.google_credentials_file)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(populate_by_name=True, **_ENV)  # type: ignore[typeddict-item]
 
@@ -126,6 +164,7 @@ class Settings(BaseSettings):
     slack: SlackSettings = Field(default_factory=SlackSettings)
     teams: TeamsSettings = Field(default_factory=TeamsSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    capture: CaptureSettings = Field(default_factory=CaptureSettings)
 
     def core(self) -> CoreConfig:
         return CoreConfig(
@@ -140,4 +179,6 @@ class Settings(BaseSettings):
                 self.summary_day
             ),
             summary_hour=self.summary_hour,
+            capture_subjects=self.capture.subjects,
+            capture_allow_local_feeds=self.capture.allow_local_feeds,
         )

@@ -1,7 +1,7 @@
 """web sign-in: server-side sessions (revocable) and failed sign-ins per account
 
 Revision ID: 0010_sessions
-Revises: 0006_parser
+Revises: 0011_book
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010_sessions"
-down_revision: str | None = "0006_parser"
+down_revision: str | None = "0011_book"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
