@@ -133,12 +133,22 @@ async def healthz(request: web.Request) -> web.Response:
 async def refuse_unwritable(services: Services) -> None:
     """Raise :class:`DatabaseNotWritable` when the database cannot take a write, saying why."""
     problem = await write_problem(services.engine)
+    if problem is not None and _busy(problem):
+        # Another process is writing (an import, a stalled transaction): that passes, and the
+        # server queues its own writes behind it rather than refusing to start.
+        log.warning("the database is busy at start-up (%s); starting anyway", problem)
+        return
     if problem is not None:
         raise DatabaseNotWritable(
             f"Touchbase cannot write to its database ({describe(services.settings.database_url)})"
             f": {problem}. Check the file's permissions and free disk space (or the server's "
             "read-only setting) and start again."
         )
+
+
+def _busy(problem: str) -> bool:
+    lowered = problem.casefold()
+    return "database is locked" in lowered or "lock timeout" in lowered or "deadlock" in lowered
 
 
 def create_app(
