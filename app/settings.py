@@ -157,6 +157,10 @@ class Settings(BaseSettings):
         default=1000, ge=8, le=100_000, alias="TOUCHBASE_HTTP_MAX_CONNECTIONS"
     )
 
+    # Fernet keys, comma-separated, for the Slack tokens kept in the database (OAuth installs):
+    # the first encrypts, all decrypt, so a key is rotated by putting the new one first.
+    secret_keys: SecretStr | None = Field(default=None, alias="TOUCHBASE_SECRET_KEYS")
+
     slack: SlackSettings = Field(default_factory=SlackSettings)
     teams: TeamsSettings = Field(default_factory=TeamsSettings)
     web: WebSettings = Field(default_factory=WebSettings)

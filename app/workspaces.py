@@ -54,9 +54,9 @@ async def _active(store: SqlStore, settings: Settings, ws: Workspace) -> bool:
             return False
         if settings.slack.bot_token is not None:
             return True
-        from store.slack_installations import find_installation
+        from store.slack_installations import is_installed
 
-        return await find_installation(store, None, ws.external_id) is not None
+        return await is_installed(store, None, ws.external_id)
     return settings.teams.configured or settings.env == "development"
 
 

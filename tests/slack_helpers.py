@@ -29,6 +29,7 @@ from store.repositories import SqlStore
 from tests.fakes.slack_api import FakeSlackApi
 
 SIGNING_SECRET = "test-signing-secret"
+SECRET_KEY = "o5mnTbdqSNNz0Oy0X1nUZs5o3tbhXgkXwsZBRmvQ4CQ="  # a Fernet key, for stored tokens
 BOT_TOKEN = "xoxb-test-token"
 TEAM = "T0FAKE"
 USER = "U0ADA"
@@ -52,6 +53,7 @@ def make_settings(db_url: str, slack: SlackSettings) -> Settings:
         _env_file=None,  # type: ignore[call-arg]
         database_url=db_url,
         slack=slack,
+        secret_keys=SecretStr(SECRET_KEY),
         teams=TeamsSettings(_env_file=None, id=""),  # type: ignore[call-arg]
         scheduler_enabled=False,
     )

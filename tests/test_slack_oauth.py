@@ -12,7 +12,9 @@ from bot.messages import Message
 from bot.ports import DeliveryError
 from store import slack_installations
 from store.repositories import SqlStore
+from store.secrets import TokenCipher
 from tests.slack_helpers import (  # noqa: F401  (fixtures)
+    SECRET_KEY,
     USER,
     Harness,
     install,
@@ -22,12 +24,14 @@ from tests.slack_helpers import (  # noqa: F401  (fixtures)
     start_harness,
 )
 
+CIPHER = TokenCipher([SECRET_KEY])
+
 
 async def test_install_stores_the_workspace_token_and_uses_it(oauth: Harness) -> None:
     await install(oauth)
     [exchange] = oauth.fake.calls("oauth.v2.access")
     assert exchange.params["code"] == "the-code"
-    data = await slack_installations.find_installation(oauth.store, None, "T0FAKE")
+    data = await slack_installations.find_installation(oauth.store, None, "T0FAKE", CIPHER)
     assert data is not None
     token = data["bot_token"]
     assert token.startswith("xoxb-T0FAKE-")
@@ -56,7 +60,7 @@ async def test_uninstall_deletes_the_installation(oauth: Harness) -> None:
     await oauth.command("add Acme", command="/client")
     assert await oauth.event({"type": "app_uninstalled"}) == 200
     await oauth.settle()
-    assert await slack_installations.find_installation(oauth.store, None, "T0FAKE") is None
+    assert await slack_installations.find_installation(oauth.store, None, "T0FAKE", CIPHER) is None
     assert await oauth.store.workspaces() == []
 
 
@@ -68,7 +72,7 @@ async def test_a_redirect_with_a_forged_state_installs_nothing(oauth: Harness) -
     )
     assert done.status >= 400
     assert oauth.fake.calls("oauth.v2.access") == []
-    assert await slack_installations.find_installation(oauth.store, None, "T0FAKE") is None
+    assert await slack_installations.find_installation(oauth.store, None, "T0FAKE", CIPHER) is None
 
 
 async def test_oauth_states_are_single_use_and_expire(store: SqlStore, clock: FixedClock) -> None:
