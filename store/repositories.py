@@ -619,7 +619,9 @@ def _touch_insert(session: AsyncSession) -> Any:
             insert_for(session)(table)
             .values({c: bindparam(c, type_=table.c[c].type) for c in _TOUCH_COLUMNS})
             .on_conflict_do_nothing(index_elements=["workspace_id", "source_id"])
-            .returning(*table.c)
+            # What the confirmation's repair and handoff features ask next, in the same
+            # round trip (see _followups).
+            .returning(*table.c, *_open_work("f_ws", "f_client"))
         )
         _TOUCH_INSERTS[name] = stmt
     return stmt
@@ -643,8 +645,11 @@ class SqlTouches(ScopedRepo):
             "estimate_on": touch.estimate_on,
             "created_at": self.clock.now(),
         }
+        params.update(f_ws=self.ws, f_client=touch.client_id)
         row = (await self.s.execute(_touch_insert(self.s), params)).first()
         if row is not None:
+            memo = self.s.info.setdefault("followups", {})
+            memo[touch.client_id] = (bool(row.open_repair), bool(row.open_handoff))
             return to_touch(cast(TouchRow, row)), True  # a Core row: the same names
         existing = await self._by_source(touch.source_id or "")
         if existing is None:
@@ -811,23 +816,33 @@ def _to_owner_change(row: OwnerChangeRow) -> OwnerChange:
 
 # --- what a touch's confirmation asks: one query for both features ------------------------------
 # After every /touch the repair feature asks for the client's open repair and the ownership
-# feature for its open handoffs; nearly always there is neither. The first of the two asks
-# both questions in one statement and remembers the answers for this unit of work (until it
-# writes anything); a "no" then costs nothing, a "yes" runs the feature's own query.
+# feature for its open handoffs; nearly always there is neither. The touch's own INSERT answers
+# both in its RETURNING (else the first of the two asks both in one statement), and the answers
+# are remembered for this unit of work until it writes anything else; a "no" then costs
+# nothing, a "yes" runs the feature's own query.
 
 
-_FOLLOWUPS = select(
-    exists().where(
-        RepairRow.workspace_id == bindparam("ws"),
-        RepairRow.client_id == bindparam("client"),
-        RepairRow.status.in_([status.value for status in OPEN]),
-    ),
-    exists().where(
-        HandoffRow.workspace_id == bindparam("ws"),
-        HandoffRow.client_id == bindparam("client"),
-        HandoffRow.done_at.is_(None),
-    ),
-)
+def _open_work(ws: str, client: str) -> tuple[Any, Any]:
+    """(an open repair, an open handoff) for the client bound as `client`, labelled."""
+    return (
+        exists()
+        .where(
+            RepairRow.workspace_id == bindparam(ws),
+            RepairRow.client_id == bindparam(client),
+            RepairRow.status.in_([status.value for status in OPEN]),
+        )
+        .label("open_repair"),
+        exists()
+        .where(
+            HandoffRow.workspace_id == bindparam(ws),
+            HandoffRow.client_id == bindparam(client),
+            HandoffRow.done_at.is_(None),
+        )
+        .label("open_handoff"),
+    )
+
+
+_FOLLOWUPS = select(*_open_work("ws", "client"))
 
 
 async def _followups(session: AsyncSession, ws: int, client_id: int) -> tuple[bool, bool]:
