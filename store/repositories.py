@@ -132,6 +132,10 @@ class StoreCaches:
     def __init__(self) -> None:
         self.clients: dict[int, tuple[int, _ClientList]] = {}
         self.people: dict[tuple[int, str], tuple[int, Person]] = {}
+        # The workspaces SqlStore.workspace() answers from memory, by id, and those a unit of
+        # work found changed in the database (name, channel): reloaded on their next lookup.
+        self.workspaces: dict[int, Workspace] = {}
+        self.stale: set[int] = set()
 
     def keep_clients(self, ws: int, version: int, entry: _ClientList) -> None:
         if len(self.clients) >= self.MAX_CLIENT_LISTS and ws not in self.clients:
@@ -146,18 +150,21 @@ class StoreCaches:
 
 # The hot path's statements are built once, with bound parameters: building a statement and
 # its cache key on every request cost more CPU than running it.
-_VERSIONS = select(WorkspaceRow.clients_version, WorkspaceRow.people_version).where(
-    WorkspaceRow.id == bindparam("ws")
-)
+_VERSIONS = select(
+    WorkspaceRow.clients_version,
+    WorkspaceRow.people_version,
+    WorkspaceRow.name,
+    WorkspaceRow.channel,
+).where(WorkspaceRow.id == bindparam("ws"))
 
 
 class _Versions:
     """The workspace's (clients_version, people_version) as this unit of work sees them."""
 
-    __slots__ = ("s", "ws")
+    __slots__ = ("caches", "s", "ws")
 
-    def __init__(self, session: AsyncSession, ws: int) -> None:
-        self.s, self.ws = session, ws
+    def __init__(self, session: AsyncSession, ws: int, caches: StoreCaches) -> None:
+        self.s, self.ws, self.caches = session, ws, caches
 
     @property
     def shared(self) -> bool:
@@ -169,6 +176,9 @@ class _Versions:
         if got is None:
             row = (await self.s.execute(_VERSIONS, {"ws": self.ws})).one_or_none()
             got = (int(row[0]), int(row[1])) if row is not None else (-1, -1)
+            known = self.caches.workspaces.get(self.ws)
+            if known is not None and (row is None or (known.name, known.channel) != row[2:]):
+                self.caches.stale.add(self.ws)  # changed elsewhere: the next lookup reloads
             self.s.info["versions"] = got
         return got
 
@@ -208,7 +218,7 @@ class SqlPeople(ScopedRepo):
     ) -> None:
         super().__init__(session, workspace_id, clock)
         self._caches = caches or StoreCaches()
-        self._versions = _Versions(session, workspace_id)
+        self._versions = _Versions(session, workspace_id, self._caches)
 
     async def _row(self, person_id: int) -> PersonRow | None:
         return await self.s.scalar(
@@ -383,7 +393,7 @@ class SqlClients(ScopedRepo):
     ) -> None:
         super().__init__(session, workspace_id, clock)
         self._caches = caches or StoreCaches()
-        self._versions = _Versions(session, workspace_id)
+        self._versions = _Versions(session, workspace_id, self._caches)
 
     async def _all(self) -> _ClientList:
         """Every client of the workspace, by name: from the cache while the version holds."""
@@ -918,7 +928,9 @@ class SqlUnitOfWork:
 
 class SqlStore:
     # Every inbound request looks its workspace up; the answer rarely changes, so it is kept for
-    # a short while. A change made by another replica (a new channel) is seen within that time.
+    # a short while. A change made by another replica (a new channel) is seen within that time,
+    # or sooner: each unit of work's version check also reads the name and channel, and a
+    # difference makes the next lookup reload.
     WORKSPACE_TTL_SECONDS = 30.0
 
     def __init__(self, engine: AsyncEngine, clock: Clock) -> None:
@@ -932,6 +944,8 @@ class SqlStore:
 
     def _remember(self, ws: Workspace) -> Workspace:
         self._workspaces[(ws.platform.value, ws.external_id)] = (ws, time.monotonic())
+        self.caches.workspaces[ws.id] = ws
+        self.caches.stale.discard(ws.id)
         return ws
 
     def unit(self, workspace_id: int) -> SqlUnitOfWork:
@@ -947,7 +961,11 @@ class SqlStore:
         self, platform: Platform, external_id: str, name: str | None = None
     ) -> Workspace:
         cached = self._workspaces.get((platform.value, external_id))
-        fresh = cached and time.monotonic() - cached[1] < self.WORKSPACE_TTL_SECONDS
+        fresh = (
+            cached
+            and time.monotonic() - cached[1] < self.WORKSPACE_TTL_SECONDS
+            and cached[0].id not in self.caches.stale
+        )
         if cached and fresh and (not name or name == cached[0].name):
             return cached[0]
         return self._remember(await self._load_workspace(platform, external_id, name))
