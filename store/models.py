@@ -185,6 +185,8 @@ class TouchRow(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
     contact: Mapped[str | None] = mapped_column(String(200), default=None)
+    # The contact as follow-ups compare it (bot.rules.contact_key): "José" and "JOSE" are one.
+    contact_key: Mapped[str | None] = mapped_column(String(200), default=None)
     note: Mapped[str] = mapped_column(Text, default="")
     occurred_on: Mapped[date] = mapped_column(Date)
     awaiting_reply: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -509,3 +511,73 @@ def _create_version_triggers(_target: Any, connection: Any, **_kw: Any) -> None:
 
 
 event.listen(Base.metadata, "after_create", _create_version_triggers)
+
+
+# --- capture (bot/capture.py): metadata of meetings and e-mails, never a subject unless allowed --
+
+
+class ClientDomainRow(Base):
+    """A mail domain set for a client by hand; one client per domain in a workspace."""
+
+    __tablename__ = "client_domain"
+    __table_args__ = (UniqueConstraint("workspace_id", "domain"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = _ws()
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), index=True)
+    domain: Mapped[str] = mapped_column(String(253))
+
+
+class CaptureItemRow(Base):
+    """A captured meeting (a suggestion) or e-mail header, once per (workspace, source, id)."""
+
+    __tablename__ = "capture_item"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "source", "source_id"),
+        Index("ix_capture_item_person_state", "workspace_id", "person_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = _ws()
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(16))
+    source_id: Mapped[str] = mapped_column(String(400))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    kind: Mapped[str] = mapped_column(String(16))
+    direction: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))
+    contact: Mapped[str | None] = mapped_column(String(200), default=None)
+    subject: Mapped[str | None] = mapped_column(Text, default=None)  # only when allowed
+    touch_id: Mapped[int | None] = mapped_column(
+        ForeignKey("touch.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CaptureSetupRow(Base):
+    """A person's capture mode, secret calendar address, "always log" clients and bookmarks."""
+
+    __tablename__ = "capture_setup"
+    __table_args__ = (UniqueConstraint("workspace_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = _ws()
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    mode: Mapped[str] = mapped_column(String(16), default="suggest")
+    feed_url: Mapped[str | None] = mapped_column(Text, default=None)
+    always_clients: Mapped[list[int]] = mapped_column(JSON, default=list)
+    cursors: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+
+
+class CapturePassRow(Base):
+    """One capture pass claimed (a workspace's pass for an hour), however many replicas try."""
+
+    __tablename__ = "capture_pass"
+    __table_args__ = (UniqueConstraint("workspace_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = _ws()
+    key: Mapped[str] = mapped_column(String(64))
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -33,7 +33,9 @@ from bot.ownership_ports import Handoff
 from bot.parsing import ClientIndex, ClientName, client_index
 from bot.ports import Address
 from bot.repair_ports import OPEN, Repair
+from bot.rules import contact_key
 from store.archive import SqlArchive
+from store.capture import SqlCapture
 from store.db import insert_for
 from store.mappers import (
     ScopedRepo,
@@ -291,7 +293,7 @@ class SqlPeople(ScopedRepo):
         )
         placeholder = platform_user_id.startswith("import:")
         if row is None and not placeholder:
-            row = await self._placeholder(platform_user_id, display_name, email)
+            row = await self._placeholder(email)
             if row is not None:  # an owner named in an import, now using Touchbase: adopt
                 if not await self._anyone_real():
                     row.role = Role.ADMIN.value
@@ -344,20 +346,21 @@ class SqlPeople(ScopedRepo):
         )
         return bool(count)
 
-    async def _placeholder(
-        self, platform_user_id: str, display_name: str, email: str | None
-    ) -> PersonRow | None:
-        keys = {k.casefold() for k in (platform_user_id, display_name, email) if k}
+    async def _placeholder(self, email: str | None) -> PersonRow | None:
+        """The invitation (an owner named in an import) this newcomer takes up: only by the
+        e-mail address their platform has verified (Slack's ``users.info`` profile, the Teams
+        roster). A display name or user id is whatever someone chose to type, so it never
+        claims an imported owner's clients."""
+        if not email or "@" not in email:
+            return None
+        wanted = email.strip().casefold()
         rows = await self.s.scalars(
             select(PersonRow).where(
                 PersonRow.workspace_id == self.ws, PersonRow.platform_user_id.startswith("import:")
             )
         )
         for row in rows:
-            own = {row.platform_user_id.removeprefix("import:"), row.display_name.casefold()}
-            if row.email:
-                own.add(row.email.casefold())
-            if keys & own:
+            if row.email and row.email.strip().casefold() == wanted:
                 return row
         return None
 
@@ -595,6 +598,14 @@ class SqlContacts(ScopedRepo):
         await self.s.flush()
         return to_contact(row)
 
+    async def delete(self, contact_id: int) -> bool:
+        result = await self.s.execute(
+            delete(ContactRow).where(
+                ContactRow.workspace_id == self.ws, ContactRow.id == contact_id
+            )
+        )
+        return bool(getattr(result, "rowcount", 0))
+
 
 _TOUCH_EDITABLE = frozenset(
     ("client_id", "kind", "contact", "note", "occurred_on", "awaiting_reply", "replied_at")
@@ -608,6 +619,7 @@ _TOUCH_COLUMNS = (
     "person_id",
     "kind",
     "contact",
+    "contact_key",
     "note",
     "occurred_on",
     "awaiting_reply",
@@ -647,6 +659,7 @@ class SqlTouches(ScopedRepo):
             "person_id": touch.person_id,
             "kind": touch.kind.value,
             "contact": touch.contact,
+            "contact_key": contact_key(touch.contact),
             "note": touch.note,
             "occurred_on": touch.occurred_on,
             "awaiting_reply": touch.awaiting_reply,
@@ -695,6 +708,8 @@ class SqlTouches(ScopedRepo):
             if key not in _TOUCH_EDITABLE:
                 raise ValueError(f"a touch's {key} cannot be edited")
             setattr(row, key, value.value if isinstance(value, TouchKind) else value)
+            if key == "contact":
+                row.contact_key = contact_key(value)
         row.revision = (row.revision or 0) + 1
         await self.s.flush()
         return to_touch(row)
@@ -912,6 +927,7 @@ class SqlUnitOfWork:
         self.ownership = _Ownership(s, ws, clock)
         self.outbox = SqlOutbox(s, ws)
         self.archive = SqlArchive(s, ws, clock)
+        self.capture = SqlCapture(s, ws, clock)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

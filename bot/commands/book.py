@@ -13,10 +13,11 @@ from __future__ import annotations
 import re
 
 from bot.app import Context, Registry, Reply
-from bot.domain import Client, ClientStatus, Role
+from bot.domain import Client, ClientStatus, Contact, Role
 from bot.messages import Action, Message, Section, Style, Tone, error, notice
 from bot.parsing import ClientName, label_key
 from bot.resolve import client_problem, find_client
+from bot.rules import contact_key
 from bot.text import clip, pack, plural, row_id, stop, unpack
 
 CADENCE_USAGE = (
@@ -253,6 +254,38 @@ async def merge_ask_button(ctx: Context, value: str) -> Reply:
     return await ask_merge(ctx, client, other)
 
 
+def same_person(a: Contact, b: Contact) -> bool:
+    """Whether two key people are one, for a merge: the same e-mail; or the same name (case,
+    accents and spacing aside) where at most one of them has an e-mail."""
+    mail_a, mail_b = (a.email or "").strip().casefold(), (b.email or "").strip().casefold()
+    if mail_a and mail_b:
+        return mail_a == mail_b
+    return (contact_key(a.name) or "") == (contact_key(b.name) or "")
+
+
+async def _one_of_each(ctx: Context, client_id: int) -> int:
+    """After a merge, a key person both clients knew is kept once: the older row, filled in
+    from the other. Returns how many rows went."""
+    kept: list[Contact] = []
+    gone = 0
+    for c in await ctx.uow.contacts.for_client(client_id):
+        at = next((i for i, k in enumerate(kept) if same_person(k, c)), None)
+        if at is None:
+            kept.append(c)
+            continue
+        first = kept[at]
+        fill = {
+            f: getattr(c, f)
+            for f in ("title", "email", "phone", "influence", "seniority", "notes", "holder_id")
+            if getattr(first, f) in (None, "") and getattr(c, f) not in (None, "")
+        }
+        if fill:
+            kept[at] = await ctx.uow.contacts.update(first.id, **fill)
+        await ctx.uow.contacts.delete(c.id)
+        gone += 1
+    return gone
+
+
 async def merge_button(ctx: Context, value: str) -> Reply:
     data = unpack(value)
     a, b = row_id(data.get("a")), row_id(data.get("b"))
@@ -280,6 +313,7 @@ async def merge_button(ctx: Context, value: str) -> Reply:
         ):
             aliases.append(n)
     moved = await ctx.uow.clients.merge(client.id, other.id)
+    moved["contact"] = max(0, moved.get("contact", 0) - await _one_of_each(ctx, other.id))
     changes: dict[str, object] = {"aliases": aliases}
     if other.owner_id is None and client.owner_id is not None:
         changes["owner_id"] = client.owner_id

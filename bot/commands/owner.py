@@ -193,9 +193,16 @@ async def change_owner(ctx: Context, client: Client, new: Person) -> Reply:
         sections.append(
             handoff_section(handoff, client.name, old.display_name, new.display_name, today)
         )
-    told = [p.display_name for p in (old, new) if p is not None and p.id != actor.id]
+    others = [p for p in (old, new) if p is not None and p.id != actor.id]
+    # only people a message can reach now are "let know"; the others are told when first seen
+    told = [p.display_name for p in others if p.address is not None]
+    later = [p.display_name for p in others if p.address is None]
     if told:
         sections.append(Section(text=f"I've let {' and '.join(told)} know."))
+    if later:
+        sections.append(
+            Section(text=f"I'll tell {' and '.join(later)} when they first use Touchbase.")
+        )
     if channel is None:
         sections.append(Section(context=NO_CHANNEL))
     else:
