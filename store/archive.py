@@ -45,6 +45,9 @@ ROWS: dict[str, type[Base]] = {
 }
 
 
+_BATCH = 1000
+
+
 def name_key(name: str) -> str:
     return " ".join(name.casefold().split())
 
@@ -98,6 +101,9 @@ class SqlArchive(ScopedRepo):
             model: Any = ROWS[table]
             names = set(_columns(model)) - {"id"}
             refs = REFERENCES[table]
+            # Rows are added a thousand at a time and flushed together (one statement each
+            # batch), then their new ids read back: references only point to earlier tables.
+            waiting: list[tuple[int, Any]] = []
             for record in tables.get(table, ()):
                 done += 1
                 if progress:
@@ -123,8 +129,17 @@ class SqlArchive(ScopedRepo):
                         values[column] = ids[target].get(int(values[column]))
                 if table == "touch" and values.get("matter_id") is None:
                     values["matter_id"] = None
-                row = model(workspace_id=self.ws, **values)
-                self.s.add(row)
-                await self.s.flush()
-                ids[table][old] = row.id
+                waiting.append((old, model(workspace_id=self.ws, **values)))
+                if len(waiting) >= _BATCH:
+                    await self._flush(waiting, ids[table])
+            await self._flush(waiting, ids[table])
         return ids
+
+    async def _flush(self, waiting: list[tuple[int, Any]], ids: dict[int, int]) -> None:
+        if not waiting:
+            return
+        self.s.add_all([row for _, row in waiting])
+        await self.s.flush()
+        for old, row in waiting:
+            ids[old] = row.id
+        waiting.clear()
