@@ -9,9 +9,11 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.capture import build_sources
 from adapters.intake_journal import IntakeJournal
 from app.settings import Settings
 from bot.app import Touchbase
+from bot.capture import EventSource
 from bot.clock import Clock, SystemClock
 from bot.commands import default_registry
 from bot.directory import Directory
@@ -36,6 +38,8 @@ class Services:
         None  # "Saving…" commands until done (see adapters.intake_journal)
     )
     directory: Directory = field(init=False)  # the use cases the platforms need beside commands
+    # Calendars and mailboxes capture reads (bot/capture.py), those configured in settings.
+    capture_sources: list[EventSource] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         store = self.store
@@ -74,6 +78,7 @@ async def bootstrap(
         clock=clock,
         app=app,
         intake=IntakeJournal(intake_dir(settings)),
+        capture_sources=build_sources(settings.capture),
     )
 
 

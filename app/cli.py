@@ -1,5 +1,5 @@
-"""The `touchbase` command: serve, console, db, import, export, digest, summary, workspaces,
-teams-package."""
+"""The `touchbase` command: serve, console, db, import, export, digest, summary, capture,
+workspaces, teams-package."""
 
 from __future__ import annotations
 
@@ -128,6 +128,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="print the summary; post and claim nothing"
     )
     summ.add_argument("--workspace", default=None, help=WORKSPACE_HELP)
+
+    cap = sub.add_parser(
+        "capture", help="read calendars and mail once for client meetings (metadata only)"
+    )
+    cap.add_argument(
+        "--now", default=None, help="act as if it were this time, e.g. 2026-11-23T09:00:00+00:00"
+    )
+    cap.add_argument(
+        "--workspace", default=None, help="only this workspace, platform:key (default: all)"
+    )
+    cap_sub = cap.add_subparsers(dest="capture_what", metavar="WHAT")
+    cap_ics = cap_sub.add_parser("ics", help="read one iCalendar (.ics) file for one person")
+    cap_ics.add_argument("file", type=Path)
+    cap_ics.add_argument(
+        "--person", required=True, help="whose calendar: their name, e-mail or platform id"
+    )
+    cap_ics.add_argument("--workspace", dest="ics_workspace", default=None, help=WORKSPACE_HELP)
+    cap_ics.add_argument("--now", dest="ics_now", default=None, help=argparse.SUPPRESS)
 
     sub.add_parser("workspaces", help="list the workspaces: platform, key, name, people, clients")
 
@@ -343,7 +361,7 @@ async def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
 
 async def cmd_serve(settings: Settings, args: argparse.Namespace, *, banner: bool = False) -> int:
     from adapters.web.auth import WebAccessError, check_bind
-    from app.server import serve
+    from app.server import DatabaseNotWritable, serve
 
     if args.host:
         settings.host = args.host
@@ -361,6 +379,9 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace, *, banner: boo
             return await serve(
                 settings, on_ready=(lambda: web_banner(settings)) if banner else None
             )
+        except DatabaseNotWritable as exc:
+            print(exc, file=sys.stderr)
+            return 1
         except OSError as exc:  # taken in the moment since the check
             if exc.errno not in _LISTEN_ERRORS:
                 raise
@@ -593,7 +614,99 @@ async def cmd_teams_package(settings: Settings, args: argparse.Namespace) -> int
     return 0
 
 
+async def cmd_capture(settings: Settings, args: argparse.Namespace) -> int:
+    """One capture pass over every configured source, as the scheduler runs it hourly (without
+    the hourly claim), or one .ics file for one person."""
+    if args.capture_what == "ics":
+        return await _capture_file(settings, args)
+    from bot.capture import run_capture
+
+    services = await bootstrap(settings, clock=_when(args.now))
+    try:
+        only = None
+        if args.workspace:
+            ws = await _workspace(services, args.workspace)
+            only = [ws.id] if ws else []
+        report = await run_capture(
+            services.store,
+            services.clock,
+            services.app.config,
+            services.capture_sources,
+            workspace_ids=only,
+        )
+    finally:
+        await services.close()
+    done = report.ingested
+    print(
+        f"Capture: {report.people} people read in {report.workspaces} workspaces; "
+        f"{done.added} new, {done.updated} updated, {done.logged} logged as touches, "
+        f"{done.ignored} not with a client."
+        + (f" {report.failed} reads failed (tried again next time)." if report.failed else "")
+    )
+    return 0 if not report.failed else 1
+
+
+async def _capture_file(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from adapters.capture.ics import CalendarFileError, events_from_ics
+    from bot.capture import ingest
+
+    try:
+        data = args.file.read_bytes()
+    except OSError as exc:
+        print(f"Cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    services = await bootstrap(settings, clock=_when(args.ics_now))
+    try:
+        ws = await _workspace(services, args.ics_workspace)
+        if ws is None:
+            print("Nobody has used Touchbase here yet: there is nobody to read it for.")
+            return 2
+        now = services.clock.now()
+        async with services.store.unit(ws.id) as uow:
+            wanted = args.person.strip().casefold()
+            people = [
+                p
+                for p in await uow.people.list()
+                if wanted
+                in {
+                    p.platform_user_id.casefold(),
+                    p.display_name.casefold(),
+                    (p.email or "").casefold(),
+                }
+            ]
+            if len(people) != 1:
+                what = "Nobody" if not people else "More than one person"
+                print(f"{what} in {ws.name} is called {args.person!r}.", file=sys.stderr)
+                return 2
+            person = people[0]
+            try:
+                events = events_from_ics(
+                    data,
+                    person.id,
+                    person.email,
+                    now - timedelta(days=366),
+                    now + timedelta(days=1),
+                    subjects=settings.capture.subjects,
+                )
+            except CalendarFileError:
+                print(f"{args.file} is not an iCalendar file.", file=sys.stderr)
+                return 2
+            done = await ingest(uow, person, events, now, subjects=settings.capture.subjects)
+            await uow.commit()
+    finally:
+        await services.close()
+    print(
+        f"Read {len(events)} events for {person.display_name}: {done.added} new, "
+        f"{done.updated} updated, {done.logged} logged as touches, {done.ignored} not with a "
+        "client."
+    )
+    return 0
+
+
 COMMANDS = {
+    "capture": cmd_capture,
     "teams-package": cmd_teams_package,
     "digest": cmd_digest,
     "summary": cmd_summary,

@@ -74,6 +74,44 @@ class WebSettings(BaseSettings):
     session_secret: SecretStr | None = None
 
 
+class CaptureSettings(BaseSettings):
+    """Capture from calendars and mail (bot/capture.py). Every source is off until configured:
+    Microsoft Graph needs the tenant, client id and secret; Google a service account key file
+    and the delegation subject rule; iCalendar feeds need each person's own secret address."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TOUCHBASE_CAPTURE_",
+        populate_by_name=True,
+        **_ENV,  # type: ignore[typeddict-item]
+    )
+
+    # Keep subjects and event titles. Off: they never reach the database, a log or a message.
+    subjects: bool = False
+    # Read calendar feeds from loopback and private addresses (development and tests only).
+    allow_local_feeds: bool = Field(default=False, alias="TOUCHBASE_ALLOW_LOCAL_FEEDS")
+    feed_timeout_seconds: float = Field(default=20.0, gt=0, le=120)
+    feed_max_bytes: int = Field(default=5_000_000, ge=10_000, le=50_000_000)
+    # Microsoft 365 through Microsoft Graph, app-only (client credentials, admin consent).
+    graph_tenant_id: str = ""
+    graph_client_id: str = ""
+    graph_client_secret: SecretStr | None = None
+    graph_base_url: str = "https://graph.microsoft.com/v1.0"
+    graph_authority: str = "https://login.microsoftonline.com"
+    # Google Workspace: a service account with domain-wide delegation.
+    google_credentials_file: str = ""
+    google_base_url: str = "https://www.googleapis.com"
+    google_token_url: str = "https://oauth2.googleapis.com/token"  # noqa: S105 (an address)
+
+    @property
+    def graph_configured(self) -> bool:
+        secret = self.graph_client_secret.get_secret_value() if self.graph_client_secret else ""
+        return bool(self.graph_tenant_id and self.graph_client_id and secret)
+
+    @property
+    def google_configured(self) -> bool:
+        return bool(self.google_credentials_file)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(populate_by_name=True, **_ENV)  # type: ignore[typeddict-item]
 
@@ -105,10 +143,24 @@ class Settings(BaseSettings):
         default="mon", alias="TOUCHBASE_SUMMARY_DAY"
     )
     summary_hour: int = Field(default=9, ge=0, le=23, alias="TOUCHBASE_SUMMARY_HOUR")
+    # HTTP: a connection that has not sent a whole request (or sits idle) this long is closed;
+    # a body not received this long after its headers is refused; at most this many
+    # connections are open at once (fewer if the open-file limit is lower), the idle ones
+    # closed first to make room.
+    http_idle_timeout: float = Field(
+        default=15.0, gt=0, le=3600, alias="TOUCHBASE_HTTP_IDLE_TIMEOUT"
+    )
+    http_body_timeout: float = Field(
+        default=10.0, gt=0, le=600, alias="TOUCHBASE_HTTP_BODY_TIMEOUT"
+    )
+    http_max_connections: int = Field(
+        default=1000, ge=8, le=100_000, alias="TOUCHBASE_HTTP_MAX_CONNECTIONS"
+    )
 
     slack: SlackSettings = Field(default_factory=SlackSettings)
     teams: TeamsSettings = Field(default_factory=TeamsSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    capture: CaptureSettings = Field(default_factory=CaptureSettings)
 
     def core(self) -> CoreConfig:
         return CoreConfig(
@@ -123,4 +175,6 @@ class Settings(BaseSettings):
                 self.summary_day
             ),
             summary_hour=self.summary_hour,
+            capture_subjects=self.capture.subjects,
+            capture_allow_local_feeds=self.capture.allow_local_feeds,
         )

@@ -138,6 +138,7 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand("client", "archive", "/client <name> archive", "No more reminders; out of lists and the dashboard; history kept", "/client Initech archive"),
     Subcommand("client", "unarchive", "/client <name> unarchive", "Bring an archived client back", "/client Initech unarchive"),
     Subcommand("client", "delete", "/client <name> delete", "Erase the client and all of it for good, asked first (admins)", "/client Hooli delete"),
+    Subcommand("client", "domain", "/client <name> domain <domain> ...|remove <domain>", "Mail domains that mean this client, for capture from calendars and mail", "/client Globex domain globex.com"),
     Subcommand("client", "closeout", "/client <name> closeout [what finished]", "The work is done: plan the client-care check-ins", "/client Acme closeout the Q3 audit"),
     Subcommand("repair", "status", "/repair <client> status", "Where the repair stands", "/repair Acme status"),
     Subcommand("repair", "breathe", "/repair <client> breathe <days>", "Set the breathing period, in days", "/repair Acme breathe 10"),
@@ -152,6 +153,8 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand("touchbase", "me", "/touchbase me [seniority|interests|practice ...]", "Your own profile, used to suggest who suits whom", "/touchbase me interests golf, sailing"),
     Subcommand("touchbase", "tz", "/touchbase tz <zone>|auto", "Your time zone, for your morning digest and dates", "/touchbase tz Europe/London"),
     Subcommand("touchbase", "workdays", "/touchbase workdays <days>", "The days you get a morning digest", "/touchbase workdays mon-fri"),
+    Subcommand("touchbase", "capture", "/touchbase capture [auto|suggest|off]", "What happens to client meetings found in your calendar: logged, suggested, or not read", "/touchbase capture suggest"),
+    Subcommand("touchbase", "calendar", "/touchbase calendar <secret iCal address>|off", "Read your calendar from its secret iCal address (metadata only, never titles)", "/touchbase calendar https://outlook.office365.com/owa/calendar/…/calendar.ics"),
 )  # fmt: skip
 
 

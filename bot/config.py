@@ -43,3 +43,5 @@ class CoreConfig:
     summary_hour: int = 9  # local hour in default_tz, from which it is posted that day
     single_thread_days: int = 180  # one person in touch over this many days: single-threaded
     load_targets: dict[Role, LoadTarget] = field(default_factory=lambda: dict(DEFAULT_TARGETS))
+    capture_subjects: bool = False  # keep captured subjects and titles (TOUCHBASE_CAPTURE_SUBJECTS)
+    capture_allow_local_feeds: bool = False  # calendar feeds on this network (development, tests)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from bot.capture_ports import CAPTURED
 from bot.clock import Clock, zone
 from bot.config import CoreConfig
 from bot.domain import Person, Platform
@@ -41,6 +42,8 @@ BACKOFF = (60, 120, 300, 600)
 
 def item_actions(nudge: Nudge) -> tuple[Action, ...]:
     """The routine buttons of a digest item, then the source's own."""
+    if nudge.kind == CAPTURED:  # a captured meeting: Log it, Not client work, Always log …
+        return nudge.actions
     buttons: list[Action] = []
     if nudge.client_id is not None:
         buttons.append(Action("log_touch_open", "Log touch", str(nudge.client_id), Style.PRIMARY))

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from typing import Any, Protocol, Self
 
 from bot.archive_ports import ArchiveRepo
+from bot.capture_ports import CaptureRepo
 from bot.domain import (
     Client,
     ClientEvent,
@@ -26,6 +27,7 @@ from bot.messages import Message
 from bot.nudge_ports import NudgeRepo, SweepQueries
 from bot.outbox_ports import OutboxQueue, OutboxRepo
 from bot.ownership_ports import OwnershipRepo
+from bot.parsing import ClientIndex
 from bot.repair_ports import RepairRepo
 
 Address = dict[str, Any]  # opaque to the core: what a platform needs to reach a person or channel
@@ -62,6 +64,11 @@ class ClientRepo(Protocol):
         ...
 
     async def list(self, *, owner_id: int | None = None) -> builtins.list[Client]: ...
+    async def index(self) -> ClientIndex:
+        """Every client's name and aliases, ready for matching (`bot.parsing.client_index`).
+        A store may keep it between requests, as long as any change is seen by the next one."""
+        ...
+
     async def add(
         self,
         name: str,
@@ -186,6 +193,8 @@ class UnitOfWork(Protocol):
     def outbox(self) -> OutboxRepo: ...
     @property
     def archive(self) -> ArchiveRepo: ...
+    @property
+    def capture(self) -> CaptureRepo: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(self, *exc: object) -> None: ...

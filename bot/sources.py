@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from bot.capture import CaptureSource
 from bot.config import CoreConfig
 from bot.matters import MatterSource
 from bot.nudges import (
@@ -41,6 +42,7 @@ def nudge_sources() -> tuple[NudgeSource, ...]:
         RepairSource(),
         HandoffSource(),
         CareCheckinSource(),
+        CaptureSource(),
     )
 
 

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from scheduler.jobs import digest_tick, drain_outbox, forget_old_deliveries
+from scheduler.jobs import capture_tick, digest_tick, drain_outbox, forget_old_deliveries
 from scheduler.lock import SchedulerLock, acquire_for
 from scheduler.ports import Services
 from scheduler.summary import add_summary_job
@@ -88,6 +88,17 @@ async def start_scheduler(
         max_instances=1,
         misfire_grace_time=3600,
     )
+    if services.capture_sources:
+        scheduler.add_job(
+            capture_tick,
+            "cron",
+            minute=5,  # hourly, a few minutes past, once per hour across replicas (claimed)
+            args=(services,),
+            id="capture-pass",
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=1800,
+        )
     scheduler.start()
     log.info("scheduler started", extra={"worker": me})
 

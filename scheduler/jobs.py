@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from bot.capture import run_capture
 from bot.digest import run_sweep
 from scheduler.ports import Services
 from store.inbound_events import forget_before
@@ -45,3 +46,20 @@ async def drain_outbox(services: Services) -> None:
         await services.app.drain()
     except Exception:
         log.exception("outbox drain failed")
+
+
+async def capture_tick(services: Services) -> None:
+    """One capture pass, hourly: each workspace's pass is claimed once for the hour, however
+    many replicas run this. Never raises: the next hour tries again."""
+    try:
+        now = services.clock.now()
+        await run_capture(
+            services.store,
+            services.clock,
+            services.app.config,
+            services.capture_sources,
+            claim=f"hour:{now:%Y-%m-%dT%H}",
+            now=now,
+        )
+    except Exception:
+        log.exception("capture pass failed")

@@ -3,11 +3,12 @@ for the SQLite lock). `app.bootstrap.Services` is one; the scheduler never impor
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from bot.app import Touchbase
+    from bot.capture import EventSource
     from bot.clock import Clock
     from bot.domain import Platform
     from bot.ports import Messenger
@@ -34,3 +35,6 @@ class Services(Protocol):
 
     @property
     def messengers(self) -> Mapping[Platform, Messenger]: ...
+
+    @property
+    def capture_sources(self) -> Sequence[EventSource]: ...

@@ -312,3 +312,51 @@ async def test_a_channel_slack_will_not_describe_is_not_taken(slack: Harness) ->
     )
     _status, body = await slack.command("channel", command="/touchbase", channel_id="C0PRIVATE")
     assert "couldn't check who is in this channel" in body["text"]
+
+
+async def _owner(slack: Harness, mention: str) -> str:
+    _status, body = await slack.command(f"Acme {mention}", command="/owner")
+    await slack.settle()
+    return str(body.get("text", ""))
+
+
+async def test_the_bot_cannot_own_a_client(slack: Harness) -> None:
+    await slack.command("add Acme", command="/client")
+    text = await _owner(slack, f"<@{slack.fake.bot_user_id}|touchbase>")
+    assert "is a bot" in text
+    assert slack.fake.bot_user_id not in await people_ids(slack)
+
+
+async def test_an_external_user_cannot_own_a_client(slack: Harness) -> None:
+    add_outsider(slack)
+    await slack.command("add Acme", command="/client")
+    text = await _owner(slack, f"<@{OUTSIDER}|vendor.val>")
+    assert "isn't part of the firm" in text
+    assert OUTSIDER not in await people_ids(slack)
+
+
+async def test_a_guest_or_a_deactivated_account_cannot_own_a_client(slack: Harness) -> None:
+    guest = slack.fake.add_user("U0GUEST", "gus", email="gus@contractor.example")
+    guest["is_restricted"] = True
+    slack.fake.add_user("U0GONE", "gone", deleted=True)
+    slack.fake.add_user("U0HELPER", "helper", is_bot=True)
+    await slack.command("add Acme", command="/client")
+    assert "isn't part of the firm" in await _owner(slack, "<@U0GUEST|gus>")
+    assert "deactivated" in await _owner(slack, "<@U0GONE|gone>")
+    assert "is a bot" in await _owner(slack, "<@U0HELPER|helper>")
+    assert "I don't know" in await _owner(slack, "<@U0NOBODY|nobody>")
+    assert await people_ids(slack) == {USER}
+
+
+async def test_a_member_named_with_at_becomes_the_owner(slack: Harness) -> None:
+    await slack.command("add Acme", command="/client")
+    assert "Acme is now bob's client." in await _owner(slack, "<@U0BOB|bob>")
+
+
+async def test_a_guest_is_refused_like_an_outsider(slack: Harness) -> None:
+    guest = slack.fake.add_user("U0GUEST", "gus")
+    guest["is_ultra_restricted"] = True
+    await slack.command("add Acme", command="/client")
+    _status, body = await slack.command("Acme", command="/client", user="U0GUEST")
+    assert body["text"] == REFUSAL
+    assert "U0GUEST" not in await people_ids(slack)

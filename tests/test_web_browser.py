@@ -133,6 +133,9 @@ async def test_chat_and_dashboard_in_a_real_browser(server: str) -> None:
                 "document.getElementById('chart-heatmap').data[0].z.flat().reduce((a, b) => a + b)"
             )
             assert cells == 2  # the lunch and the call, both this week
+            for chart in ("chart-coverage", "chart-load", "chart-heatmap"):
+                assert await page.evaluate(CUT_LABELS, chart) == [], chart
+            assert await page.evaluate(SPILLED) == []
             await page.screenshot(path=str(OUT / "dashboard.png"), full_page=True)
         finally:
             await browser.close()
@@ -174,6 +177,14 @@ COVERED = """() => {
   }
   return out;
 }"""
+# Each drawn chart lies inside its panel (not over the next one).
+SPILLED = """() => [...document.querySelectorAll('.panel')].flatMap((panel) => {
+  const p = panel.getBoundingClientRect();
+  return [...panel.querySelectorAll('svg.main-svg')].filter((svg) => {
+    const r = svg.getBoundingClientRect();
+    return r.top < p.top || r.bottom > p.bottom + 1 || r.left < p.left || r.right > p.right + 1;
+  }).map(() => panel.querySelector('h2').textContent);
+})"""
 # Each chart's axis labels lie wholly inside the chart, and none overlaps the next.
 CUT_LABELS = """(id) => {
   const svg = document.querySelector('#' + id + ' svg.main-svg').getBoundingClientRect();
@@ -206,6 +217,7 @@ async def test_chat_and_dashboard_on_a_phone(server: str) -> None:
             await page.goto(server + "/")
             await page.wait_for_selector("text=Enter your name at the top to start.")
             await page.screenshot(path=str(OUT / "phone-start.png"))
+            assert await page.locator("#digest").is_hidden()  # nobody's digest before a name
             assert await page.evaluate(SIDEWAYS) == []
             assert await page.evaluate(COVERED) == []
             start = page.locator("#new-person button[type=submit]")
@@ -220,6 +232,7 @@ async def test_chat_and_dashboard_on_a_phone(server: str) -> None:
             await page.fill("#new-person-name", LONG_NAME)
             await start.tap()
             await page.wait_for_selector(f"text=You are now {LONG_NAME}.")
+            assert await page.locator("#digest").is_visible()
             # The top bar and heading leave most of the screen to the conversation.
             top = await page.evaluate("document.getElementById('transcript').offsetTop")
             assert top < 0.2 * PHONE["height"], top
@@ -238,9 +251,10 @@ async def test_chat_and_dashboard_on_a_phone(server: str) -> None:
             assert await page.evaluate(COVERED) == []
 
             await folio.locator("button.client-link", has_text=LONG_CLIENT).tap()
-            card = page.locator(".card", has_text="Next due").last
+            card = page.locator(".card", has=page.locator("h3.card-title", has_text=LONG_CLIENT))
             await card.wait_for()
-            assert LONG_CLIENT in await card.inner_text()
+            assert "Nothing logged yet." in await card.inner_text()
+            assert await card.evaluate("(c) => c.getBoundingClientRect().bottom <= innerHeight")
             await page.screenshot(path=str(OUT / "phone-chat.png"))
             assert await page.evaluate(SIDEWAYS) == []
             assert await page.evaluate(COVERED) == []
@@ -261,6 +275,7 @@ async def test_chat_and_dashboard_on_a_phone(server: str) -> None:
             ]
             for chart in ("chart-coverage", "chart-load", "chart-heatmap"):
                 assert await page.evaluate(CUT_LABELS, chart) == [], chart
+            assert await page.evaluate(SPILLED) == []
             assert await page.evaluate(COVERED) == []
         finally:
             await browser.close()

@@ -26,6 +26,7 @@ from adapters.teams.auth import (
     Unauthorized,
     authenticate,
     build_authentication,
+    looks_like_bearer,
 )
 from adapters.teams.bot import RAW_ACTIVITY, TouchbaseTeamsBot, message_activity
 from adapters.teams.messenger import ConversationLimiter, TeamsMessenger
@@ -44,6 +45,8 @@ class TeamsRuntime:
     adapter: CloudAdapter
     bot: TouchbaseTeamsBot
     messenger: TeamsMessenger
+    # every request must carry a token (False only for the Emulator, in development)
+    auth_required: bool = True
 
 
 TEAMS: web.AppKey[TeamsRuntime] = web.AppKey("teams", TeamsRuntime)
@@ -85,7 +88,7 @@ def build_teams(
     bot = TouchbaseTeamsBot(
         services.app, services.directory, messenger, development=settings.env == "development"
     )
-    return TeamsRuntime(adapter, bot, messenger)
+    return TeamsRuntime(adapter, bot, messenger, auth_required=bool(settings.teams.id))
 
 
 def mount(app: web.Application, runtime: TeamsRuntime) -> TeamsRuntime:
@@ -93,6 +96,8 @@ def mount(app: web.Application, runtime: TeamsRuntime) -> TeamsRuntime:
     adapter, bot = runtime.adapter, runtime.bot
 
     async def messages(request: web.Request) -> web.StreamResponse:
+        if runtime.auth_required and not looks_like_bearer(request.headers.get("Authorization")):
+            return web.json_response({"ok": False, "error": "not_authorized"}, status=401)
         if request.content_type != "application/json":
             return web.Response(status=415, text="expected application/json")
         if request.content_length is not None and request.content_length > MAX_BODY:
@@ -121,7 +126,11 @@ def mount(app: web.Application, runtime: TeamsRuntime) -> TeamsRuntime:
 
         invoke = await adapter.process_activity(result, activity, logic)
         if invoke is not None:
-            body = serializer_helper(invoke.body) if invoke.body is not None else {}
+            body = invoke.body if invoke.body is not None else {}
+            if not isinstance(
+                body, dict | list
+            ):  # an SDK model, e.g. an AdaptiveCardInvokeResponse
+                body = serializer_helper(body)
             return web.json_response(body, status=invoke.status or 200)
         if activity.type == "invoke":  # the bot answers every invoke; this is a safety net
             return web.json_response({}, status=200)

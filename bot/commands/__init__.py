@@ -6,6 +6,7 @@ from bot.app import Registry
 
 from . import (
     book,
+    capture,
     client,
     due,
     help,
@@ -31,6 +32,7 @@ MODULES = (
     profile,
     book,
     settings,
+    capture,
     help,
 )
 

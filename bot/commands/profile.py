@@ -37,6 +37,7 @@ from bot.rules import effective_cadence
 from bot.text import clip, pack, plural, row_id, stop, unpack
 
 from . import book
+from .capture import domain_command
 from .owner import closeout
 
 FORM_ID = "client_profile"
@@ -54,7 +55,7 @@ INFLUENCE = {
 }
 _KEYWORDS = (
     r"close[- ]?out|people|key people|profile|segment|prefers|prefer"
-    r"|cadence|rename|merge|archive|unarchive|delete"
+    r"|cadence|rename|merge|archive|unarchive|delete|domain"
 )
 _ROUTE = re.compile(
     rf"^(?P<name>.+?)\s+(?P<kw>{_KEYWORDS})(?:\s+(?P<rest>.*))?$",
@@ -568,6 +569,7 @@ HANDLERS: dict[str, Callable[[Context, Client, str], Awaitable[Reply]]] = {
     "segment": segment_command,
     "prefers": prefers_command,
     "prefer": prefers_command,
+    "domain": domain_command,
     **book.HANDLERS,
 }
 

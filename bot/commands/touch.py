@@ -77,8 +77,8 @@ async def log_touch(ctx: Context, text: str) -> Reply:
             "it again; here is what you typed, so you can copy it:",
             f"/touch {text}",
         )
-    clients = await ctx.uow.clients.list()
-    result = parse_touch(text, client_names(clients), ctx.today(), date_order=ctx.date_order())
+    index = await ctx.uow.clients.index()
+    result = parse_touch(text, index, ctx.today(), date_order=ctx.date_order())
     if isinstance(result, ParseProblem):
         return problem_reply(result, text, ctx.today())
     return await store_and_confirm(ctx, result, readings=result.readings)

@@ -152,7 +152,7 @@
     other.value = NEW;
     other.textContent = "Someone new…";
     picker.appendChild(other);
-    digestButton.hidden = !(data && data.digest);
+    digestButton.hidden = !(data && data.digest) || !me; // nobody chosen yet: nobody's digest
     return people;
   }
 

@@ -89,6 +89,7 @@
         },
       ],
       layout({
+        height: 240,
         xaxis: weekAxis(coverage),
         yaxis: { range: [0, 105], ticksuffix: "%", gridcolor: GRID, tickfont: { color: MUTED } },
       }),

@@ -1,7 +1,7 @@
 """a touch's contact as it is compared (case-folded, accents aside), for follow-ups
 
 Revision ID: 0011_book
-Revises: 0006_parser
+Revises: 0009_capture
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 from bot.rules import contact_key
 
 revision: str = "0011_book"
-down_revision: str | None = "0006_parser"
+down_revision: str | None = "0009_capture"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,24 @@
+"""Capture's sources: Microsoft Graph, Google Workspace, iCalendar feeds. Each turns what a
+calendar or mailbox holds into `bot.capture_ports.CapturedEvent` objects (metadata only) and is
+built only when configured."""
+
+from __future__ import annotations
+
+from app.settings import CaptureSettings
+from bot.capture import EventSource
+
+
+def build_sources(settings: CaptureSettings) -> list[EventSource]:
+    """The configured sources. iCalendar feeds are always offered: each person turns theirs on
+    by giving its address, so with nobody having done so it reads nothing."""
+    from adapters.capture.feeds import IcsFeedSource
+
+    sources: list[EventSource] = [
+        IcsFeedSource(
+            allow_local=settings.allow_local_feeds,
+            subjects=settings.subjects,
+            timeout=settings.feed_timeout_seconds,
+            max_bytes=settings.feed_max_bytes,
+        )
+    ]
+    return sources

@@ -1,0 +1,241 @@
+"""The SQL behind capture: client domains, captured items, each person's setup, pass claims.
+
+Bound to one workspace like every repository in a unit of work. Items are inserted with
+ON CONFLICT DO NOTHING on (workspace, source, source id), so two replicas capturing the same
+event store it once; pass claims work the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+
+from bot.capture_ports import (
+    SOURCE_PREFIX,
+    CaptureMode,
+    CaptureSetup,
+    Direction,
+    EventKind,
+    NewSuggestion,
+    Suggestion,
+    SuggestionState,
+)
+from store.db import database_now, insert_for
+from store.mappers import ScopedRepo
+from store.models import (
+    CaptureItemRow,
+    CapturePassRow,
+    CaptureSetupRow,
+    ClientDomainRow,
+    TouchRow,
+)
+
+
+def _to_suggestion(row: CaptureItemRow) -> Suggestion:
+    return Suggestion(
+        id=row.id,
+        person_id=row.person_id,
+        client_id=row.client_id,
+        source=row.source,
+        source_id=row.source_id,
+        occurred_at=row.occurred_at,
+        kind=EventKind(row.kind),
+        direction=Direction(row.direction),
+        state=SuggestionState(row.state),
+        contact=row.contact,
+        subject=row.subject,
+        touch_id=row.touch_id,
+    )
+
+
+def _to_setup(row: CaptureSetupRow) -> CaptureSetup:
+    return CaptureSetup(
+        person_id=row.person_id,
+        mode=CaptureMode(row.mode),
+        feed_url=row.feed_url,
+        always_clients=tuple(int(c) for c in row.always_clients or ()),
+        cursors=dict(row.cursors or {}),
+    )
+
+
+class SqlCapture(ScopedRepo):
+    async def domains(self) -> dict[str, int]:
+        rows = await self.s.execute(
+            select(ClientDomainRow.domain, ClientDomainRow.client_id).where(
+                ClientDomainRow.workspace_id == self.ws
+            )
+        )
+        return {d: c for d, c in rows}
+
+    async def set_domains(self, client_id: int, domains: Sequence[str]) -> None:
+        if not domains:
+            return
+        await self.s.execute(
+            delete(ClientDomainRow).where(
+                ClientDomainRow.workspace_id == self.ws, ClientDomainRow.domain.in_(domains)
+            )
+        )
+        for d in dict.fromkeys(domains):
+            self.s.add(ClientDomainRow(workspace_id=self.ws, client_id=client_id, domain=d))
+        await self.s.flush()
+
+    async def remove_domains(self, client_id: int, domains: Sequence[str]) -> None:
+        await self.s.execute(
+            delete(ClientDomainRow).where(
+                ClientDomainRow.workspace_id == self.ws,
+                ClientDomainRow.client_id == client_id,
+                ClientDomainRow.domain.in_(domains),
+            )
+        )
+
+    async def _setup_row(self, person_id: int) -> CaptureSetupRow | None:
+        row: CaptureSetupRow | None = await self.s.scalar(
+            select(CaptureSetupRow).where(
+                CaptureSetupRow.workspace_id == self.ws, CaptureSetupRow.person_id == person_id
+            )
+        )
+        return row
+
+    async def setup(self, person_id: int) -> CaptureSetup:
+        row = await self._setup_row(person_id)
+        return _to_setup(row) if row is not None else CaptureSetup(person_id=person_id)
+
+    async def setups(self) -> list[CaptureSetup]:
+        rows = await self.s.scalars(
+            select(CaptureSetupRow)
+            .where(CaptureSetupRow.workspace_id == self.ws)
+            .order_by(CaptureSetupRow.person_id)
+        )
+        return [_to_setup(r) for r in rows]
+
+    async def save_setup(self, setup: CaptureSetup) -> None:
+        row = await self._setup_row(setup.person_id)
+        if row is None:
+            row = CaptureSetupRow(workspace_id=self.ws, person_id=setup.person_id)
+            self.s.add(row)
+        row.mode = setup.mode.value
+        row.feed_url = setup.feed_url
+        row.always_clients = list(setup.always_clients)
+        row.cursors = dict(setup.cursors)
+        await self.s.flush()
+
+    async def _row(self, suggestion_id: int) -> CaptureItemRow | None:
+        row: CaptureItemRow | None = await self.s.scalar(
+            select(CaptureItemRow).where(
+                CaptureItemRow.workspace_id == self.ws, CaptureItemRow.id == suggestion_id
+            )
+        )
+        return row
+
+    async def get(self, suggestion_id: int) -> Suggestion | None:
+        row = await self._row(suggestion_id)
+        return _to_suggestion(row) if row is not None else None
+
+    async def by_source(self, source: str, source_id: str) -> Suggestion | None:
+        row = await self.s.scalar(
+            select(CaptureItemRow).where(
+                CaptureItemRow.workspace_id == self.ws,
+                CaptureItemRow.source == source,
+                CaptureItemRow.source_id == source_id,
+            )
+        )
+        return _to_suggestion(row) if row is not None else None
+
+    async def add(self, item: NewSuggestion) -> tuple[Suggestion, bool]:
+        now = self.clock.now()
+        insert = insert_for(self.s)
+        new_id = await self.s.scalar(
+            insert(CaptureItemRow)
+            .values(
+                workspace_id=self.ws,
+                person_id=item.person_id,
+                client_id=item.client_id,
+                source=item.source,
+                source_id=item.source_id,
+                occurred_at=item.occurred_at,
+                kind=item.kind.value,
+                direction=item.direction.value,
+                state=item.state.value,
+                contact=item.contact,
+                subject=item.subject,
+                created_at=now,
+                updated_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["workspace_id", "source", "source_id"])
+            .returning(CaptureItemRow.id)
+        )
+        stored = await self.by_source(item.source, item.source_id)
+        assert stored is not None
+        return stored, new_id is not None
+
+    async def update(self, suggestion_id: int, **changes: object) -> Suggestion:
+        row = await self._row(suggestion_id)
+        if row is None:
+            raise LookupError(f"no captured item {suggestion_id}")
+        values: dict[str, Any] = {
+            k: (v.value if isinstance(v, EventKind | SuggestionState | Direction) else v)
+            for k, v in changes.items()
+        }
+        for key, value in values.items():
+            setattr(row, key, value)
+        row.updated_at = self.clock.now()
+        await self.s.flush()
+        return _to_suggestion(row)
+
+    async def pending(self, person_ids: Sequence[int] | None) -> list[Suggestion]:
+        query = select(CaptureItemRow).where(
+            CaptureItemRow.workspace_id == self.ws,
+            CaptureItemRow.state == SuggestionState.PENDING.value,
+        )
+        if person_ids is not None:
+            query = query.where(CaptureItemRow.person_id.in_(person_ids))
+        rows = await self.s.scalars(query.order_by(CaptureItemRow.occurred_at, CaptureItemRow.id))
+        return [_to_suggestion(r) for r in rows]
+
+    async def in_window(
+        self, person_id: int, source: str, start: datetime, end: datetime
+    ) -> list[Suggestion]:
+        rows = await self.s.scalars(
+            select(CaptureItemRow).where(
+                CaptureItemRow.workspace_id == self.ws,
+                CaptureItemRow.person_id == person_id,
+                CaptureItemRow.source == source,
+                CaptureItemRow.occurred_at >= start,
+                CaptureItemRow.occurred_at < end,
+            )
+        )
+        return [_to_suggestion(r) for r in rows]
+
+    async def mail(self, person_ids: Sequence[int] | None, since: datetime) -> list[Suggestion]:
+        query = select(CaptureItemRow).where(
+            CaptureItemRow.workspace_id == self.ws,
+            CaptureItemRow.state == SuggestionState.MAIL.value,
+            CaptureItemRow.occurred_at >= since,
+        )
+        if person_ids is not None:
+            query = query.where(CaptureItemRow.person_id.in_(person_ids))
+        rows = await self.s.scalars(query.order_by(CaptureItemRow.occurred_at, CaptureItemRow.id))
+        return [_to_suggestion(r) for r in rows]
+
+    async def counts(self, since: date) -> tuple[int, int]:
+        captured = TouchRow.source_id.like(f"{SOURCE_PREFIX}%")
+        rows = await self.s.execute(
+            select(captured, func.count())
+            .where(TouchRow.workspace_id == self.ws, TouchRow.occurred_on >= since)
+            .group_by(captured)
+        )
+        found = {bool(k): int(n) for k, n in rows}
+        return found.get(True, 0), found.get(False, 0)
+
+    async def claim_pass(self, key: str) -> bool:
+        insert = insert_for(self.s)
+        new_id = await self.s.scalar(
+            insert(CapturePassRow)
+            .values(workspace_id=self.ws, key=key, claimed_at=await database_now(self.s))
+            .on_conflict_do_nothing(index_elements=["workspace_id", "key"])
+            .returning(CapturePassRow.id)
+        )
+        return new_id is not None
