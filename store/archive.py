@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from bot.archive_ports import REFERENCES, TABLES, Progress, Record
 from store.mappers import ScopedRepo
@@ -101,9 +101,9 @@ class SqlArchive(ScopedRepo):
             model: Any = ROWS[table]
             names = set(_columns(model)) - {"id"}
             refs = REFERENCES[table]
-            # Rows are added a thousand at a time and flushed together (one statement each
-            # batch), then their new ids read back: references only point to earlier tables.
-            waiting: list[tuple[int, Any]] = []
+            # Rows are written a thousand to a statement, their new ids read back in order:
+            # references only point to earlier tables.
+            waiting: list[tuple[int, Record]] = []
             for record in tables.get(table, ()):
                 done += 1
                 if progress:
@@ -129,17 +129,21 @@ class SqlArchive(ScopedRepo):
                         values[column] = ids[target].get(int(values[column]))
                 if table == "touch" and values.get("matter_id") is None:
                     values["matter_id"] = None
-                waiting.append((old, model(workspace_id=self.ws, **values)))
+                waiting.append((old, {**values, "workspace_id": self.ws}))
                 if len(waiting) >= _BATCH:
-                    await self._flush(waiting, ids[table])
-            await self._flush(waiting, ids[table])
+                    await self._flush(model, waiting, ids[table])
+            await self._flush(model, waiting, ids[table])
         return ids
 
-    async def _flush(self, waiting: list[tuple[int, Any]], ids: dict[int, int]) -> None:
+    async def _flush(
+        self, model: Any, waiting: list[tuple[int, Record]], ids: dict[int, int]
+    ) -> None:
         if not waiting:
             return
-        self.s.add_all([row for _, row in waiting])
-        await self.s.flush()
-        for old, row in waiting:
-            ids[old] = row.id
+        new_ids = await self.s.scalars(
+            insert(model).returning(model.id, sort_by_parameter_order=True),
+            [values for _, values in waiting],
+        )
+        for (old, _), new_id in zip(waiting, new_ids, strict=True):
+            ids[old] = new_id
         waiting.clear()
