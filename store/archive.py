@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
 from bot.archive_ports import REFERENCES, TABLES, Progress, Record
 from store.mappers import ScopedRepo
@@ -140,10 +140,22 @@ class SqlArchive(ScopedRepo):
     ) -> None:
         if not waiting:
             return
-        new_ids = await self.s.scalars(
-            insert(model).returning(model.id, sort_by_parameter_order=True),
-            [values for _, values in waiting],
-        )
+        rows = [values for _, values in waiting]
+        new_ids: Sequence[int]
+        if self.s.get_bind().dialect.name == "sqlite":
+            # SQLite gives RETURNING in order only a row at a time; one writer at a time and
+            # ids handed out in order make "the ids after the largest one" the same answer.
+            before = await self.s.scalar(select(func.max(model.id))) or 0
+            await self.s.execute(insert(model), rows)
+            new_ids = list(
+                await self.s.scalars(select(model.id).where(model.id > before).order_by(model.id))
+            )
+        else:
+            new_ids = list(
+                await self.s.scalars(
+                    insert(model).returning(model.id, sort_by_parameter_order=True), rows
+                )
+            )
         for (old, _), new_id in zip(waiting, new_ids, strict=True):
             ids[old] = new_id
         waiting.clear()

@@ -480,9 +480,17 @@ class SqlClients(ScopedRepo):
                 }
                 for c in chunk
             ]
-            ids = await self.s.scalars(
-                insert(ClientRow).returning(ClientRow.id, sort_by_parameter_order=True), values
+            # One executemany, then the ids by name (unique in a workspace): RETURNING in
+            # order would cost a statement a row on SQLite.
+            await self.s.execute(insert(ClientRow), values)
+            keys = [str(v["name_key"]) for v in values]
+            rows = await self.s.execute(
+                select(ClientRow.name_key, ClientRow.id).where(
+                    ClientRow.workspace_id == self.ws, ClientRow.name_key.in_(keys)
+                )
             )
+            found: dict[str, int] = {key: row_id for key, row_id in rows}
+            ids = [found[key] for key in keys]
             for new_id, c in zip(ids, chunk, strict=True):
                 out.append(
                     replace(
