@@ -6,10 +6,11 @@ from __future__ import annotations
 import builtins
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any, Self, cast
 
-from sqlalchemy import Table, bindparam, delete, event, exists, func, select, update
+from sqlalchemy import Table, bindparam, delete, event, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
@@ -470,6 +471,51 @@ class SqlClients(ScopedRepo):
         await self.s.flush()
         return to_client(row)
 
+    async def add_many(self, clients: Sequence[Client]) -> builtins.list[Client]:
+        now = self.clock.now()
+        out: builtins.list[Client] = []
+        for start in range(0, len(clients), _BATCH):
+            chunk = clients[start : start + _BATCH]
+            values = [
+                {
+                    "workspace_id": self.ws,
+                    "name": c.name.strip(),
+                    "name_key": name_key(c.name),
+                    "aliases": [a.strip() for a in c.aliases if a.strip()],
+                    "owner_id": c.owner_id,
+                    "cadence_days": c.cadence_days,
+                    "segment": c.segment,
+                    "last_contact_on": c.last_contact_on,
+                    "status": ClientStatus.ACTIVE.value,
+                    "created_at": now,
+                }
+                for c in chunk
+            ]
+            # One executemany, then the ids by name (unique in a workspace): RETURNING in
+            # order would cost a statement a row on SQLite.
+            await self.s.execute(insert(ClientRow), values)
+            keys = [str(v["name_key"]) for v in values]
+            rows = await self.s.execute(
+                select(ClientRow.name_key, ClientRow.id).where(
+                    ClientRow.workspace_id == self.ws, ClientRow.name_key.in_(keys)
+                )
+            )
+            found: dict[str, int] = {key: row_id for key, row_id in rows}
+            ids = [found[key] for key in keys]
+            for new_id, c in zip(ids, chunk, strict=True):
+                out.append(
+                    replace(
+                        c,
+                        id=new_id,
+                        workspace_id=self.ws,
+                        name=c.name.strip(),
+                        aliases=tuple(a.strip() for a in c.aliases if a.strip()),
+                        status=ClientStatus.ACTIVE,
+                        created_at=now,
+                    )
+                )
+        return out
+
     async def update(self, client_id: int, **changes: Any) -> Client:
         row = await self._row(client_id)
         if row is None:
@@ -598,6 +644,25 @@ class SqlContacts(ScopedRepo):
         await self.s.flush()
         return to_contact(row)
 
+    async def add_many(self, contacts: Sequence[Contact]) -> None:
+        now = self.clock.now()
+        for start in range(0, len(contacts), _BATCH):
+            await self.s.execute(
+                insert(ContactRow),
+                [
+                    {
+                        "workspace_id": self.ws,
+                        "client_id": c.client_id,
+                        "name": c.name,
+                        "title": c.title,
+                        "email": c.email,
+                        "phone": c.phone,
+                        "created_at": now,
+                    }
+                    for c in contacts[start : start + _BATCH]
+                ],
+            )
+
     async def delete(self, contact_id: int) -> bool:
         result = await self.s.execute(
             delete(ContactRow).where(
@@ -606,6 +671,8 @@ class SqlContacts(ScopedRepo):
         )
         return bool(getattr(result, "rowcount", 0))
 
+
+_BATCH = 1000  # rows per statement in an import: within every database's parameter limit
 
 _TOUCH_EDITABLE = frozenset(
     ("client_id", "kind", "contact", "note", "occurred_on", "awaiting_reply", "replied_at")
@@ -806,6 +873,26 @@ class SqlHistory(ScopedRepo):
         self.s.add(row)
         await self.s.flush()
         return _to_owner_change(row)
+
+    async def add_owner_changes(
+        self, changes: Sequence[tuple[int, int | None, int | None, int | None]]
+    ) -> None:
+        now = self.clock.now()
+        for start in range(0, len(changes), _BATCH):
+            await self.s.execute(
+                insert(OwnerChangeRow),
+                [
+                    {
+                        "workspace_id": self.ws,
+                        "client_id": client_id,
+                        "from_person_id": from_id,
+                        "to_person_id": to_id,
+                        "changed_by_id": by_id,
+                        "changed_at": now,
+                    }
+                    for client_id, from_id, to_id, by_id in changes[start : start + _BATCH]
+                ],
+            )
 
     async def owner_changes(self, client_id: int) -> builtins.list[OwnerChange]:
         rows = await self.s.scalars(
