@@ -117,6 +117,13 @@ async def test_every_source_is_off_until_configured(
     core = Touchbase(store, clock, CoreConfig(), default_registry())
     report = await run_capture(core.store, clock, core.config, sources)
     assert report.workspaces == 1 and report.people == 0  # nobody has given a calendar
+    graph = CaptureSettings(
+        _env_file=None,  # type: ignore[call-arg]
+        graph_tenant_id="t",
+        graph_client_id="c",
+        graph_client_secret="s",  # type: ignore[arg-type]
+    )
+    assert [s.name for s in build_sources(graph)] == ["ics", "graph"]
 
 
 def test_capture_ics_command_reads_a_file_for_one_person(tmp_path: Path) -> None:
