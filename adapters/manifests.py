@@ -1,7 +1,7 @@
 """The Slack and Microsoft Teams app manifests, and the Teams app package.
 
-Pure functions, no network. The Slack manifest is the hand-kept ``manifest.json`` at the
-repository root (pasteable as is at api.slack.com, "Create an app" > "From a manifest");
+Pure functions, no network. The Slack manifest is the hand-kept ``manifest.json`` in the
+``adapters.slack`` package (shipped with it; ``manifest.json`` at the repository root links to it) (pasteable as is at api.slack.com, "Create an app" > "From a manifest");
 the Teams manifest is generated from the command catalog, and ``build_teams_package`` zips it
 with its two icons, drawn here without any imaging library.
 """
@@ -23,7 +23,8 @@ from urllib.parse import urlsplit
 
 from bot.catalog import COMMANDS
 
-SLACK_MANIFEST_PATH = Path(__file__).resolve().parents[1] / "manifest.json"
+#: Inside the package, so an installed Touchbase (a wheel, not the source tree) finds it.
+SLACK_MANIFEST_PATH = Path(__file__).resolve().parent / "slack" / "manifest.json"
 
 # --- Slack ---------------------------------------------------------------------------------
 
@@ -52,16 +53,21 @@ SCOPE_REASONS: dict[str, str] = {
         "resolve @person in /owner and /touchbase role, and read each person's time zone "
         "to send the morning DM at their local morning"
     ),
+    "channels:read": (
+        "check, when an admin picks the relationships channel, that no other organisation "
+        "shares it (conversations.info on a public channel)"
+    ),
+    "groups:read": "the same check for a private channel (conversations.info)",
     "users:read.email": "link a Slack user to the firm's people directory by work email",
 }
 
 
 def slack_manifest() -> dict[str, Any]:
-    """The Slack app manifest, loaded from ``manifest.json`` at the repository root."""
+    """The Slack app manifest, loaded from ``adapters/slack/manifest.json``."""
     if not SLACK_MANIFEST_PATH.is_file():
         raise FileNotFoundError(
-            f"Slack app manifest not found at {SLACK_MANIFEST_PATH}: it lives at the root of "
-            "the Touchbase source tree and is not part of the installed package"
+            f"Slack app manifest not found at {SLACK_MANIFEST_PATH}: this installation of "
+            "Touchbase is incomplete; reinstall it"
         )
     loaded = json.loads(SLACK_MANIFEST_PATH.read_text(encoding="utf-8"))
     if not isinstance(loaded, dict):

@@ -337,7 +337,13 @@ async def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
         async with services.store.unit(ws.id) as uow:
             try:
                 with Progress(f"Restoring {args.file.name}", "records") as progress:
-                    report = await restore(uow, document, merge=args.merge, progress=progress)
+                    report = await restore(
+                        uow,
+                        document,
+                        merge=args.merge,
+                        progress=progress,
+                        now=services.clock.now(),
+                    )
             except BackupError as exc:
                 print(f"{args.file}: {exc}. Nothing was restored.", file=sys.stderr)
                 return 1
@@ -355,7 +361,7 @@ async def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
 
 async def cmd_serve(settings: Settings, args: argparse.Namespace, *, banner: bool = False) -> int:
     from adapters.web.auth import WebAccessError, check_bind
-    from app.server import serve
+    from app.server import DatabaseNotWritable, serve
 
     if args.host:
         settings.host = args.host
@@ -373,6 +379,9 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace, *, banner: boo
             return await serve(
                 settings, on_ready=(lambda: web_banner(settings)) if banner else None
             )
+        except DatabaseNotWritable as exc:
+            print(exc, file=sys.stderr)
+            return 1
         except OSError as exc:  # taken in the moment since the check
             if exc.errno not in _LISTEN_ERRORS:
                 raise

@@ -143,6 +143,19 @@ class Settings(BaseSettings):
         default="mon", alias="TOUCHBASE_SUMMARY_DAY"
     )
     summary_hour: int = Field(default=9, ge=0, le=23, alias="TOUCHBASE_SUMMARY_HOUR")
+    # HTTP: a connection that has not sent a whole request (or sits idle) this long is closed;
+    # a body not received this long after its headers is refused; at most this many
+    # connections are open at once (fewer if the open-file limit is lower), the idle ones
+    # closed first to make room.
+    http_idle_timeout: float = Field(
+        default=15.0, gt=0, le=3600, alias="TOUCHBASE_HTTP_IDLE_TIMEOUT"
+    )
+    http_body_timeout: float = Field(
+        default=10.0, gt=0, le=600, alias="TOUCHBASE_HTTP_BODY_TIMEOUT"
+    )
+    http_max_connections: int = Field(
+        default=1000, ge=8, le=100_000, alias="TOUCHBASE_HTTP_MAX_CONNECTIONS"
+    )
 
     slack: SlackSettings = Field(default_factory=SlackSettings)
     teams: TeamsSettings = Field(default_factory=TeamsSettings)

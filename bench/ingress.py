@@ -1,7 +1,8 @@
 """Ingress: signed Slack `/touch` requests through `touchbase serve`, against a bare bolt app.
 
-    python -m bench.ingress --engine sqlite
+    python -m bench.ingress --engine sqlite                    # 1,000 clients in the workspace
     python -m bench.ingress --engine postgres    # TOUCHBASE_BENCH_PG_URL, default tb_prove_bench
+    python -m bench.ingress --engine sqlite --clients 10000 --requests 1000
 
 Both servers run as separate processes on loopback, with Slack's Web API played by FakeSlackApi
 in this process. The baseline is a bare slack-bolt AsyncApp that only acks `/touch`, behind the
@@ -9,18 +10,25 @@ same aiohttp route. At 16 and 64 concurrent clients it reports throughput, p50 a
 ratios (goals: at least 0.8x the bare app's throughput, at most 2x its p99). Then the event-loop
 check: Touchbase again with asyncio debug on (PYTHONASYNCIODEBUG=1, slow_callback_duration
 0.1 s), counting the "Executing ... took" warnings and the longest one.
+
+The workspace holds `--clients` clients (default 1,000: a realistic firm; names of several
+words, an alias each), seeded after Touchbase's first request created the workspace. At the
+end every confirmed touch is counted in the database (`stored` in the JSON line must equal
+`confirmed`). The last line is one JSON object with the figures.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import re
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
@@ -109,6 +117,9 @@ class Run:
         return percentile(self.latencies, 99) * 1000
 
 
+CONFIRMED = 0  # /touch answers that said "Logged", over every Touchbase run
+
+
 async def load(
     url: str, concurrency: int, requests: int, tag: str
 ) -> tuple[float, list[float], int]:
@@ -119,6 +130,7 @@ async def load(
     async with aiohttp.ClientSession(connector=connector) as http:
 
         async def worker() -> None:
+            global CONFIRMED
             nonlocal errors
             for i in counter:
                 body = command_body(f"Acme call with Dana {tag} {i}")
@@ -128,6 +140,7 @@ async def load(
                 ) as response:
                     text = await response.text()
                 latencies.append(time.perf_counter() - started)
+                CONFIRMED += "Logged" in text
                 if response.status != 200 or ("Logged" not in text and "ok" not in text):
                     errors += 1
 
@@ -143,6 +156,48 @@ async def prepare(server: ServeProcess) -> None:
             f"{server.url}/slack/events", data=body.encode(), headers=signed_headers(body)
         ) as response:
             assert response.status == 200, await response.text()
+
+
+async def seed_clients(db_url: str, clients: int) -> None:
+    """Fill the workspace `prepare` created up to `clients` clients (Acme is one of them)."""
+    from sqlalchemy import select
+
+    from bench.sweep import bulk
+    from bench.touch import client_names
+    from store.db import create_engine
+    from store.models import ClientRow, WorkspaceRow
+
+    engine = create_engine(db_url)
+    async with engine.connect() as conn:
+        ws = await conn.scalar(select(WorkspaceRow.id).where(WorkspaceRow.external_id == TEAM))
+        start = await conn.scalar(select(ClientRow.id).order_by(ClientRow.id.desc()).limit(1))
+    created = datetime.now(UTC)
+    rows = [
+        {
+            "id": (start or 0) + 1 + i,
+            "workspace_id": ws,
+            "name": name,
+            "name_key": name.casefold(),
+            "aliases": [f"{name.split()[0]}{i}"],
+            "status": "active",
+            "created_at": created,
+        }
+        for i, name in enumerate(client_names(max(clients - 1, 0)))
+    ]
+    await bulk(engine, ClientRow.__table__, rows)
+    await engine.dispose()
+
+
+async def stored_touches(db_url: str) -> int:
+    from sqlalchemy import text
+
+    from store.db import create_engine
+
+    engine = create_engine(db_url)
+    async with engine.connect() as conn:
+        count = await conn.scalar(text("SELECT count(*) FROM touch"))
+    await engine.dispose()
+    return int(count or 0)
 
 
 async def reset_postgres(url: str) -> None:
@@ -162,6 +217,7 @@ async def main() -> int:
     parser.add_argument("--engine", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--requests", type=int, default=2000, help="per concurrency level")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[16, 64])
+    parser.add_argument("--clients", type=int, default=1000, help="clients in the workspace")
     args = parser.parse_args()
 
     from tests.fakes.slack_api import FakeSlackApi
@@ -181,6 +237,7 @@ async def main() -> int:
             try:
                 if cls is ServeProcess:
                     await prepare(server)
+                    await seed_clients(db_url, args.clients)
                 await load(server.url, 8, 200, "warmup")
                 for c in args.concurrency:
                     seconds, latencies, errors = await load(server.url, c, args.requests, f"c{c}")
@@ -204,7 +261,11 @@ async def main() -> int:
             f"callbacks over 100 ms: {len(took)}, longest {max(took, default=0) * 1000:.0f} ms"
         )
 
-    print(f"# ingress, {args.engine}, {machine()}, {today()}, {args.requests} requests per level")
+    stored = await stored_touches(db_url)
+    print(
+        f"# ingress, {args.engine}, {machine()}, {today()}, {args.requests} requests per level, "
+        f"{args.clients} clients, load average {os.getloadavg()[0]:.1f}"
+    )
     print(f"{'server':<10} {'conc':>4} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}")
     for r in runs:
         print(
@@ -219,6 +280,32 @@ async def main() -> int:
             f"p99 {p99:.2f}x bare (goal <= 2: {'met' if p99 <= 2 else 'MISSED'})"
         )
     print(f"event loop (asyncio debug, c={max(args.concurrency)}): {loop_report}")
+    print(f"confirmed touches {CONFIRMED}, stored {stored}")
+    first = min(args.concurrency)
+    bare = next(r for r in runs if r.name == "bare bolt" and r.concurrency == first)
+    ours = next(r for r in runs if r.name == "touchbase" and r.concurrency == first)
+    result = {
+        "bench": "ingress",
+        "engine": args.engine,
+        "concurrency": first,
+        "clients": args.clients,
+        "throughput_ratio": round(ours.throughput / bare.throughput, 2),
+        "p99_ratio": round(ours.p99 / bare.p99, 2),
+        "errors": sum(r.errors for r in runs),
+        **{
+            f"throughput_ratio_c{c}": round(
+                next(r for r in runs if r.name == "touchbase" and r.concurrency == c).throughput
+                / next(r for r in runs if r.name == "bare bolt" and r.concurrency == c).throughput,
+                2,
+            )
+            for c in args.concurrency
+            if c != first
+        },
+        "slow_callbacks": loop_report,
+        "confirmed": CONFIRMED,
+        "stored": stored,
+    }
+    print(json.dumps(result))
     return 0
 
 

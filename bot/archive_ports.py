@@ -25,6 +25,11 @@ TABLES: tuple[str, ...] = (
     "owner_change",
     "repair",
     "handoff",
+    "client_event",
+    "care_checkin",
+    "digest",
+    "snooze",
+    "audit_event",
 )
 REFERENCES: dict[str, dict[str, str]] = {
     "person": {},
@@ -41,6 +46,11 @@ REFERENCES: dict[str, dict[str, str]] = {
     },
     "repair": {"client_id": "client", "owner_id": "person", "started_by_id": "person"},
     "handoff": {"client_id": "client", "from_person_id": "person", "to_person_id": "person"},
+    "client_event": {"client_id": "client", "person_id": "person"},
+    "care_checkin": {"client_id": "client", "person_id": "person"},
+    "digest": {"person_id": "person"},
+    "snooze": {"person_id": "person", "client_id": "client"},
+    "audit_event": {"person_id": "person"},
 }
 
 

@@ -14,13 +14,13 @@ import io
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from bot.archive_ports import Progress, Record
-from bot.domain import INVITED_PREFIX
+from bot.domain import INVITED_PREFIX, Person
 from bot.ports import UnitOfWork
-from bot.rules import open_follow_ups
+from bot.rules import contact_key, open_follow_ups
 
 FORMAT = "touchbase-export"
 VERSION = 2
@@ -220,6 +220,58 @@ async def export_data(uow: UnitOfWork, progress: Progress | None = None) -> dict
             }
             for o in t["owner_change"]
         ],
+        "history": [
+            {
+                "client": client(e["client_id"]),
+                "by_user": user(e["person_id"]),
+                "kind": e["kind"],
+                "summary": e["summary"],
+                "private": bool(e["private"]),
+                "at": _iso(e["at"]),
+            }
+            for e in t["client_event"]
+        ],
+        "care_checkins": [
+            {
+                "client": client(k["client_id"]),
+                "user": user(k["person_id"]),
+                "label": k["label"],
+                "due_on": _iso(k["due_on"]),
+                "done_at": _iso(k["done_at"]),
+            }
+            for k in t["care_checkin"]
+        ],
+        "digests": [
+            {
+                "user": user(d["person_id"]),
+                "local_date": _iso(d["local_date"]),
+                "status": d["status"],
+                "item_count": d["item_count"],
+                "claimed_at": _iso(d["claimed_at"]),
+                "sent_at": _iso(d["sent_at"]),
+                "attempts": d["attempts"],
+            }
+            for d in t["digest"]
+        ],
+        "snoozes": [
+            {
+                "user": user(z["person_id"]),
+                "client": client(z["client_id"]) if z["client_id"] in clients else None,
+                "nudge_key": z["nudge_key"],
+                "until": _iso(z["until"]),
+                "created_at": _iso(z["created_at"]),
+            }
+            for z in t["snooze"]
+        ],
+        "audit": [
+            {
+                "by_user": user(a["person_id"]),
+                "action": a["action"],
+                "detail": a["detail"],
+                "at": _iso(a["at"]),
+            }
+            for a in t["audit_event"]
+        ],
     }
 
 
@@ -368,6 +420,7 @@ def tables_from(document: Mapping[str, Any]) -> dict[str, list[Record]]:
                 "person_id": logger,
                 "kind": _need(tr, "kind", where),
                 "contact": tr.get("contact"),
+                "contact_key": contact_key(tr.get("contact")),
                 "note": tr.get("note") or "",
                 "occurred_on": _day(_need(tr, "occurred_on", where)),
                 "awaiting_reply": bool(tr.get("asked_for_reply", tr.get("awaiting_reply"))),
@@ -425,7 +478,153 @@ def tables_from(document: Mapping[str, Any]) -> dict[str, list[Record]]:
                 "done_at": _moment(h.get("done_at")),
             }
         )
+    for i, e in enumerate(document.get("history", []), 1):
+        where = f"history[{i}]"
+        out["client_event"].append(
+            {
+                "id": i,
+                "client_id": client(e, where),
+                "person_id": person(e.get("by_user"), where),
+                "kind": _need(e, "kind", where),
+                "summary": e.get("summary") or "",
+                "private": bool(e.get("private")),
+                "at": _moment(_need(e, "at", where)),
+            }
+        )
+    for i, k in enumerate(document.get("care_checkins", []), 1):
+        where = f"care_checkins[{i}]"
+        out["care_checkin"].append(
+            {
+                "id": i,
+                "client_id": client(k, where),
+                "person_id": person(k.get("user"), where),
+                "label": _need(k, "label", where),
+                "due_on": _day(_need(k, "due_on", where)),
+                "done_at": _moment(k.get("done_at")),
+            }
+        )
+    for i, d in enumerate(document.get("digests", []), 1):
+        where = f"digests[{i}]"
+        who = person(_need(d, "user", where), where)
+        if who is None:
+            raise BackupError(f"{where} is for nobody")
+        out["digest"].append(
+            {
+                "id": i,
+                "person_id": who,
+                "local_date": _day(_need(d, "local_date", where)),
+                "status": _need(d, "status", where),
+                "item_count": int(d.get("item_count") or 0),
+                "claimed_at": _moment(_need(d, "claimed_at", where)),
+                "sent_at": _moment(d.get("sent_at")),
+                "attempts": int(d.get("attempts") or 0),
+            }
+        )
+    for i, z in enumerate(document.get("snoozes", []), 1):
+        where = f"snoozes[{i}]"
+        who = person(_need(z, "user", where), where)
+        if who is None:
+            raise BackupError(f"{where} is for nobody")
+        out["snooze"].append(
+            {
+                "id": i,
+                "person_id": who,
+                "client_id": client(z, where) if z.get("client") is not None else None,
+                "nudge_key": z.get("nudge_key"),
+                "until": _moment(_need(z, "until", where)),
+                "created_at": _moment(_need(z, "created_at", where)),
+            }
+        )
+    for i, a in enumerate(document.get("audit", []), 1):
+        where = f"audit[{i}]"
+        out["audit_event"].append(
+            {
+                "id": i,
+                "person_id": person(a.get("by_user"), where),
+                "action": _need(a, "action", where),
+                "detail": a.get("detail") or "",
+                "at": _moment(_need(a, "at", where)),
+            }
+        )
     return out
+
+
+def is_first_version(document: Any) -> bool:
+    """The first export: `{"clients": [...], "touches": [...]}`, with no format or version."""
+    return (
+        isinstance(document, Mapping)
+        and "format" not in document
+        and isinstance(document.get("clients"), list)
+        and isinstance(document.get("touches"), list)
+    )
+
+
+FORMER_COLLEAGUE = "A former colleague"
+
+
+def from_first_version(
+    document: Mapping[str, Any], people: Sequence[Person], now: datetime | None
+) -> dict[str, Any]:
+    """A first-version export as the current document: people were display names (a
+    colleague here of that name, else an invitation), and touches had no logging time."""
+    by_name = {" ".join(p.display_name.casefold().split()): p for p in people}
+    users: dict[str, dict[str, Any]] = {}
+    earliest = now or datetime(2000, 1, 1, tzinfo=UTC)
+
+    def user(name: Any) -> str:
+        shown = " ".join(str(name or FORMER_COLLEAGUE).split()) or FORMER_COLLEAGUE
+        key = shown.casefold()
+        here = by_name.get(key)
+        uid = here.platform_user_id if here else f"{INVITED_PREFIX}{key}"
+        users.setdefault(
+            uid, {"user_id": uid, "name": here.display_name if here else shown, "joined_at": None}
+        )
+        return uid
+
+    first_touch: dict[str, date] = {}
+    touches = []
+    for i, tr in enumerate(document["touches"], 1):
+        if not isinstance(tr, Mapping):
+            raise BackupError(f"touches[{i}] is not a touch")
+        day = date.fromisoformat(str(_need(tr, "occurred_on", f"touches[{i}]")))
+        name = str(_need(tr, "client", f"touches[{i}]"))
+        first_touch[name] = min(day, first_touch.get(name, day))
+        touches.append(
+            {
+                **{k: tr.get(k) for k in ("client", "kind", "contact", "note")},
+                "occurred_on": day.isoformat(),
+                "asked_for_reply": bool(tr.get("awaiting_reply")),
+                "logged_by_user": user(tr.get("logged_by")),
+                "logged_at": datetime.combine(day, time(12), UTC).isoformat(),
+            }
+        )
+    clients = []
+    for i, c in enumerate(document["clients"], 1):
+        if not isinstance(c, Mapping):
+            raise BackupError(f"clients[{i}] is not a client")
+        name = str(_need(c, "name", f"clients[{i}]"))
+        first = first_touch.get(name)
+        added = datetime.combine(first, time(0), UTC) if first else (now or earliest)
+        clients.append(
+            {
+                "name": name,
+                "aliases": list(c.get("aliases") or []),
+                "owner_user": user(c["owner"]) if c.get("owner") else None,
+                "cadence_days": c.get("cadence_days"),
+                "segment": c.get("segment"),
+                "status": c.get("status") or "active",
+                "added_at": added.isoformat(),
+            }
+        )
+    for record in users.values():
+        record["joined_at"] = (now or earliest).isoformat()
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "people": list(users.values()),
+        "clients": clients,
+        "touches": touches,
+    }
 
 
 async def restore(
@@ -434,12 +633,19 @@ async def restore(
     *,
     merge: bool = False,
     progress: Progress | None = None,
+    now: datetime | None = None,
 ) -> RestoreReport:
     """Write the export into this workspace. The caller commits.
+
+    A first-version export (clients and touches, people by name) is read too: its people are
+    the colleagues here of that name, else invitations; its clients count as added when their
+    first touch was (`now` for those with none).
 
     Refused (BackupError) when the workspace already has clients, unless `merge`: then clients
     already here are kept as they are and the rest is added."""
     try:
+        if is_first_version(document):
+            document = from_first_version(document, await uow.people.list(), now)
         tables = tables_from(document)
     except (TypeError, ValueError, AttributeError) as exc:
         if isinstance(exc, BackupError):
@@ -452,6 +658,10 @@ async def restore(
             "or add --merge to keep the clients here and add the rest"
         )
     kept = [c["name"] for c in tables["client"] if " ".join(c["name"].casefold().split()) in here]
+    if merge:  # a colleague here already has their own digests: theirs stand
+        known = {p.platform_user_id for p in await uow.people.list()}
+        ids = {r["id"] for r in tables["person"] if r["platform_user_id"] in known}
+        tables["digest"] = [d for d in tables["digest"] if d["person_id"] not in ids]
     await uow.archive.write(tables, progress)
     counts = {
         "clients": len(tables["client"]) - len(kept),
@@ -461,7 +671,12 @@ async def restore(
         "repairs": len(tables["repair"]),
         "handoffs": len(tables["handoff"]),
         "owner changes": len(tables["owner_change"]),
+        "history lines": len(tables["client_event"]),
+        "care check-ins": len(tables["care_checkin"]),
+        "digests": len(tables["digest"]),
+        "snoozes": len(tables["snooze"]),
     }
+    counts = {k: v for k, v in counts.items() if v or k in ("clients", "touches")}
     return RestoreReport(counts, kept)
 
 

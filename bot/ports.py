@@ -27,6 +27,7 @@ from bot.messages import Message
 from bot.nudge_ports import NudgeRepo, SweepQueries
 from bot.outbox_ports import OutboxQueue, OutboxRepo
 from bot.ownership_ports import OwnershipRepo
+from bot.parsing import ClientIndex
 from bot.repair_ports import RepairRepo
 
 Address = dict[str, Any]  # opaque to the core: what a platform needs to reach a person or channel
@@ -63,6 +64,11 @@ class ClientRepo(Protocol):
         ...
 
     async def list(self, *, owner_id: int | None = None) -> builtins.list[Client]: ...
+    async def index(self) -> ClientIndex:
+        """Every client's name and aliases, ready for matching (`bot.parsing.client_index`).
+        A store may keep it between requests, as long as any change is seen by the next one."""
+        ...
+
     async def add(
         self,
         name: str,
@@ -100,6 +106,7 @@ class ContactRepo(Protocol):
         phone: str | None = None,
     ) -> Contact: ...
     async def update(self, contact_id: int, **changes: Any) -> Contact: ...
+    async def delete(self, contact_id: int) -> bool: ...
 
 
 class TouchRepo(Protocol):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from typing import Protocol
@@ -29,13 +30,16 @@ def first_contact_due(since: date, cadence_days: int, key: int) -> date:
 
 
 def next_due(last_touch: date | None, cadence_days: int, since: date, key: int) -> date:
-    """When the client is next due for contact. Never touched: its first contact date. A touch
-    from before the client was added (an old lunch logged on day one) never makes it due
-    sooner than that first contact date."""
+    """When the client is next due for contact: a cadence after the last contact. Never
+    touched: its first contact date (spread over the cadence from when it was added)."""
     first = first_contact_due(since, cadence_days, key)
     if last_touch is None:
         return first
-    return max(last_touch + timedelta(days=cadence_days), first)
+    due = last_touch + timedelta(days=cadence_days)
+    # A last contact still within its cadence when the client was added (an imported "last
+    # contact", an old lunch logged on day one) sets the schedule; one already past it gives
+    # the spread first date, so an import never starts hundreds of days overdue.
+    return due if due > since else first
 
 
 def days_overdue(
@@ -45,11 +49,14 @@ def days_overdue(
 
 
 def contact_key(contact: str | None) -> str | None:
-    """A contact's name compared the way the store compares it (case and spacing aside)."""
+    """A contact's name as it is compared (and stored beside the name): Unicode case-folded,
+    accents and spacing aside, so "José", "JOSE" and "jose " are one contact."""
     if contact is None:
         return None
-    key = " ".join(contact.split()).lower()
-    return key or None
+    decomposed = unicodedata.normalize("NFKD", contact.casefold())
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    key = " ".join(unicodedata.normalize("NFKC", plain).casefold().split())
+    return key[:200] or None
 
 
 def settles(pending_contact: str | None, later_contact: str | None) -> bool:

@@ -596,7 +596,7 @@ async def apply_records(
             owner = _find_person(people, record.owner)
             if owner is None:
                 # Someone who has not used Touchbase yet: a pending invitation, taken up when
-                # they first use it (matched by e-mail or name), never shown as a colleague.
+                # they first use it (matched by their verified e-mail only), never shown as a colleague.
                 key = record.owner.strip().lstrip("@")
                 email = key if "@" in key else None
                 owner = await uow.people.ensure(

@@ -28,8 +28,16 @@ ensure_venv() {
   want="$(cat pyproject.toml | sha256sum | cut -c1-16)"
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     echo "Installing Touchbase and its dependencies into .venv (first run takes a minute)..." >&2
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check --compile -e ".[$extras]" >&2
+    # pip's and setuptools' own chatter goes to a log, shown only when the install fails.
+    local log=".venv/install.log"
+    if ! {
+      .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip &&
+        .venv/bin/python -m pip install --quiet --disable-pip-version-check --compile -e ".[$extras]"
+    } >"$log" 2>&1; then
+      cat "$log" >&2
+      echo "Installing into .venv failed (the log above is in $log)." >&2
+      return 1
+    fi
     echo "$want" > "$stamp"
   fi
 }

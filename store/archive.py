@@ -10,15 +10,20 @@ from sqlalchemy import select
 from bot.archive_ports import REFERENCES, TABLES, Progress, Record
 from store.mappers import ScopedRepo
 from store.models import (
+    AuditRow,
     Base,
+    CareCheckinRow,
+    ClientEventRow,
     ClientRow,
     ContactRow,
+    DigestRow,
     HandoffRow,
     MatterRow,
     OwnerChangeRow,
     PersonRow,
     RepairRow,
     SegmentRow,
+    SnoozeRow,
     TouchRow,
 )
 
@@ -32,6 +37,11 @@ ROWS: dict[str, type[Base]] = {
     "owner_change": OwnerChangeRow,
     "repair": RepairRow,
     "handoff": HandoffRow,
+    "client_event": ClientEventRow,
+    "care_checkin": CareCheckinRow,
+    "digest": DigestRow,
+    "snooze": SnoozeRow,
+    "audit_event": AuditRow,
 }
 
 

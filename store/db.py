@@ -8,7 +8,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event, func, select, text
+from sqlalchemy import event, func, inspect, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
@@ -120,3 +120,33 @@ async def ping(engine: AsyncEngine) -> bool:
     except Exception:
         return False
     return True
+
+
+async def write_problem(engine: AsyncEngine) -> str | None:
+    """Why the database cannot take a write right now, or None when it can.
+
+    A no-op update of the migration row, committed: on SQLite it needs the write lock and a
+    WAL append (a read-only file or a full disk fails it), on PostgreSQL a WAL flush (a
+    read-only server, a full disk or a lost primary fails it). Nothing changes.
+    """
+    try:
+        async with engine.begin() as conn:
+            migrated = await conn.run_sync(lambda c: inspect(c).has_table("alembic_version"))
+            if migrated:
+                await conn.execute(text("UPDATE alembic_version SET version_num = version_num"))
+            else:  # a new database: what the first migration will need
+                await conn.execute(text("CREATE TABLE touchbase_write_probe (x INTEGER)"))
+                await conn.execute(text("DROP TABLE touchbase_write_probe"))
+    except Exception as error:
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()
+        return (reason[0] if reason else type(error).__name__)[:200]
+    return None
+
+
+def describe(url: str) -> str:
+    """The database's address for a message: a SQLite file's path, else the URL without its
+    password."""
+    path = sqlite_path(url)
+    if path is not None:
+        return str(path)
+    return make_url(url).render_as_string(hide_password=True)

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
     false,
     text,
 )
@@ -73,6 +74,12 @@ class WorkspaceRow(Base):
     settings: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Bumped by database triggers (see VERSION_TRIGGERS) in the same transaction as any change
+    # to the workspace's clients (names, aliases, status, owners...) or people: every replica
+    # reads them per request and keeps its in-memory matching index and person cache only while
+    # they are unchanged.
+    clients_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    people_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class PersonRow(Base):
@@ -178,6 +185,8 @@ class TouchRow(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
     contact: Mapped[str | None] = mapped_column(String(200), default=None)
+    # The contact as follow-ups compare it (bot.rules.contact_key): "José" and "JOSE" are one.
+    contact_key: Mapped[str | None] = mapped_column(String(200), default=None)
     note: Mapped[str] = mapped_column(Text, default="")
     occurred_on: Mapped[date] = mapped_column(Date)
     awaiting_reply: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -456,6 +465,52 @@ class OutboxRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     detail: Mapped[str] = mapped_column(String(300), default="")
+
+
+# --- versions bumped by the database ------------------------------------------------------------
+# A change to a client or a person, by any code path, any replica or a script, bumps its
+# workspace's version in the same transaction. Triggers rather than application code, so a path
+# that forgets cannot leave another replica's cache stale. On PostgreSQL one bump a statement
+# (transition tables), so an import of 10,000 clients is one row update, not 10,000.
+
+
+def version_trigger_ddl(dialect: str) -> list[str]:
+    """The statements creating the version triggers on `dialect` ("sqlite" or "postgresql")."""
+    out: list[str] = []
+    for table, column in (("client", "clients_version"), ("person", "people_version")):
+        if dialect == "postgresql":
+            function = f"touchbase_bump_{column}"
+            out.append(
+                f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$ "  # noqa: S608  (constants)
+                f"BEGIN UPDATE workspace SET {column} = {column} + 1 "
+                "WHERE id IN (SELECT DISTINCT workspace_id FROM changed); RETURN NULL; END $$"
+            )
+            for op, transition in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD")):
+                out.append(
+                    f"CREATE TRIGGER {table}_version_{op.lower()} AFTER {op} ON {table} "
+                    f"REFERENCING {transition} TABLE AS changed FOR EACH STATEMENT "
+                    f"EXECUTE FUNCTION {function}()"
+                )
+        else:
+            for op, ids in (
+                ("INSERT", "NEW.workspace_id"),
+                ("UPDATE", "OLD.workspace_id, NEW.workspace_id"),
+                ("DELETE", "OLD.workspace_id"),
+            ):
+                out.append(
+                    f"CREATE TRIGGER IF NOT EXISTS {table}_version_{op.lower()} AFTER {op} "  # noqa: S608
+                    f"ON {table} BEGIN UPDATE workspace SET {column} = {column} + 1 "
+                    f"WHERE id IN ({ids}); END"
+                )
+    return out
+
+
+def _create_version_triggers(_target: Any, connection: Any, **_kw: Any) -> None:
+    for statement in version_trigger_ddl(connection.dialect.name):
+        connection.exec_driver_sql(statement)
+
+
+event.listen(Base.metadata, "after_create", _create_version_triggers)
 
 
 # --- capture (bot/capture.py): metadata of meetings and e-mails, never a subject unless allowed --

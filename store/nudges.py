@@ -197,7 +197,7 @@ class SqlNudges:
                 TouchRow.replied_at.is_(None),
                 ClientRow.status != "archived",
                 # Settled by a later touch with the same contact, or naming nobody when the
-                # pending one named nobody (rules.settles; contacts are stored trimmed).
+                # pending one named nobody (rules.settles, on the stored rules.contact_key).
                 ~exists().where(
                     later.workspace_id == self.ws,
                     later.client_id == TouchRow.client_id,
@@ -206,8 +206,8 @@ class SqlNudges:
                         and_(later.occurred_on == TouchRow.occurred_on, later.id > TouchRow.id),
                     ),
                     or_(
-                        and_(later.contact.is_(None), TouchRow.contact.is_(None)),
-                        func.lower(later.contact) == func.lower(TouchRow.contact),
+                        and_(later.contact_key.is_(None), TouchRow.contact_key.is_(None)),
+                        later.contact_key == TouchRow.contact_key,
                     ),
                 ),
             )

@@ -9,9 +9,10 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, Self
 
-from sqlalchemy import Table, delete, func, select, update
+from sqlalchemy import Table, delete, event, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from bot.clock import Clock
 from bot.domain import (
@@ -28,7 +29,11 @@ from bot.domain import (
     TouchKind,
     Workspace,
 )
+from bot.ownership_ports import Handoff
+from bot.parsing import ClientIndex, ClientName, client_index
 from bot.ports import Address
+from bot.repair_ports import OPEN, Repair
+from bot.rules import contact_key
 from store.archive import SqlArchive
 from store.capture import SqlCapture
 from store.db import insert_for
@@ -48,8 +53,10 @@ from store.models import (
     ClientEventRow,
     ClientRow,
     ContactRow,
+    HandoffRow,
     OwnerChangeRow,
     PersonRow,
+    RepairRow,
     TouchRow,
     WorkspaceRow,
 )
@@ -63,10 +70,147 @@ def name_key(name: str) -> str:
     return " ".join(name.casefold().split())
 
 
+# --- caches across requests, kept correct by the versions in the workspace row -----------------
+#
+# Every request of a workspace needs its person and, for /touch, its whole client list as a
+# matching index; loading those through the ORM is most of a command's cost in a firm of
+# thousands of clients. Both are kept in memory, tagged with the workspace's `clients_version`
+# or `people_version` (bumped by triggers in the same transaction as any change, see
+# store/models.py). A unit of work reads the two versions once, in one small statement, and
+# uses a cached entry only when its version is the one read: a change committed by another
+# replica is seen by the next request. Entries are keyed by workspace id, so one firm's cache
+# can never answer another's. A unit that has written anything neither reads nor fills the
+# shared caches (what it sees may not be committed, or may be rolled back).
+
+
+class _Session(Session):
+    """A session that remembers, in `info`, whether it has written and what versions it read."""
+
+
+def _wrote(session: Session, *_: object) -> None:
+    session.info.pop("versions", None)
+    session.info.pop("followups", None)
+    session.info["wrote"] = True
+
+
+def _on_execute(state: ORMExecuteState) -> None:
+    if not state.is_select:
+        _wrote(state.session)
+
+
+def _on_transaction_end(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # committed or rolled back: read the versions again
+        session.info.pop("versions", None)
+        session.info.pop("followups", None)
+        session.info.pop("wrote", None)
+
+
+event.listen(_Session, "after_flush", lambda session, _ctx: _wrote(session))
+event.listen(_Session, "do_orm_execute", _on_execute)
+event.listen(_Session, "after_transaction_end", _on_transaction_end)
+
+
+class _ClientList:
+    __slots__ = ("_index", "clients")
+
+    def __init__(self, clients: tuple[Client, ...]) -> None:
+        self.clients = clients
+        self._index: ClientIndex | None = None
+
+    @property
+    def index(self) -> ClientIndex:
+        if self._index is None:
+            self._index = client_index([ClientName(c.id, c.name, c.aliases) for c in self.clients])
+        return self._index
+
+
+class StoreCaches:
+    """What one process keeps between requests. Bounded: a process serving very many
+    workspaces or people drops everything and starts filling again."""
+
+    MAX_PEOPLE = 50_000
+    MAX_CLIENT_LISTS = 500
+
+    def __init__(self) -> None:
+        self.clients: dict[int, tuple[int, _ClientList]] = {}
+        self.people: dict[tuple[int, str], tuple[int, Person]] = {}
+
+    def keep_clients(self, ws: int, version: int, entry: _ClientList) -> None:
+        if len(self.clients) >= self.MAX_CLIENT_LISTS and ws not in self.clients:
+            self.clients.clear()
+        self.clients[ws] = (version, entry)
+
+    def keep_person(self, ws: int, version: int, person: Person) -> None:
+        if len(self.people) >= self.MAX_PEOPLE:
+            self.people.clear()
+        self.people[(ws, person.platform_user_id)] = (version, person)
+
+
+class _Versions:
+    """The workspace's (clients_version, people_version) as this unit of work sees them."""
+
+    __slots__ = ("s", "ws")
+
+    def __init__(self, session: AsyncSession, ws: int) -> None:
+        self.s, self.ws = session, ws
+
+    @property
+    def shared(self) -> bool:
+        """Whether this unit may use the caches: it has written nothing yet."""
+        return not self.s.info.get("wrote")
+
+    async def get(self) -> tuple[int, int]:
+        got: tuple[int, int] | None = self.s.info.get("versions")
+        if got is None:
+            row = (
+                await self.s.execute(
+                    select(WorkspaceRow.clients_version, WorkspaceRow.people_version).where(
+                        WorkspaceRow.id == self.ws
+                    )
+                )
+            ).one_or_none()
+            got = (int(row[0]), int(row[1])) if row is not None else (-1, -1)
+            self.s.info["versions"] = got
+        return got
+
+
+def _unchanged(
+    person: Person,
+    display_name: str,
+    tz: str | None,
+    email: str | None,
+    address: Address | None,
+    locale: str | None,
+    profile_refreshed_at: datetime | None,
+) -> bool:
+    """Whether `SqlPeople.ensure` with these would leave the person as they are."""
+    return not (
+        (display_name and display_name != person.display_name)
+        or (tz and tz != person.tz and not person.tz_chosen)
+        or (email and email != person.email)
+        or (locale and locale != person.locale)
+        or (address is not None and address != person.address)
+        or (
+            profile_refreshed_at is not None and profile_refreshed_at != person.profile_refreshed_at
+        )
+    )
+
+
 # --- repositories -------------------------------------------------------------------------------
 
 
 class SqlPeople(ScopedRepo):
+    def __init__(
+        self,
+        session: AsyncSession,
+        workspace_id: int,
+        clock: Clock,
+        caches: StoreCaches | None = None,
+    ) -> None:
+        super().__init__(session, workspace_id, clock)
+        self._caches = caches or StoreCaches()
+        self._versions = _Versions(session, workspace_id)
+
     async def _row(self, person_id: int) -> PersonRow | None:
         return await self.s.scalar(
             select(PersonRow).where(PersonRow.workspace_id == self.ws, PersonRow.id == person_id)
@@ -95,6 +239,42 @@ class SqlPeople(ScopedRepo):
         locale: str | None = None,
         profile_refreshed_at: datetime | None = None,
     ) -> Person:
+        version: int | None = None
+        if self._versions.shared:
+            version = (await self._versions.get())[1]
+            hit = self._caches.people.get((self.ws, platform_user_id))
+            if (
+                hit is not None
+                and hit[0] == version
+                and _unchanged(
+                    hit[1], display_name, tz, email, address, locale, profile_refreshed_at
+                )
+            ):
+                return hit[1]
+        person = await self._ensure(
+            platform_user_id,
+            display_name,
+            tz=tz,
+            email=email,
+            address=address,
+            locale=locale,
+            profile_refreshed_at=profile_refreshed_at,
+        )
+        if version is not None and self._versions.shared:
+            self._caches.keep_person(self.ws, version, person)
+        return person
+
+    async def _ensure(
+        self,
+        platform_user_id: str,
+        display_name: str,
+        *,
+        tz: str | None,
+        email: str | None,
+        address: Address | None,
+        locale: str | None,
+        profile_refreshed_at: datetime | None,
+    ) -> Person:
         row = await self.s.scalar(
             select(PersonRow).where(
                 PersonRow.workspace_id == self.ws, PersonRow.platform_user_id == platform_user_id
@@ -102,7 +282,7 @@ class SqlPeople(ScopedRepo):
         )
         placeholder = platform_user_id.startswith("import:")
         if row is None and not placeholder:
-            row = await self._placeholder(platform_user_id, display_name, email)
+            row = await self._placeholder(email)
             if row is not None:  # an owner named in an import, now using Touchbase: adopt
                 if not await self._anyone_real():
                     row.role = Role.ADMIN.value
@@ -140,7 +320,8 @@ class SqlPeople(ScopedRepo):
             row.address = address
         if profile_refreshed_at is not None and profile_refreshed_at != row.profile_refreshed_at:
             row.profile_refreshed_at = profile_refreshed_at
-        await self.s.flush()
+        if self.s.dirty:
+            await self.s.flush()
         return to_person(row)
 
     async def _anyone_real(self) -> bool:
@@ -154,20 +335,21 @@ class SqlPeople(ScopedRepo):
         )
         return bool(count)
 
-    async def _placeholder(
-        self, platform_user_id: str, display_name: str, email: str | None
-    ) -> PersonRow | None:
-        keys = {k.casefold() for k in (platform_user_id, display_name, email) if k}
+    async def _placeholder(self, email: str | None) -> PersonRow | None:
+        """The invitation (an owner named in an import) this newcomer takes up: only by the
+        e-mail address their platform has verified (Slack's ``users.info`` profile, the Teams
+        roster). A display name or user id is whatever someone chose to type, so it never
+        claims an imported owner's clients."""
+        if not email or "@" not in email:
+            return None
+        wanted = email.strip().casefold()
         rows = await self.s.scalars(
             select(PersonRow).where(
                 PersonRow.workspace_id == self.ws, PersonRow.platform_user_id.startswith("import:")
             )
         )
         for row in rows:
-            own = {row.platform_user_id.removeprefix("import:"), row.display_name.casefold()}
-            if row.email:
-                own.add(row.email.casefold())
-            if keys & own:
+            if row.email and row.email.strip().casefold() == wanted:
                 return row
         return None
 
@@ -194,6 +376,37 @@ class SqlPeople(ScopedRepo):
 
 
 class SqlClients(ScopedRepo):
+    def __init__(
+        self,
+        session: AsyncSession,
+        workspace_id: int,
+        clock: Clock,
+        caches: StoreCaches | None = None,
+    ) -> None:
+        super().__init__(session, workspace_id, clock)
+        self._caches = caches or StoreCaches()
+        self._versions = _Versions(session, workspace_id)
+
+    async def _all(self) -> _ClientList:
+        """Every client of the workspace, by name: from the cache while the version holds."""
+        version: int | None = None
+        if self._versions.shared:
+            version = (await self._versions.get())[0]
+            hit = self._caches.clients.get(self.ws)
+            if hit is not None and hit[0] == version:
+                return hit[1]
+        rows = await self.s.scalars(
+            select(ClientRow).where(ClientRow.workspace_id == self.ws).order_by(ClientRow.name_key)
+        )
+        entry = _ClientList(tuple(to_client(r) for r in rows))
+        if version is not None and self._versions.shared:
+            self._caches.keep_clients(self.ws, version, entry)
+        return entry
+
+    async def index(self) -> ClientIndex:
+        """The matching index of every client's name and aliases (see bot.parsing)."""
+        return (await self._all()).index
+
     async def _row(self, client_id: int) -> ClientRow | None:
         # From the session's identity map when this unit of work has it, else one query.
         row = await self.s.get(ClientRow, client_id)
@@ -212,6 +425,8 @@ class SqlClients(ScopedRepo):
         return to_client(row) if row else None
 
     async def list(self, *, owner_id: int | None = None) -> builtins.list[Client]:
+        if owner_id is None:
+            return builtins.list((await self._all()).clients)
         query = select(ClientRow).where(ClientRow.workspace_id == self.ws)
         if owner_id is not None:
             query = query.where(ClientRow.owner_id == owner_id)
@@ -372,6 +587,14 @@ class SqlContacts(ScopedRepo):
         await self.s.flush()
         return to_contact(row)
 
+    async def delete(self, contact_id: int) -> bool:
+        result = await self.s.execute(
+            delete(ContactRow).where(
+                ContactRow.workspace_id == self.ws, ContactRow.id == contact_id
+            )
+        )
+        return bool(getattr(result, "rowcount", 0))
+
 
 _TOUCH_EDITABLE = frozenset(
     ("client_id", "kind", "contact", "note", "occurred_on", "awaiting_reply", "replied_at")
@@ -391,6 +614,7 @@ class SqlTouches(ScopedRepo):
                 person_id=touch.person_id,
                 kind=touch.kind.value,
                 contact=touch.contact,
+                contact_key=contact_key(touch.contact),
                 note=touch.note,
                 occurred_on=touch.occurred_on,
                 awaiting_reply=touch.awaiting_reply,
@@ -439,6 +663,8 @@ class SqlTouches(ScopedRepo):
             if key not in _TOUCH_EDITABLE:
                 raise ValueError(f"a touch's {key} cannot be edited")
             setattr(row, key, value.value if isinstance(value, TouchKind) else value)
+            if key == "contact":
+                row.contact_key = contact_key(value)
         row.revision = (row.revision or 0) + 1
         await self.s.flush()
         return to_touch(row)
@@ -568,29 +794,78 @@ def _to_owner_change(row: OwnerChangeRow) -> OwnerChange:
     )
 
 
+# --- what a touch's confirmation asks: one query for both features ------------------------------
+# After every /touch the repair feature asks for the client's open repair and the ownership
+# feature for its open handoffs; nearly always there is neither. The first of the two asks
+# both questions in one statement and remembers the answers for this unit of work (until it
+# writes anything); a "no" then costs nothing, a "yes" runs the feature's own query.
+
+
+async def _followups(session: AsyncSession, ws: int, client_id: int) -> tuple[bool, bool]:
+    """(an open repair, an open handoff) for the client, as this unit of work sees them."""
+    memo: dict[int, tuple[bool, bool]] = session.info.setdefault("followups", {})
+    if client_id not in memo:
+        repair = exists().where(
+            RepairRow.workspace_id == ws,
+            RepairRow.client_id == client_id,
+            RepairRow.status.in_([status.value for status in OPEN]),
+        )
+        handoff = exists().where(
+            HandoffRow.workspace_id == ws,
+            HandoffRow.client_id == client_id,
+            HandoffRow.done_at.is_(None),
+        )
+        row = (await session.execute(select(repair, handoff))).one()
+        memo = session.info.setdefault("followups", {})  # a flush may have dropped it
+        memo[client_id] = (bool(row[0]), bool(row[1]))
+    return memo[client_id]
+
+
+class _Repairs(SqlRepairs):
+    async def open_for(self, client_id: int) -> Repair | None:
+        if not (await _followups(self.s, self.ws, client_id))[0]:
+            return None
+        return await super().open_for(client_id)
+
+
+class _Ownership(SqlOwnership):
+    async def open_handoffs(self, client_ids: Sequence[int] | None = None) -> list[Handoff]:
+        one = client_ids is not None and len(client_ids) == 1
+        if one and client_ids and not (await _followups(self.s, self.ws, client_ids[0]))[1]:
+            return []
+        return await super().open_handoffs(client_ids)
+
+
 # --- unit of work and store ---------------------------------------------------------------------
 
 
 class SqlUnitOfWork:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], workspace_id: int, clock: Clock):
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        workspace_id: int,
+        clock: Clock,
+        caches: StoreCaches | None = None,
+    ):
         self._sessions = sessions
         self.workspace_id = workspace_id
         self._clock = clock
+        self._caches = caches or StoreCaches()
         self.session: AsyncSession | None = None
 
     async def __aenter__(self) -> Self:
         self.session = self._sessions()
         s, ws, clock = self.session, self.workspace_id, self._clock
-        self.people = SqlPeople(s, ws, clock)
-        self.clients = SqlClients(s, ws, clock)
+        self.people = SqlPeople(s, ws, clock, self._caches)
+        self.clients = SqlClients(s, ws, clock, self._caches)
         self.contacts = SqlContacts(s, ws, clock)
         self.touches = SqlTouches(s, ws, clock)
         self.history = SqlHistory(s, ws, clock)
         self.nudges = SqlNudges(s, ws, clock)
         self.matters = SqlMatters(s, ws, clock)
         self.matching = SqlMatching(s, ws, clock)
-        self.repairs = SqlRepairs(s, ws, clock)
-        self.ownership = SqlOwnership(s, ws, clock)
+        self.repairs = _Repairs(s, ws, clock)
+        self.ownership = _Ownership(s, ws, clock)
         self.outbox = SqlOutbox(s, ws)
         self.archive = SqlArchive(s, ws, clock)
         self.capture = SqlCapture(s, ws, clock)
@@ -616,7 +891,10 @@ class SqlStore:
     def __init__(self, engine: AsyncEngine, clock: Clock) -> None:
         self.engine = engine
         self.clock = clock
-        self.sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self.sessions = async_sessionmaker(
+            engine, expire_on_commit=False, sync_session_class=_Session
+        )
+        self.caches = StoreCaches()
         self._workspaces: dict[tuple[str, str], tuple[Workspace, float]] = {}
 
     def _remember(self, ws: Workspace) -> Workspace:
@@ -624,7 +902,7 @@ class SqlStore:
         return ws
 
     def unit(self, workspace_id: int) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.sessions, workspace_id, self.clock)
+        return SqlUnitOfWork(self.sessions, workspace_id, self.clock, self.caches)
 
     def sweep_queries(self) -> SqlSweepQueries:
         return SqlSweepQueries(self.sessions)

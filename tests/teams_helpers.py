@@ -314,3 +314,41 @@ async def teams(
             yield harness
         finally:
             await harness.server.close()
+
+
+OTHER_TENANT = "c5a8e2d1-7b3f-4c9e-8a6d-1f2e3d4c5b6a"
+
+
+def group_chat(teams: Teams, text: str, *, sender: dict[str, str] = ADA) -> dict[str, Any]:
+    """A group chat message that @mentions the bot, as Teams sends it."""
+    activity = teams.in_channel(text, sender=sender)
+    activity["conversation"] = {
+        "isGroup": True,
+        "conversationType": "groupChat",
+        "tenantId": TENANT,
+        "id": "19:meeting_group-chat-ada-ben@thread.v2",
+    }
+    activity["channelData"] = {"tenant": {"id": TENANT}}
+    return activity
+
+
+def invoke(teams: Teams, name: str, value: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """An invoke activity in the personal chat (``adaptiveCard/action``, ``task/fetch``...)."""
+    activity = teams.personal(**extra)
+    activity.update(type="invoke", name=name, value=value)
+    activity.pop("textFormat", None)
+    return activity
+
+
+def execute(teams: Teams, data: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """What Teams sends when someone presses an ``Action.Execute`` button (Universal Actions)."""
+    value = {"action": {"type": "Action.Execute", "verb": "touchbase", "data": data}}
+    return invoke(teams, "adaptiveCard/action", {**value, "trigger": "manual"}, **extra)
+
+
+def mention(person: dict[str, str], *, with_aad: bool = False) -> dict[str, Any]:
+    """A mention entity as Teams sends it: the ``29:`` id and the name, no aadObjectId."""
+    mentioned = {"id": person["id"], "name": person["name"]}
+    if with_aad:
+        mentioned["aadObjectId"] = person["aadObjectId"]
+    return {"type": "mention", "text": f"<at>{person['name']}</at>", "mentioned": mentioned}

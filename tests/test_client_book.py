@@ -361,3 +361,110 @@ async def test_archived_clients_are_not_offered_in_the_picker(slack: Harness) ->
     assert await offered("Acme Lab") == []  # not even as a close match
     await slack.command("Acme Labs unarchive", command="/client")
     assert await offered("acm") == ["Acme Corp", "Acme Labs"]
+
+
+# --- one resolver ---------------------------------------------------------------------------------
+
+
+async def test_every_command_says_an_unclear_client_the_same_way(chat: Chat) -> None:
+    await chat.say("/client add Hooli")
+    await chat.say("/client add Acme Corp")
+    said = 'I don\'t know a client called "Hooly". Did you mean "Hooli"?'
+    for line in (
+        "/client Hooly",
+        "/match Hooly",
+        "/owner Hooly @jane",
+        "/client Acme Corp merge into Hooly",
+        "/client Hooly cadence weekly",
+    ):
+        assert said in await chat.say(line), line
+    out = await chat.say("/repair Hooly fee dispute")
+    assert "I don't know a client called \"Hooly" in out and 'Did you mean "Hooli"?' in out
+    out = await chat.say("/client Nobody Inc")
+    assert 'I don\'t know a client called "Nobody Inc".' in out
+    assert "Did you mean" not in out and "/client add Nobody Inc" in out
+
+
+async def test_an_ambiguous_name_is_asked_about_alike(chat: Chat) -> None:
+    await chat.say("/client add Wayne Enterprises")
+    await chat.say("/client add Wayne Foods")
+    for line in ("/client Wayne", "/match Wayne", "/owner Wayne @jane"):
+        out = await chat.say(line)
+        assert 'More than one client matches "Wayne": did you mean' in out, line
+        assert "Wayne Enterprises" in out and "Wayne Foods" in out
+
+
+async def test_a_typed_name_means_one_person_or_is_asked(chat: Chat) -> None:
+    await chat.say("/client add Acme Corp")
+    await chat.as_user("dana").say("/touchbase help")
+    await chat.say("/client add Globex")
+    out = await chat.say("/owner Acme Corp dana")
+    assert "dana" in out and "owner" in out.lower()
+    # The same rule as /owner: an e-mail's local part or a first name finds a person, a
+    # name two people share is not guessed.
+    await chat.as_user("dana smith").say("/touchbase help")
+    out = await chat.say("/matter Globex filing lead @dana")
+    assert "led by dana" in out  # "dana" is exactly one person's name
+    await chat.as_user("sam jones").say("/touchbase help")
+    await chat.as_user("sam lee").say("/touchbase help")
+    out = await chat.say("/matter Globex review lead @sam")
+    assert "I don't know who @sam is here." in out
+
+
+# --- follow-ups and key people, compared as people write them ------------------------------------
+
+
+async def _awaiting(store: SqlStore) -> list[str | None]:
+    ws = await store.workspace(Platform.CONSOLE, "local")
+    async with store.unit(ws.id) as uow:
+        return [a.contact for a in await uow.nudges.awaiting_replies(None)]
+
+
+async def test_a_follow_up_is_settled_by_the_same_contact_however_written(
+    chat: Chat, store: SqlStore
+) -> None:
+    await chat.say("/client add Globex")
+    await chat.say("/touch Globex emailed José, no reply yet")
+    await chat.say("/touch Globex lunch with Hank")
+    assert "Awaiting reply: email to José" in await chat.say("/client Globex")
+    assert await _awaiting(store) == ["José"]
+    await chat.say("/touch Globex call with Jose")  # no accent this time
+    assert "Awaiting reply" not in await chat.say("/client Globex")
+    assert await _awaiting(store) == []  # the digest's query agrees with the card
+
+
+def test_contact_keys_fold_case_accents_and_spacing() -> None:
+    from bot.rules import contact_key, settles
+
+    assert contact_key("José") == contact_key("JOSE") == contact_key("  jose ") == "jose"
+    assert contact_key("Straße") == contact_key("STRASSE")
+    assert settles("Zoë Müller", "zoe  muller")
+    assert not settles("José", "Josefina")
+    assert contact_key("   ") is None and settles(None, "  ")
+
+
+async def test_merge_keeps_each_key_person_once(chat: Chat, store: SqlStore) -> None:
+    await chat.say("/client add Acme Corp")
+    await chat.say("/client add Acme Crop")
+    await chat.say("/client Acme Corp people add Dana Scully, CFO")
+    await chat.say("/client Acme Crop people add DANA SCULLY")
+    await chat.say("/client Acme Crop people add Walter Skinner, General Counsel")
+    await chat.say("/client Acme Crop merge into Acme Corp")
+    out = await chat.say("1")
+    assert "1 key person" in out  # Dana was already known to Acme Corp
+    async with store.sessions() as s:
+        rows = (await s.execute(select(ContactRow.name, ContactRow.title))).all()
+    assert sorted(rows) == [("Dana Scully", "CFO"), ("Walter Skinner", "General Counsel")]
+
+
+def test_same_person_by_email_or_by_name() -> None:
+    from bot.commands.book import same_person
+    from bot.domain import Contact
+
+    def c(name: str, email: str | None = None) -> Contact:
+        return Contact(id=1, workspace_id=1, client_id=1, name=name, email=email)
+
+    assert same_person(c("J. Doe", "jd@acme.com"), c("Jane Doe", "JD@acme.com"))
+    assert same_person(c("Jane Doe"), c("jane  DOE", "jd@acme.com"))
+    assert not same_person(c("Jane Doe", "jane@a.com"), c("Jane Doe", "jane@b.com"))
+    assert not same_person(c("Jane Doe"), c("John Doe"))

@@ -10,14 +10,17 @@ import os
 import stat
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from bot.backup import BackupError, clients_csv, export_data, people_csv, restore, touches_csv
 from bot.domain import Platform
 from bot.transfer import import_clients, read_clients
+from store.models import ClientRow, DigestRow, PersonRow, SnoozeRow
 from store.repositories import SqlStore
 
 from .conftest import T0, Chat
@@ -36,7 +39,37 @@ async def _busy_workspace(chat: Chat, store: SqlStore) -> None:
     await bob.say("/touch Globex call with Hank 2026-10-14")
     await bob.say("/repair Globex missed the filing deadline")
     await bob.say("/owner Globex @jane")
+    await chat.say("/client Acme closeout Q3 audit delivered")  # history and care check-ins
+    await chat.say("/client add Hooli")
+    await chat.say("/client Hooli delete")
+    await chat.say("1")  # the audit log records it, without the name
     ws = await store.workspace(Platform.CONSOLE, "local")
+    async with store.sessions() as s:  # a digest sent and a nudge snoozed
+        jane = await s.scalar(select(PersonRow.id).where(PersonRow.platform_user_id == "jane"))
+        acme = await s.scalar(select(ClientRow.id).where(ClientRow.name == "Acme Corp"))
+        s.add(
+            DigestRow(
+                workspace_id=ws.id,
+                person_id=jane,
+                local_date=T0.date(),
+                claimed_at=T0,
+                status="sent",
+                item_count=3,
+                sent_at=T0,
+                attempts=1,
+            )
+        )
+        s.add(
+            SnoozeRow(
+                workspace_id=ws.id,
+                person_id=jane,
+                client_id=acme,
+                nudge_key="due:1",
+                until=T0 + timedelta(days=3),
+                created_at=T0,
+            )
+        )
+        await s.commit()
     async with store.unit(ws.id) as uow:
         report = await import_clients(
             uow,
@@ -59,8 +92,24 @@ async def test_export_restore_export_is_the_same_document(chat: Chat, store: Sql
     await _busy_workspace(chat, store)
     first = await _export(store)
     # Every part of the schema has something in it.
-    for part in ("people", "clients", "touches", "matters", "repairs", "handoffs", "owner_history"):
+    for part in (
+        "people",
+        "clients",
+        "touches",
+        "matters",
+        "repairs",
+        "handoffs",
+        "owner_history",
+        "history",
+        "care_checkins",
+        "digests",
+        "snoozes",
+        "audit",
+    ):
         assert first[part], part
+    assert any(e["kind"] == "closeout" for e in first["history"]), first["history"]
+    assert first["digests"][0]["status"] == "sent" and first["snoozes"][0]["client"] == "Acme Corp"
+    assert [a["action"] for a in first["audit"]] == ["client_erased"]
     acme = next(c for c in first["clients"] if c["name"] == "Acme Corp")
     assert acme["aliases"] == ["Acme"] and acme["owner"] == "jane"
     assert acme["people"][0]["name"] == "Dana Scully" and acme["people"][0]["title"] == "CFO"
@@ -106,7 +155,7 @@ async def test_a_damaged_or_foreign_document_is_refused(store: SqlStore) -> None
     ws = await store.workspace(Platform.CONSOLE, "x")
     async with store.unit(ws.id) as uow:
         with pytest.raises(BackupError, match="not a Touchbase export"):
-            await restore(uow, {"clients": []})
+            await restore(uow, {"people": []})
         with pytest.raises(BackupError, match="version 1"):
             await restore(uow, {"format": "touchbase-export", "version": 1})
         bad = {
@@ -185,3 +234,43 @@ def test_cli_export_file_is_private_and_restores(tmp_path: Path) -> None:
     assert dry.returncode == 0, dry.stderr
     assert "(Act! contacts, comma-separated, Windows-1252): nothing is saved." in dry.stdout
     assert "line 3: add key person to Globex Corporation: Frank Grimes" in dry.stdout
+
+
+async def test_a_first_version_export_still_restores(chat: Chat, store: SqlStore) -> None:
+    """What `touchbase export` wrote before the document had a format and a version."""
+    first_version = {
+        "clients": [
+            {"name": "Acme Corp", "aliases": ["Acme"], "owner": "jane", "cadence_days": 14,
+             "segment": "Key", "status": "active"},
+            {"name": "Globex", "aliases": [], "owner": "Old Partner", "cadence_days": None,
+             "segment": None, "status": "archived"},
+        ],
+        "touches": [
+            {"client": "Acme Corp", "kind": "email", "contact": "José", "occurred_on": "2026-11-02",
+             "awaiting_reply": True, "note": "emailed José", "logged_by": "jane"},
+            {"client": "Globex", "kind": "call", "contact": None, "occurred_on": "2026-10-01",
+             "awaiting_reply": False, "note": "call", "logged_by": None},
+        ],
+    }  # fmt: skip
+    await chat.say("/touchbase help")  # jane is here already
+    ws = await store.workspace(Platform.CONSOLE, "local")
+    async with store.unit(ws.id) as uow:
+        report = await restore(uow, json.loads(json.dumps(first_version)), now=T0)
+        await uow.commit()
+    assert report.counts["clients"] == 2 and report.counts["touches"] == 2
+    data = await _export(store)
+    clients = {c["name"]: c for c in data["clients"]}
+    assert clients["Acme Corp"]["owner_user"] == "jane"  # the colleague of that name
+    assert clients["Acme Corp"]["cadence_days"] == 14 and clients["Acme Corp"]["aliases"] == [
+        "Acme"
+    ]
+    assert clients["Globex"]["owner_user"] == "import:old partner"  # an invitation
+    assert clients["Globex"]["status"] == "archived"
+    assert clients["Acme Corp"]["added_at"].startswith("2026-11-02")  # known from its first touch
+    acme, globex = data["touches"]
+    assert acme["awaiting_reply"] and acme["contact"] == "José" and acme["logged_by"] == "jane"
+    assert globex["logged_by"] == "A former colleague"
+    # The follow-up is open, and settled by the same contact however written.
+    assert "Awaiting reply: email to José" in await chat.say("/client Acme")
+    await chat.say("/touch Acme call with Jose")
+    assert "Awaiting reply" not in await chat.say("/client Acme")

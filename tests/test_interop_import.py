@@ -370,3 +370,26 @@ async def test_invited_owner_is_not_a_colleague_on_the_dashboard(
     assert all(o.owner != "bob@example.com" for o in board.overdue_by_owner)
     [row] = board.heatmap
     assert row.last_touch_on == date(2026, 9, 1)
+
+
+async def test_an_imported_last_contact_starts_the_schedule(chat: Chat, store: SqlStore) -> None:
+    from datetime import timedelta
+
+    from bot.text import when
+
+    await chat.say("/touchbase help")  # jane
+    recent, old = TODAY - timedelta(days=25), TODAY - timedelta(days=400)
+    # Clients added the same day have their first contacts spread over the cadence; Acme's
+    # would be 16 days out, later than its last contact makes it due.
+    others = "".join(f"Filler {i},jane,30,\n" for i in range(14))
+    text = f"name,owner,cadence_days,last_contact\n{others}Acme,jane,30,{recent}\nGlobex,jane,30,{old}\n"
+    ws = await store.workspace(Platform.CONSOLE, "local")
+    async with store.unit(ws.id) as uow:
+        assert (await import_clients(uow, text, today=TODAY)).ok
+        await uow.commit()
+    card = await chat.say("/client Acme")
+    # Due a cadence after the last contact the file gave: 5 days from the import.
+    assert f"Next due: {when(recent + timedelta(days=30), TODAY)} (on schedule)" in card, card
+    # Long past it: due within the cadence from the import, never 370 days overdue at once.
+    card = await chat.say("/client Globex")
+    assert "(on schedule)" in card and "overdue" not in card, card

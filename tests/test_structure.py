@@ -8,13 +8,19 @@ import sys
 from typing import Any
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.platforms import build_platforms
+from app.bootstrap import Services
+from app.platforms import PLATFORMS, PlatformEntry, build_platforms
+from app.server import create_app
 from app.settings import Settings, SlackSettings, TeamsSettings, WebSettings
 from bot.clock import FixedClock
 from bot.domain import Platform
+from bot.messages import Message
+from bot.ports import Address
 from store.repositories import SqlPeople, SqlStore
 from tests.slack_helpers import (  # noqa: F401  (fixtures)
     USER,
@@ -95,3 +101,48 @@ async def test_a_slack_command_upserts_its_person_once_in_its_own_unit_of_work(
         person = await uow.people.by_platform_id(USER)
     assert person is not None and person.profile_refreshed_at is not None
     assert person.tz == "Europe/London"
+
+
+class _Pigeon:
+    """A whole platform as the root sees one: a messenger, one route, something to finish."""
+
+    def __init__(self, services: Services) -> None:
+        self.messenger = _PigeonMessenger()
+        self.closed = False
+
+    def mount(self, app: web.Application) -> None:
+        app.router.add_post("/pigeon/events", self.events)
+
+    async def events(self, request: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    async def close(self) -> None:
+        self.closed = True
+
+
+class _PigeonMessenger:
+    async def send(self, address: Address, message: Message) -> None:
+        raise NotImplementedError
+
+
+async def test_a_new_platform_is_one_line_in_the_root(
+    db_url: str, engine: AsyncEngine, store: SqlStore, clock: FixedClock
+) -> None:
+    services = make_services(_settings(db_url), engine, store, clock)
+    entries = (*PLATFORMS, PlatformEntry(Platform.WEB, lambda s: True, _Pigeon))  # the one line
+    platforms = build_platforms(services, entries)
+    pigeon = platforms.runtimes[Platform.WEB]
+    assert isinstance(pigeon, _Pigeon)
+    assert services.app.messengers[Platform.WEB] is pigeon.messenger
+    assert set(platforms.runtimes) == {Platform.SLACK, Platform.TEAMS, Platform.WEB}
+    client: TestClient[Any, Any] = TestClient(TestServer(create_app(services, platforms=platforms)))
+    await client.start_server()
+    try:
+        response = await client.post("/pigeon/events")
+        assert response.status == 200 and await response.json() == {"ok": True}
+        assert (await client.post("/slack/events")).status != 404  # the others mounted too
+        assert (await client.post("/api/messages")).status != 404
+    finally:
+        await client.close()
+        await platforms.close()
+    assert pigeon.closed

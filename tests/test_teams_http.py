@@ -6,9 +6,7 @@ from __future__ import annotations
 import json
 from datetime import date
 
-from botbuilder.schema import Activity
-
-from adapters.teams.bot import command_of
+from adapters.teams.activity import command_of
 from bot.domain import Platform, TouchKind
 from bot.messages import Message
 from tests.teams_helpers import (
@@ -40,13 +38,16 @@ async def test_channel_mention_logs_a_touch_and_replies_with_a_card(teams: Teams
         "CFO",
         date(2026, 11, 23),
     )
-    reply = (await teams.replies(2))[1]
-    assert reply["conversation"]["id"] == activity["conversation"]["id"]
-    assert reply["replyToId"] == activity["id"]
-    card = reply["attachments"][0]["content"]
+    # The confirmation is private: it goes to Ada's personal chat; the channel gets a pointer.
+    private, pointer = (await teams.replies(3))[1:3]
+    assert private["conversation"]["id"] == PERSONAL_CONVERSATION
+    assert pointer["conversation"]["id"] == activity["conversation"]["id"]
+    assert pointer["replyToId"] == activity["id"]
+    assert card_text(pointer["attachments"][0]["content"]) == "I've sent you a DM."
+    card = private["attachments"][0]["content"]
     assert card["type"] == "AdaptiveCard" and card["version"] == "1.5"
     assert "Logged lunch with CFO at Acme, today." in card_text(card)
-    assert reply["summary"] == "Logged lunch with CFO at Acme, today."
+    assert private["summary"] == "Logged lunch with CFO at Acme, today."
     undo = next(s for s in submits(card) if s["data"]["action_id"] == "touch_undo")
     assert json.loads(undo["data"]["value"]) == {"id": touch.id, "rev": 0}
 
@@ -169,17 +170,17 @@ async def test_mentions_of_people_reach_the_core_in_neutral_form(teams: Teams) -
         "mentioned": {"id": BEN["id"], "name": "Ben Okafor", "aadObjectId": BEN["aadObjectId"]},
     }
     raw = teams.in_channel("<at>Touchbase</at>&nbsp;owner Acme <at>Ben Okafor</at>", mentions=[ben])
-    command = command_of(Activity().deserialize(raw))
+    command = command_of(raw)
     assert (command.name, command.text) == ("owner", f"Acme <@{BEN['aadObjectId']}>")
     assert command.mentions == {BEN["aadObjectId"]: "Ben Okafor"}
 
     # Without an entity, <at> is only formatting: it never becomes a mention.
-    forged = command_of(Activity().deserialize(teams.personal("touch Acme <at>Ben Okafor</at>")))
+    forged = command_of(teams.personal("touch Acme <at>Ben Okafor</at>"))
     assert forged.mentions == {}
     assert forged.text == "Acme Ben Okafor"
     # What a person typed arrives HTML-escaped and reaches the core as typed.
     typed = teams.personal("<p>touch Acme call &lt;at&gt;x&lt;/at&gt; &lt;@U1&gt; A&amp;B</p>")
-    command = command_of(Activity().deserialize(typed))
+    command = command_of(typed)
     assert (command.name, command.text) == ("touch", "Acme call <at>x</at> < @U1> A&B")
     assert command.mentions == {}
 
@@ -197,8 +198,7 @@ async def test_non_json_and_non_activities_are_refused(teams: Teams) -> None:
 
 
 async def test_channel_address_reaches_the_core(teams: Teams) -> None:
-    activity = Activity().deserialize(teams.in_channel("<at>Touchbase</at> touchbase channel"))
-    command = command_of(activity)
+    command = command_of(teams.in_channel("<at>Touchbase</at> touchbase channel"))
     assert (command.name, command.text) == ("touchbase", "channel")
     assert command.channel is not None
     assert command.channel["kind"] == "channel"
@@ -213,7 +213,8 @@ async def test_installation_update_remembers_the_chat_without_a_reply(teams: Tea
     person = await teams.person(ADA["aadObjectId"])
     assert person is not None and person.address is not None
     assert person.address["reference"]["conversation"]["id"] == PERSONAL_CONVERSATION
-    assert teams.connector.calls() == []
+    # A first-timer is looked up in the roster (are they a guest?); nothing is posted.
+    assert [c.operation for c in teams.connector.calls()] == ["get_member"]
 
 
 async def test_someone_else_joining_a_team_is_ignored(teams: Teams) -> None:
@@ -225,14 +226,13 @@ async def test_someone_else_joining_a_team_is_ignored(teams: Teams) -> None:
 
 
 async def test_an_activity_without_a_tenant_is_ignored_outside_development(teams: Teams) -> None:
-    from adapters.teams.bot import identity_of
+    from adapters.teams.activity import identity_of
 
     activity = teams.personal("help")
     activity["conversation"].pop("tenantId")
     activity["channelData"] = {}
-    parsed = Activity().deserialize(activity)
-    assert identity_of(parsed, development=False) is None
-    emulator = identity_of(parsed, development=True)
+    assert identity_of(activity, development=False) is None
+    emulator = identity_of(activity, development=True)
     assert emulator is not None and emulator.workspace_key == "emulator"
 
 

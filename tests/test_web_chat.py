@@ -208,7 +208,8 @@ async def test_portfolio_names_open_the_client_card(user: WebUser) -> None:
     for name in ("Acme", "Pied Piper Inc."):
         link = re.search(
             rf'<button type="button" class="client-link" data-action-id="client_open" '
-            rf'data-value="(\d+)">{re.escape(name)}</button>: never contacted',
+            rf'data-value="(\d+)">{re.escape(name)}</button>'
+            r'<span class="sr-only">: </span><span class="detail">never contacted, next due',
             html,
         )
         assert link, html

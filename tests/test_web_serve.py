@@ -4,11 +4,13 @@ on a busy port says so in one line, and a clean stop leaves no scheduler lock fi
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -109,3 +111,43 @@ def test_a_port_in_use_by_anything_else_is_named(tmp_path: Path) -> None:
     assert result.stderr.count("\n") == 1 and f"Port {port} is already in use" in result.stderr
     assert "TOUCHBASE_PORT" in result.stderr
     assert not (tmp_path / "touchbase.db").exists()  # nothing was started, not even migrations
+
+
+def test_one_short_access_line_a_request_and_static_files_quiet(tmp_path: Path) -> None:
+    port = free_port()
+    server = _start(tmp_path, port)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(server, port)
+        with urllib.request.urlopen(base + "/", timeout=5) as r:
+            assert r.status == 200 and len(r.headers["X-Request-Id"]) == 12
+        for _ in range(3):
+            urllib.request.urlopen(base + "/static/chat.css", timeout=5).close()
+        asked = urllib.request.Request(base + "/dashboard", headers={"X-Request-Id": "ab12-cd34"})
+        with urllib.request.urlopen(asked, timeout=5) as r:
+            assert r.headers["X-Request-Id"] == "ab12-cd34"
+        try:
+            urllib.request.urlopen(base + "/nowhere%0Afake?code=secret-code", timeout=5)
+        except urllib.error.HTTPError as missing:
+            assert missing.code == 404
+        else:
+            raise AssertionError("a page that is not there was served")
+        server.send_signal(signal.SIGTERM)
+        _, err = server.communicate(timeout=30)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    access = [line for line in err.splitlines() if "aiohttp.access" in line]
+    assert len(access) == 3, err  # no line for the health checks or the style sheet
+    shape = r"INFO aiohttp\.access: (GET \S+ \d{3}) \d+ ms id=([A-Za-z0-9-]+)$"
+    seen = [re.search(shape, line) for line in access]
+    assert all(seen), access
+    assert [m.group(1) for m in seen if m] == [
+        "GET / 200",
+        "GET /dashboard 200",
+        "GET /nowhere%0Afake 404",  # as sent: a path cannot start a log line of its own
+    ]
+    assert [m.group(2) for m in seen if m][1] == "ab12-cd34"
+    assert all(len(line) < 120 for line in access), access
+    assert "secret-code" not in err

@@ -185,3 +185,20 @@ async def authenticate(
         log.warning("rejected a Teams request: no identity")
         raise Unauthorized("no identity")
     return identity
+
+
+def looks_like_bearer(header: str | None) -> bool:
+    """A well-formed ``Bearer <JWT>`` header, checked before the body is read: a request
+    without one is refused without parsing anything it sent. The token itself is verified
+    afterwards, against the activity."""
+    if not header or len(header) > 16384:
+        return False
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    parts = token.strip().split(".")
+    return (
+        len(parts) == 3
+        and all(parts[:2])
+        and all(part.replace("-", "").replace("_", "").isalnum() for part in parts if part)
+    )

@@ -15,8 +15,9 @@ from typing import Any
 from microsoft_agents.activity import ConversationReference
 from microsoft_agents.hosting.core import ChannelServiceAdapter, ClaimsIdentity, TurnContext
 
-from adapters.agents.activity import reference_json
-from adapters.agents.bot import message_activity
+from adapters.agents.bot import card_activity
+from adapters.teams import cards
+from adapters.teams.activity import reference_json
 from adapters.teams.limits import ConversationLimiter, delivery_error_for
 from bot.messages import Message
 from bot.ports import Address, DeliveryError
@@ -39,6 +40,9 @@ class AgentsMessenger:
         self.limiter = limiter or ConversationLimiter()
 
     async def send(self, address: Address, message: Message) -> None:
+        await self.send_card(address, cards.message_card(message), message.text)
+
+    async def send_card(self, address: Address, card: cards.Card, summary: str) -> None:
         try:
             reference = ConversationReference.model_validate(reference_json(address))
         except (ValueError, TypeError) as error:
@@ -51,7 +55,7 @@ class AgentsMessenger:
 
         async def post(turn_context: TurnContext) -> None:
             try:
-                await turn_context.send_activity(message_activity(message))
+                await turn_context.send_activity(card_activity(card, summary))
             except Exception as error:
                 failed.append(error)
 

@@ -16,11 +16,16 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from aiohttp import web
+from aiohttp import ClientSession, ClientTimeout, web
 from microsoft_agents.activity import Activity
 from microsoft_agents.authentication.msal import MsalConnectionManager
 from microsoft_agents.hosting.aiohttp import CloudAdapter
-from microsoft_agents.hosting.core import AgentAuthConfiguration, ClaimsIdentity, Connections
+from microsoft_agents.hosting.core import (
+    AgentAuthConfiguration,
+    ClaimsIdentity,
+    Connections,
+    RestChannelServiceClientFactory,
+)
 from pydantic import ValidationError
 
 from adapters.agents.auth import (
@@ -30,11 +35,13 @@ from adapters.agents.auth import (
     auth_configuration,
     authenticate,
     check_settings,
+    looks_like_bearer,
     sdk_configuration,
 )
 from adapters.agents.bot import TouchbaseAgent, message_activity
 from adapters.agents.messenger import AgentsMessenger
 from adapters.ports import Services
+from adapters.teams import limits
 from adapters.teams.limits import ConversationLimiter
 from bot.messages import Message, Tone
 
@@ -59,6 +66,27 @@ class AgentsRuntime:
 
 
 AGENTS: web.AppKey[AgentsRuntime] = web.AppKey("teams_agents", AgentsRuntime)
+
+
+class QuickClients(RestChannelServiceClientFactory):
+    """Connector clients whose calls to a serviceUrl time out quickly.
+
+    The SDK's aiohttp session waits up to 300 s for an answer; an unreachable serviceUrl would
+    hold the request that long. The SDK does not retry; nor do we inside a request (retries
+    belong to the outbox, :mod:`adapters.teams.limits`).
+    """
+
+    async def create_connector_client(self, *args: Any, **kwargs: Any) -> Any:
+        client = await super().create_connector_client(*args, **kwargs)
+        session = getattr(client, "client", None)
+        if isinstance(session, ClientSession):
+            # the session is made inside the SDK; its timeout is read at each request
+            session._timeout = ClientTimeout(
+                total=limits.CONNECT_TIMEOUT + limits.READ_TIMEOUT,
+                connect=limits.CONNECT_TIMEOUT,
+                sock_read=limits.READ_TIMEOUT,
+            )
+        return client
 
 
 def build_agents(
@@ -87,7 +115,9 @@ def build_agents(
             "for the Bot Framework Emulator only"
         )
         connections = connections or DevelopmentConnections()
-    adapter = CloudAdapter(connection_manager=connections)
+    adapter = CloudAdapter(
+        connection_manager=connections, channel_service_client_factory=QuickClients(connections)
+    )
 
     async def on_turn_error(turn_context: Any, error: Exception) -> None:
         log.error("Teams turn failed: %s", type(error).__name__, exc_info=error)
@@ -97,10 +127,10 @@ def build_agents(
             log.warning("could not tell the user about it: %s", type(again).__name__)
 
     adapter.on_turn_error = on_turn_error
-    bot = TouchbaseAgent(
-        services.app, services.directory, development=settings.env == "development"
-    )
     messenger = AgentsMessenger(adapter, teams.id, limiter=limiter)
+    bot = TouchbaseAgent(
+        services.app, services.directory, messenger, development=settings.env == "development"
+    )
     return AgentsRuntime(adapter, bot, messenger, auth)
 
 
@@ -109,6 +139,8 @@ def mount(app: web.Application, runtime: AgentsRuntime) -> AgentsRuntime:
     adapter, bot = runtime.adapter, runtime.bot
 
     async def messages(request: web.Request) -> web.StreamResponse:
+        if runtime.auth is not None and not looks_like_bearer(request.headers.get("Authorization")):
+            return web.json_response({"ok": False, "error": "not_authorized"}, status=401)
         if request.content_type != "application/json":
             return web.Response(status=415, text="expected application/json")
         if request.content_length is not None and request.content_length > MAX_BODY:
@@ -138,9 +170,9 @@ def mount(app: web.Application, runtime: AgentsRuntime) -> AgentsRuntime:
             return web.Response(status=400, text="not an activity")
         invoke = await adapter.process_activity(identity, activity, bot.on_turn)
         if activity.type == "invoke":
-            if invoke is None:
-                return web.Response(status=501)
-            return web.json_response(invoke.body, status=int(invoke.status or 200))
+            if invoke is None:  # the bot answers every invoke; this is a safety net
+                return web.json_response({}, status=200)
+            return web.json_response(invoke.body or {}, status=int(invoke.status or 200))
         return web.Response(status=201)
 
     app.router.add_post(ROUTE, messages)

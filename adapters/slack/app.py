@@ -32,6 +32,7 @@ from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from adapters.client_errors import ClientErrorLog, refuse
 from adapters.manifests import declared_bot_scopes, slack_manifest
 from adapters.ports import Services
 from adapters.slack.blocks import (
@@ -46,8 +47,17 @@ from adapters.slack.blocks import (
     message_payload,
     view_values,
 )
-from adapters.slack.installation_store import split_workspace_key, workspace_key
+from adapters.slack.guard import check_slack_request
 from adapters.slack.people import SlackPeople
+from adapters.slack.tenancy import (
+    Host,
+    claimed_outsider,
+    conversation_from_info,
+    conversation_of,
+    host_of,
+    split_workspace_key,
+    workspace_of,
+)
 from app.settings import SlackSettings
 from bot.app import SORRY, Reply
 from bot.catalog import COMMAND_NAMES, COMMANDS
@@ -56,10 +66,19 @@ from bot.commands.touch import touch_form
 from bot.domain import Platform
 from bot.inbound import ActionIn, CommandIn, FormIn, Identity
 from bot.messages import Form, FormErrors, Message, Tone, error
+from bot.privacy import (
+    Conversation,
+    ConversationKind,
+    Membership,
+    Mentioned,
+    MentionStatus,
+    is_outsider,
+)
 
 log = logging.getLogger(__name__)
 
 ACK_BUDGET = 2.5  # seconds: Slack wants an answer within 3
+PROFILE_WAIT = 1.0  # seconds users.info may take before a click goes on without it
 SAVING = "Saving… I'll confirm here in a moment."
 RESPONSE_URL_VALID_SECONDS = 25 * 60  # Slack takes posts for 30 minutes; leave a margin
 LOG_AS_TOUCH = "log_as_touch"
@@ -112,8 +131,11 @@ class SlackAdapter:
     # where an uninstall forgets the workspace's installation, whichever mode is in use
     installations: AsyncInstallationStore | None = None
     ack_budget: float = ACK_BUDGET
+    profile_wait: float = PROFILE_WAIT
     registered: dict[str, set[str]] = field(default_factory=dict)
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    # requests refused before bolt: logged once a minute per reason
+    _refused: ClientErrorLog = field(default_factory=lambda: ClientErrorLog(log))
 
     # --- plumbing -------------------------------------------------------------------------------
 
@@ -123,6 +145,17 @@ class SlackAdapter:
 
     async def handle_http(self, request: web.Request) -> web.Response:
         """POST /slack/events: commands, events, interactivity and options, signature-checked."""
+        secret = self.settings.signing_secret
+        refusal = check_slack_request(
+            await request.read(),
+            request.content_type,
+            request.headers.get("X-Slack-Request-Timestamp"),
+            request.headers.get("X-Slack-Signature"),
+            secret.get_secret_value() if secret is not None else "",
+        )
+        if refusal is not None:
+            self._refused.refused("Slack", refusal.error)
+            return refuse(refusal.status, refusal.error)
         bolt_request = await to_bolt_request(request)
         bolt_response = await self.bolt.async_dispatch(bolt_request)
         return await to_aiohttp_response(bolt_response)
@@ -178,22 +211,124 @@ class SlackAdapter:
             return None
         return make_client(self.settings, bot.bot_token)
 
+    @staticmethod
+    def host(context: AsyncBoltContext, body: dict[str, Any]) -> Host:
+        """The firm whose installation this request came for (not the sender's team)."""
+        result = context.authorize_result
+        return host_of(
+            result.enterprise_id if result is not None else context.enterprise_id,
+            result.team_id if result is not None else context.team_id,
+            body,
+        )
+
+    def workspace(self, context: AsyncBoltContext, body: dict[str, Any]) -> str:
+        """Our workspace key for a request, the same from every surface (see tenancy.py)."""
+        return workspace_of(self.host(context, body), body, context.team_id)
+
     async def identity(
         self,
         client: AsyncWebClient,
         context: AsyncBoltContext,
+        body: dict[str, Any],
         *,
         fallback_name: str = "",
         workspace_name: str | None = None,
     ) -> Identity:
-        key = workspace_key(context.enterprise_id, context.team_id)
+        """Who is speaking, and whether they are of the firm: a sender the payload places in
+        another organisation is an outsider at once (no lookup, nothing stored); anyone else is
+        looked up with users.info (team, is_stranger, guest), once a day."""
+        key = self.workspace(context, body)
+        user_id = str(context.user_id)
+        if claimed_outsider(self.host(context, body), body):
+            return Identity(
+                platform=Platform.SLACK,
+                workspace_key=key,
+                user_id=user_id,
+                display_name=fallback_name or user_id,
+                membership=Membership.EXTERNAL,
+            )
         return await self.people.identity(
-            client,
-            key,
-            str(context.user_id),
-            workspace_name=workspace_name,
-            fallback_name=fallback_name,
+            client, key, user_id, workspace_name=workspace_name, fallback_name=fallback_name
         )
+
+    async def quick_identity(
+        self, client: AsyncWebClient, context: AsyncBoltContext, body: dict[str, Any]
+    ) -> Identity:
+        """Who clicked, within the life of the click's trigger (3 s), so a button that opens a
+        modal opens it: users.info gets `profile_wait` seconds, then the person is who the
+        payload says (their team already checked) and the lookup finishes in the background,
+        remembered for next time."""
+        user = body.get("user") or {}
+        fallback = str(user.get("name") or user.get("username") or "")
+        lookup = self.spawn(self.identity(client, context, body, fallback_name=fallback), "who")
+        try:
+            found = await asyncio.wait_for(asyncio.shield(lookup), self.profile_wait)
+        except TimeoutError:
+            found = None
+        if isinstance(found, Identity):
+            return found
+        log.info("profile lookup still running; going on", extra={"platform": "slack"})
+        key = self.workspace(context, body)
+        user_id = str(context.user_id)
+        return Identity(
+            platform=Platform.SLACK,
+            workspace_key=key,
+            user_id=user_id,
+            display_name=fallback or user_id,
+            address={"channel": user_id, "team": key},
+        )
+
+    async def mentioned(
+        self,
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+        key: str,
+        mentions: dict[str, str],
+    ) -> dict[str, Mentioned]:
+        """What Slack says about each person named with @: the bot, a deactivated account,
+        someone of another organisation or a guest, or nobody it will tell us about."""
+        found: dict[str, Mentioned] = {}
+        for user_id, label in mentions.items():
+            if user_id in (context.bot_user_id, context.bot_id):
+                found[user_id] = Mentioned(user_id, label, MentionStatus.BOT)
+                continue
+            profile = await self.people.profile(client, key, user_id)
+            if profile is None:
+                found[user_id] = Mentioned(user_id, label, MentionStatus.UNKNOWN)
+                continue
+            if profile.is_bot:
+                status = MentionStatus.BOT
+            elif profile.deleted:
+                status = MentionStatus.DEACTIVATED
+            elif profile.membership is not Membership.MEMBER:
+                status = MentionStatus.OUTSIDER
+            else:
+                status = MentionStatus.MEMBER
+            found[user_id] = Mentioned(
+                user_id, profile.display_name or label, status, profile.email, profile.tz
+            )
+        return found
+
+    async def where(
+        self, client: AsyncWebClient, command: dict[str, Any], *, ask: bool
+    ) -> Conversation | None:
+        """The conversation a slash command was typed in. With `ask`, a channel is looked up
+        (conversations.info) to learn whether another organisation shares it; None when Slack
+        would not say."""
+        channel_id = str(command.get("channel_id") or "")
+        seen = conversation_of(channel_id, channel_name=str(command.get("channel_name") or ""))
+        if not ask or seen is None or seen.kind is not ConversationKind.CHANNEL:
+            return seen
+        try:
+            info = await client.conversations_info(channel=channel_id)
+        except SlackApiError as exc:
+            log.info(
+                "conversations.info failed",
+                extra={"platform": "slack", "error": exc.response.get("error")},
+            )
+            return None
+        channel = info.get("channel")
+        return conversation_from_info(channel) if isinstance(channel, dict) else None
 
     async def _safely(self, work: Awaitable[Reply], echo: str | None) -> Reply:
         try:
@@ -279,17 +414,30 @@ class SlackAdapter:
         name = str(command.get("command", "")).lstrip("/").lower()
         text, mentions = from_slack_text(str(command.get("text", "")))
         channel_id = command.get("channel_id")
-        key = workspace_key(context.enterprise_id, context.team_id)
+        key = self.workspace(context, command)
         trigger_id = command.get("trigger_id")
         response_url = command.get("response_url")
+        words = text.strip().lower().split()
+        picks_channel = words[:1] == ["channel"] and words[1:2] not in (["off"], ["none"])
+        picks_channel = picks_channel and name == "touchbase"
 
         async def work() -> Reply:
             who = await self.identity(
                 client,
                 context,
+                command,
                 fallback_name=str(command.get("user_name", "")),
                 workspace_name=command.get("team_domain"),
             )
+            if is_outsider(who):
+                return await self.services.app.command(who, CommandIn(name, text))
+            conversation = await self.where(client, command, ask=picks_channel)
+            if picks_channel and conversation is None:
+                return error(
+                    "I couldn't check who is in this channel, so I can't make it the "
+                    "relationships channel.",
+                    "Add me to it (/invite @touchbase) and type /touchbase channel again.",
+                )
             return await self.services.app.command(
                 who,
                 CommandIn(
@@ -298,6 +446,8 @@ class SlackAdapter:
                     source_id=f"slack:{trigger_id}" if trigger_id else None,
                     channel={"channel": channel_id, "team": key} if channel_id else None,
                     mentions=mentions,
+                    mentioned=await self.mentioned(client, context, key, mentions),
+                    conversation=conversation,
                 ),
             )
 
@@ -317,15 +467,25 @@ class SlackAdapter:
         if isinstance(reply, Form):
             await ack()  # first: opening the modal is another round trip to Slack
             modal = ModalState(reply.private_value, response_url, channel_id)
-            if not (trigger_id and await self.open_form(client, trigger_id, reply, modal)):
-                sorry = error("I couldn't open the form. Please run the command again.")
-                await self.reply_later(client, user_id, sorry, response_url, replace=True)
+            self.spawn(self._open_command_form(client, user_id, trigger_id, reply, modal), "form")
             return
         if isinstance(reply, FormErrors):
             reply = error(" ".join(reply.errors.values()) or "That didn't work.")
         await ack(
             response_type="ephemeral" if reply.private else "in_channel", **message_payload(reply)
         )
+
+    async def _open_command_form(
+        self,
+        client: AsyncWebClient,
+        user_id: str,
+        trigger_id: str | None,
+        form: Form,
+        modal: ModalState,
+    ) -> None:
+        if not (trigger_id and await self.open_form(client, trigger_id, form, modal)):
+            sorry = error("I couldn't open the form. Please run the command again.")
+            await self.reply_later(client, user_id, sorry, modal.response_url, replace=True)
 
     async def journal(self, command: dict[str, Any], key: str | None) -> str | None:
         """Write a command about to be answered "Saving…" to the intake journal: what Slack sent
@@ -464,8 +624,10 @@ class SlackAdapter:
         context: AsyncBoltContext,
     ) -> None:
         trigger_id = body.get("trigger_id")
-        who = await self.identity(
-            client, context, fallback_name=str(body.get("user", {}).get("username", ""))
+        who = await self.quick_identity(client, context, body)
+        response_url = body.get("response_url")
+        channel_id = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
+            "channel_id"
         )
         reply = await self._safely(
             self.services.app.action(
@@ -474,13 +636,10 @@ class SlackAdapter:
                     decode_action_id(str(action.get("action_id", ""))),
                     str(action.get("value") or ""),
                     source_id=f"slack:{trigger_id}" if trigger_id else None,
+                    conversation=conversation_of(channel_id) if channel_id else None,
                 ),
             ),
             None,
-        )
-        response_url = body.get("response_url")
-        channel_id = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
-            "channel_id"
         )
         if isinstance(reply, Form):
             if trigger_id and await self.open_form(
@@ -513,7 +672,7 @@ class SlackAdapter:
 
         async def work() -> Reply:
             who = await self.identity(
-                client, context, fallback_name=str(body.get("user", {}).get("username", ""))
+                client, context, body, fallback_name=str(body.get("user", {}).get("username", ""))
             )
             return await self.services.app.submit(who, form_in)
 
@@ -547,11 +706,18 @@ class SlackAdapter:
         await self.reply_later(client, user_id, reply, state.response_url, replace=False)
 
     async def on_client_options(
-        self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext
+        self,
+        ack: AsyncAck,
+        body: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
     ) -> None:
-        key = workspace_key(context.enterprise_id, context.team_id)
+        key = self.workspace(context, body)
 
         async def lookup() -> list[Any]:
+            who = await self.identity(client, context, body)
+            if is_outsider(who):  # the firm's client list is for its members only
+                return []
             clients = await self.services.directory.search_clients(
                 Platform.SLACK, key, str(body.get("value", ""))
             )
@@ -581,7 +747,7 @@ class SlackAdapter:
         note, _mentions = from_slack_text(str(message.get("text", "")))
         tz: str | None = None
         try:  # the form's date is the person's today; a slow lookup must not cost the modal
-            who = await asyncio.wait_for(self.identity(client, context), 1.0)
+            who = await asyncio.wait_for(self.identity(client, context, shortcut), 1.0)
             tz = who.tz
         except Exception:
             log.info("profile lookup skipped for the shortcut", extra={"platform": "slack"})
@@ -608,6 +774,20 @@ class SlackAdapter:
             )
         return first
 
+    async def _first_reading(self, key: str, event: dict[str, Any]) -> bool:
+        """A message is read once, whichever events carry it: a DM that @mentions the bot comes
+        as `message.im` and as `app_mention`, two event ids, one channel and ts. Claimed in the
+        store, so it holds across replicas."""
+        channel, ts = event.get("channel"), event.get("ts")
+        if not (channel and ts):
+            return True
+        first = await self.services.directory.first_delivery(
+            Platform.SLACK, f"message:{key}:{channel}:{ts}"
+        )
+        if not first:
+            log.info("message already read from another event", extra={"platform": "slack"})
+        return first
+
     async def on_home_opened(
         self,
         body: dict[str, Any],
@@ -617,7 +797,7 @@ class SlackAdapter:
     ) -> None:
         if event.get("tab", "home") != "home" or not await self._first_delivery(body):
             return
-        who = await self.identity(client, context)
+        who = await self.identity(client, context, body)
         reply = await self._safely(
             self.services.app.command(who, CommandIn("clients", "", source_id=None)), None
         )
@@ -631,7 +811,9 @@ class SlackAdapter:
         client: AsyncWebClient,
         context: AsyncBoltContext,
     ) -> None:
-        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
+        if event.get("channel_type") != "im" or event.get("bot_id"):
+            return
+        if event.get("subtype") not in (None, "file_share"):  # edits, deletions, joins...
             return
         await self._chat(body, event, client, context, in_dm=True)
 
@@ -644,7 +826,8 @@ class SlackAdapter:
     ) -> None:
         if event.get("bot_id"):
             return
-        await self._chat(body, event, client, context, in_dm=False)
+        in_dm = str(event.get("channel", "")).startswith("D")  # a mention inside a DM
+        await self._chat(body, event, client, context, in_dm=in_dm)
 
     async def _chat(
         self,
@@ -658,13 +841,23 @@ class SlackAdapter:
         """A message to the bot read as a command without its slash: "touch Acme lunch"."""
         if not await self._first_delivery(body):
             return
+        if not await self._first_reading(self.workspace(context, body), event):
+            return
         raw = _LEADING_MENTION.sub("", str(event.get("text", "")))
         text, mentions = from_slack_text(raw)
         first, _, rest = text.strip().partition(" ")
         name = first.lstrip("/").lower()
         channel_id = str(event.get("channel", ""))
-        who = await self.identity(client, context)
-        if name in COMMAND_NAMES:
+        who = await self.identity(client, context, body)
+        conversation = conversation_of(
+            channel_id,
+            channel_type=event.get("channel_type") or ("im" if in_dm else None),
+            shared=bool(body.get("is_ext_shared_channel")),
+        )
+        if is_outsider(who):
+            reply: Reply = await self.services.app.command(who, CommandIn(name, ""))
+        elif name in COMMAND_NAMES:
+            mentioned = await self.mentioned(client, context, who.workspace_key, mentions)
             reply = await self._safely(
                 self.services.app.command(
                     who,
@@ -674,6 +867,8 @@ class SlackAdapter:
                         source_id=f"slack:event:{body.get('event_id')}",
                         channel={"channel": channel_id, "team": who.workspace_key},
                         mentions=mentions,
+                        mentioned=mentioned,
+                        conversation=conversation,
                     ),
                 ),
                 text,
@@ -696,6 +891,10 @@ class SlackAdapter:
         else:
             await client.chat_postMessage(channel=channel_id, thread_ts=thread_ts, **payload)
 
+    async def on_other_event(self, body: dict[str, Any]) -> None:
+        event = body.get("event") or {}
+        log.debug("Slack event not used", extra={"platform": "slack", "what": event.get("type")})
+
     async def on_uninstalled(
         self,
         body: dict[str, Any],
@@ -703,7 +902,7 @@ class SlackAdapter:
         client: AsyncWebClient,
         context: AsyncBoltContext,
     ) -> None:
-        await self._deactivate(context)
+        await self._deactivate(context, body)
 
     async def on_tokens_revoked(
         self,
@@ -713,10 +912,10 @@ class SlackAdapter:
         context: AsyncBoltContext,
     ) -> None:
         if (event.get("tokens") or {}).get("bot"):
-            await self._deactivate(context)
+            await self._deactivate(context, body)
 
-    async def _deactivate(self, context: AsyncBoltContext) -> None:
-        key = workspace_key(context.enterprise_id, context.team_id)
+    async def _deactivate(self, context: AsyncBoltContext, body: dict[str, Any]) -> None:
+        key = self.workspace(context, body)
         workspace = await self.services.directory.uninstall(Platform.SLACK, key)
         if self.installations is not None:
             await self.installations.async_delete_installation(
@@ -763,6 +962,9 @@ class SlackAdapter:
         for event_type in BOT_EVENTS.values():
             app.event(event_type)(self._tracked(event_type, handlers[event_type]))
         self.registered["events"] = set(BOT_EVENTS)
+        # Anything else Slack sends (reaction_added, a subscription added in the app settings
+        # before the code knows it) is answered 200 and left alone: a 404 makes Slack retry.
+        app.event(re.compile(r".*"))(self.on_other_event)
 
 
 EventHandler = Callable[..., Coroutine[Any, Any, None]]
@@ -818,8 +1020,11 @@ def build_slack(
         logger=bolt_logger,
         signing_secret=_secret(settings.signing_secret) or "",
         client=client,
-        # Our listeners ack themselves: each acks once, after the work or its budget.
-        process_before_response=False,
+        # Our listeners ack themselves: each acks once, after the work or its budget, and
+        # anything after the ack is a spawned follow-up. So bolt may send the response as soon
+        # as a listener returns, instead of polling for the ack every 10 ms (which cost a
+        # /touch ~1.7 ms of CPU and up to 10 ms of latency under load).
+        process_before_response=True,
         **kwargs,
     )
     adapter = SlackAdapter(

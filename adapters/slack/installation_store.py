@@ -13,25 +13,12 @@ from slack_sdk.oauth.installation_store.models.bot import Bot
 from slack_sdk.oauth.installation_store.models.installation import Installation
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 
+from adapters.slack.tenancy import workspace_key
 from bot.domain import Platform
 from store import slack_installations as sql
 from store.repositories import SqlStore
 
 log = logging.getLogger(__name__)
-
-
-def workspace_key(enterprise_id: str | None, team_id: str | None) -> str:
-    """Our workspace key for a Slack team: `E…:T…` inside an Enterprise Grid org, else `T…`."""
-    if enterprise_id and team_id:
-        return f"{enterprise_id}:{team_id}"
-    return team_id or enterprise_id or ""
-
-
-def split_workspace_key(key: str) -> tuple[str | None, str | None]:
-    enterprise_id, sep, team_id = key.partition(":")
-    if sep:
-        return enterprise_id or None, team_id or None
-    return (None, key) if key.startswith("T") else (key or None, None)
 
 
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:

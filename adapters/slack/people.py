@@ -12,17 +12,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.tenancy import Host, membership_from_user, split_workspace_key
 from bot.clock import Clock
 from bot.directory import Directory
 from bot.domain import Platform
 from bot.inbound import Identity
+from bot.privacy import Membership
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +38,18 @@ class Profile:
     email: str | None
     fetched_at: datetime
     locale: str | None = None  # "en-GB": users.info gives it when asked (include_locale)
+    # seen from the workspace asking: a member, or someone of another organisation, or a guest
+    membership: Membership = Membership.MEMBER
+    is_bot: bool = False
+    deleted: bool = False  # a deactivated account
 
 
-def profile_from_user(user: dict[str, Any], at: datetime) -> Profile:
+def host_of_key(workspace_key: str) -> Host:
+    enterprise_id, team_id = split_workspace_key(workspace_key)
+    return Host(enterprise_id, team_id)
+
+
+def profile_from_user(user: dict[str, Any], at: datetime, host: Host | None = None) -> Profile:
     profile = user.get("profile") or {}
     name = (
         profile.get("display_name")
@@ -53,6 +64,9 @@ def profile_from_user(user: dict[str, Any], at: datetime) -> Profile:
         email=profile.get("email") or None,
         fetched_at=at,
         locale=user.get("locale") or None,
+        membership=membership_from_user(user, host) if host is not None else Membership.MEMBER,
+        is_bot=bool(user.get("is_bot") or user.get("is_app_user")),
+        deleted=bool(user.get("deleted")),
     )
 
 
@@ -100,6 +114,7 @@ class SlackPeople:
             locale=profile.locale if profile else None,
             address={"channel": user_id, "team": workspace_key},
             profile_refreshed_at=profile.fetched_at if profile else None,
+            membership=profile.membership if profile else Membership.MEMBER,
         )
 
     async def profile(
@@ -165,8 +180,8 @@ class SlackPeople:
         user = response.get("user")
         if not isinstance(user, dict):
             return None
-        fresh = profile_from_user(user, now)
+        fresh = profile_from_user(user, now, host_of_key(workspace_key))
         if not fresh.display_name and fallback_name:
-            fresh = Profile(fallback_name, fresh.tz, fresh.email, fresh.fetched_at, fresh.locale)
+            fresh = replace(fresh, display_name=fallback_name)
         self._remember(key, fresh)
         return fresh

@@ -22,9 +22,12 @@ from botbuilder.schema import Activity
 from botframework.connector.auth import (
     AuthenticateRequestResult,
     BotFrameworkAuthentication,
+    ClaimsIdentity,
+    ConnectorFactory,
     ServiceClientCredentialsFactory,
 )
 
+from adapters.teams import limits
 from app.settings import Settings, TeamsSettings
 
 log = logging.getLogger(__name__)
@@ -94,9 +97,35 @@ def build_authentication(
     ``credentials_factory`` replaces how outbound tokens are obtained (tests use a local one).
     """
     check_settings(settings)
-    return ConfigurationBotFrameworkAuthentication(
+    authentication = ConfigurationBotFrameworkAuthentication(
         bot_config(settings.teams), credentials_factory=credentials_factory
     )
+    connectors = authentication.create_connector_factory
+
+    def create_connector_factory(claims_identity: ClaimsIdentity) -> ConnectorFactory:
+        return QuickConnectors(connectors(claims_identity))
+
+    # proactive sends (continue_conversation) make their connector clients here
+    authentication.create_connector_factory = create_connector_factory
+    return authentication
+
+
+class QuickConnectors(ConnectorFactory):  # type: ignore[misc]
+    """Connector clients that call a serviceUrl once, with a short timeout.
+
+    msrest's defaults retry every call three times with backoff, 5xx and 429 included, and wait
+    100 s for an answer: an unreachable serviceUrl held a request ~5 s a call. Retries belong
+    to the outbox (:mod:`adapters.teams.limits`), which honours ``Retry-After``.
+    """
+
+    def __init__(self, inner: ConnectorFactory) -> None:
+        self.inner = inner
+
+    async def create(self, service_url: str, audience: str | None = None) -> object:
+        client = await self.inner.create(service_url, audience)
+        client.config.retry_policy.retries = 0
+        client.config.connection.timeout = (limits.CONNECT_TIMEOUT, limits.READ_TIMEOUT)
+        return client
 
 
 async def authenticate(
@@ -113,4 +142,25 @@ async def authenticate(
     if result is None or result.claims_identity is None:
         log.warning("rejected a Teams request: no identity")
         raise Unauthorized("no identity")
+    if result.connector_factory is not None and not isinstance(
+        result.connector_factory, QuickConnectors
+    ):
+        result.connector_factory = QuickConnectors(result.connector_factory)
     return result
+
+
+def looks_like_bearer(header: str | None) -> bool:
+    """A well-formed ``Bearer <JWT>`` header, checked before the body is read: a request
+    without one is refused without parsing anything it sent. The token itself is verified
+    afterwards, against the activity."""
+    if not header or len(header) > 16384:
+        return False
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    parts = token.strip().split(".")
+    return (
+        len(parts) == 3
+        and all(parts[:2])
+        and all(part.replace("-", "").replace("_", "").isalnum() for part in parts if part)
+    )

@@ -7,6 +7,11 @@ so every send first waits its turn in a :class:`ConversationLimiter`. The limite
 process: several server processes each keep their own. 429, 412, 502 and 504 are transient
 (with the connector's ``Retry-After`` when it gave one; the backoff is the caller's), 403 and
 404 are permanent (the bot was blocked, uninstalled or removed from the conversation).
+
+Every call to a ``serviceUrl`` is made once, with a short timeout (:data:`CONNECT_TIMEOUT`,
+:data:`READ_TIMEOUT`): neither SDK retries inside a request, so an unreachable connector costs
+a request seconds, not the SDKs' default backoff (botbuilder's msrest retried each call three
+times, ~5 s a call, and both SDKs waited up to 100-300 s for an answer).
 """
 
 from __future__ import annotations
@@ -24,6 +29,10 @@ log = logging.getLogger(__name__)
 
 #: (window in seconds, most messages in it) per conversation, from Microsoft's published limits.
 TEAMS_LIMITS: tuple[tuple[float, int], ...] = ((1.0, 7), (2.0, 8), (30.0, 60), (3600.0, 1800))
+
+#: Seconds to connect to a serviceUrl, and to wait for its answer (read at each call).
+CONNECT_TIMEOUT = 3.0
+READ_TIMEOUT = 5.0
 
 TRANSIENT = frozenset({412, 429, 502, 504})
 PERMANENT = frozenset({403, 404})

@@ -18,7 +18,8 @@ import logging
 
 from botbuilder.core import BotAdapter, TurnContext
 
-from adapters.teams.bot import message_activity, reference_from_address
+from adapters.teams import cards
+from adapters.teams.bot import reference_from_address, reply_activity
 from adapters.teams.limits import (
     PERMANENT,
     TEAMS_LIMITS,
@@ -47,6 +48,9 @@ class TeamsMessenger:
         self.limiter = limiter or ConversationLimiter()
 
     async def send(self, address: Address, message: Message) -> None:
+        await self.send_card(address, cards.message_card(message), message.text)
+
+    async def send_card(self, address: Address, card: cards.Card, summary: str) -> None:
         try:
             reference = reference_from_address(address)
         except (ValueError, TypeError, AttributeError) as error:
@@ -59,7 +63,7 @@ class TeamsMessenger:
         async def post(turn_context: TurnContext) -> None:
             # Caught here, not left to the adapter's on_turn_error, which would swallow it.
             try:
-                await turn_context.send_activity(message_activity(message))
+                await turn_context.send_activity(reply_activity(card, summary))
             except Exception as error:
                 failed.append(error)
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
-from botbuilder.core import serializer_helper
+from botbuilder.core import TurnContext, serializer_helper
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity
 from botframework.connector.auth import ServiceClientCredentialsFactory
@@ -26,8 +26,9 @@ from adapters.teams.auth import (
     Unauthorized,
     authenticate,
     build_authentication,
+    looks_like_bearer,
 )
-from adapters.teams.bot import TouchbaseTeamsBot, message_activity
+from adapters.teams.bot import RAW_ACTIVITY, TouchbaseTeamsBot, message_activity
 from adapters.teams.messenger import ConversationLimiter, TeamsMessenger
 from bot.messages import Message, Tone
 
@@ -44,6 +45,8 @@ class TeamsRuntime:
     adapter: CloudAdapter
     bot: TouchbaseTeamsBot
     messenger: TeamsMessenger
+    # every request must carry a token (False only for the Emulator, in development)
+    auth_required: bool = True
 
 
 TEAMS: web.AppKey[TeamsRuntime] = web.AppKey("teams", TeamsRuntime)
@@ -81,11 +84,11 @@ def build_teams(
             log.warning("could not tell the user about it: %s", type(again).__name__)
 
     adapter.on_turn_error = on_turn_error
-    bot = TouchbaseTeamsBot(
-        services.app, services.directory, development=settings.env == "development"
-    )
     messenger = TeamsMessenger(adapter, settings.teams.id, limiter=limiter)
-    return TeamsRuntime(adapter, bot, messenger)
+    bot = TouchbaseTeamsBot(
+        services.app, services.directory, messenger, development=settings.env == "development"
+    )
+    return TeamsRuntime(adapter, bot, messenger, auth_required=bool(settings.teams.id))
 
 
 def mount(app: web.Application, runtime: TeamsRuntime) -> TeamsRuntime:
@@ -93,6 +96,8 @@ def mount(app: web.Application, runtime: TeamsRuntime) -> TeamsRuntime:
     adapter, bot = runtime.adapter, runtime.bot
 
     async def messages(request: web.Request) -> web.StreamResponse:
+        if runtime.auth_required and not looks_like_bearer(request.headers.get("Authorization")):
+            return web.json_response({"ok": False, "error": "not_authorized"}, status=401)
         if request.content_type != "application/json":
             return web.Response(status=415, text="expected application/json")
         if request.content_length is not None and request.content_length > MAX_BODY:
@@ -114,9 +119,21 @@ def mount(app: web.Application, runtime: TeamsRuntime) -> TeamsRuntime:
             result = await authenticate(adapter.bot_framework_authentication, activity, header)
         except Unauthorized:
             return web.Response(status=401)
-        invoke = await adapter.process_activity(result, activity, bot.on_turn)
+
+        async def logic(turn_context: TurnContext) -> None:
+            turn_context.turn_state[RAW_ACTIVITY] = body
+            await bot.on_turn(turn_context)
+
+        invoke = await adapter.process_activity(result, activity, logic)
         if invoke is not None:
-            return web.json_response(serializer_helper(invoke.body), status=invoke.status)
+            body = invoke.body if invoke.body is not None else {}
+            if not isinstance(
+                body, dict | list
+            ):  # an SDK model, e.g. an AdaptiveCardInvokeResponse
+                body = serializer_helper(body)
+            return web.json_response(body, status=invoke.status or 200)
+        if activity.type == "invoke":  # the bot answers every invoke; this is a safety net
+            return web.json_response({}, status=200)
         return web.Response(status=201)
 
     app.router.add_post(ROUTE, messages)

@@ -27,22 +27,24 @@ def _lines(text: str) -> str:
     return "<br>".join(e(line) for line in text.splitlines())
 
 
-def _linked_lines(text: str, links: Iterable[Action]) -> str:
-    """The text's lines, each one that starts "<label>:" with that label as a link-like button
-    (the chat runs it like any other button)."""
+def _linked_list(text: str, links: Iterable[Action]) -> str:
+    """The text's lines as a list, one item a line: a line that starts "<label>:" gets that
+    label as a link-like button (the chat runs it like any other button) and the rest of the
+    line beneath it, smaller; any other line is an item as it is."""
     longest_first = sorted(links, key=lambda link: -len(link.label))
-    out = []
+    items = []
     for line in text.splitlines():
         link = next((k for k in longest_first if line.startswith(k.label + ":")), None)
         if link is None:
-            out.append(e(line))
-        else:
-            out.append(
-                f'<button type="button" class="client-link" data-action-id="{e(link.action_id)}" '
-                f'data-value="{e(link.value)}">{e(link.label)}</button>'
-                f"{e(line[len(link.label) :])}"
-            )
-    return "<br>".join(out)
+            items.append(f'<li class="more">{e(line)}</li>')
+            continue
+        detail = line[len(link.label) + 1 :].strip()
+        items.append(
+            f'<li><button type="button" class="client-link" data-action-id="{e(link.action_id)}" '
+            f'data-value="{e(link.value)}">{e(link.label)}</button>'
+            f'<span class="sr-only">: </span><span class="detail">{e(detail)}</span></li>'
+        )
+    return f'<ul class="linked-list">{"".join(items)}</ul>'
 
 
 def _button(action: Action) -> str:
@@ -62,9 +64,10 @@ def _section(section: Section) -> str:
     parts = ['<section class="card-section">']
     if section.heading:
         parts.append(f'<h4 class="section-heading">{e(section.heading)}</h4>')
-    if section.text:
-        text = _linked_lines(section.text, section.links) if section.links else _lines(section.text)
-        parts.append(f'<p class="section-text">{text}</p>')
+    if section.text and section.links:
+        parts.append(_linked_list(section.text, section.links))
+    elif section.text:
+        parts.append(f'<p class="section-text">{_lines(section.text)}</p>')
     if section.checklist:
         ticks = "".join(
             f'<li class="{"done" if i.done else "todo"}">'

@@ -13,12 +13,12 @@ from __future__ import annotations
 import re
 
 from bot.app import Context, Registry, Reply
-from bot.domain import Client, ClientStatus, Role
+from bot.domain import Client, ClientStatus, Contact, Role
 from bot.messages import Action, Message, Section, Style, Tone, error, notice
-from bot.parsing import label_key, lookup_client
+from bot.parsing import ClientName, label_key
+from bot.resolve import client_problem, find_client
+from bot.rules import contact_key
 from bot.text import clip, pack, plural, row_id, stop, unpack
-
-from .touch import client_names
 
 CADENCE_USAGE = (
     "Try: /client Acme cadence 14 days, or weekly, every 2 weeks, monthly, quarterly, "
@@ -204,23 +204,16 @@ async def merge_command(ctx: Context, client: Client, text: str) -> Reply:
     usage = f"Try: /client {client.name} merge into <the client to keep>"
     if not typed:
         return error(f"Merge {client.name} into which client?", usage)
-    match = lookup_client(typed, client_names(await ctx.uow.clients.list()))
-    if match.status != "matched" or match.client is None:
-        buttons = tuple(
-            Action("client_merge_ask", clip(f"Into {c.name}", 60), pack(a=client.id, b=c.id))
-            for c in match.candidates[:3]
-            if c.id != client.id
-        )
-        return Message(
-            text=f'I don\'t know a client called "{clip(typed, 80)}".',
-            sections=(Section(text=usage),),
-            actions=buttons,
-            tone=Tone.WARNING,
-        )
-    other = await ctx.uow.clients.get(match.client.id)
-    if other is None:
-        return error("That client is no longer there.")
-    return await ask_merge(ctx, client, other)
+    found = await find_client(ctx.uow.clients, typed)
+    if found.client is None:
+
+        def into(c: ClientName) -> Action | None:
+            if c.id == client.id:
+                return None
+            return Action("client_merge_ask", clip(f"Into {c.name}", 60), pack(a=client.id, b=c.id))
+
+        return client_problem(found, usage, button=into)
+    return await ask_merge(ctx, client, found.client)
 
 
 async def ask_merge(ctx: Context, client: Client, other: Client) -> Reply:
@@ -261,6 +254,38 @@ async def merge_ask_button(ctx: Context, value: str) -> Reply:
     return await ask_merge(ctx, client, other)
 
 
+def same_person(a: Contact, b: Contact) -> bool:
+    """Whether two key people are one, for a merge: the same e-mail; or the same name (case,
+    accents and spacing aside) where at most one of them has an e-mail."""
+    mail_a, mail_b = (a.email or "").strip().casefold(), (b.email or "").strip().casefold()
+    if mail_a and mail_b:
+        return mail_a == mail_b
+    return (contact_key(a.name) or "") == (contact_key(b.name) or "")
+
+
+async def _one_of_each(ctx: Context, client_id: int) -> int:
+    """After a merge, a key person both clients knew is kept once: the older row, filled in
+    from the other. Returns how many rows went."""
+    kept: list[Contact] = []
+    gone = 0
+    for c in await ctx.uow.contacts.for_client(client_id):
+        at = next((i for i, k in enumerate(kept) if same_person(k, c)), None)
+        if at is None:
+            kept.append(c)
+            continue
+        first = kept[at]
+        fill = {
+            f: getattr(c, f)
+            for f in ("title", "email", "phone", "influence", "seniority", "notes", "holder_id")
+            if getattr(first, f) in (None, "") and getattr(c, f) not in (None, "")
+        }
+        if fill:
+            kept[at] = await ctx.uow.contacts.update(first.id, **fill)
+        await ctx.uow.contacts.delete(c.id)
+        gone += 1
+    return gone
+
+
 async def merge_button(ctx: Context, value: str) -> Reply:
     data = unpack(value)
     a, b = row_id(data.get("a")), row_id(data.get("b"))
@@ -288,6 +313,7 @@ async def merge_button(ctx: Context, value: str) -> Reply:
         ):
             aliases.append(n)
     moved = await ctx.uow.clients.merge(client.id, other.id)
+    moved["contact"] = max(0, moved.get("contact", 0) - await _one_of_each(ctx, other.id))
     changes: dict[str, object] = {"aliases": aliases}
     if other.owner_id is None and client.owner_id is not None:
         changes["owner_id"] = client.owner_id

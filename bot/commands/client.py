@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 from bot.app import Context, Registry, Reply
 from bot.domain import Client, ClientStatus, Role, Touch, TouchKind
 from bot.messages import Action, Field, Message, Section, Style, Tone, error
-from bot.parsing import label_key, lookup_client
+from bot.parsing import label_key
+from bot.resolve import client_problem, find_client
 from bot.rules import effective_cadence, next_due, open_follow_ups
 from bot.text import clip, pack, plural, row_id, stop, unpack, when
 
 from . import profile
 from .book import name_clash
-from .touch import client_names
 
 USAGE = "Try: /client Acme, or /client add Acme Corp, ACME (a name, then any aliases)"
 CARD_LINES = 8  # history lines on the card
@@ -46,29 +47,16 @@ async def client_command(ctx: Context, text: str) -> Reply:
     routed = await profile.route(ctx, text)  # <name> closeout|people|profile|segment|prefers
     if routed is not None:
         return routed
-    match = lookup_client(text, client_names(await ctx.uow.clients.list()))
-    if match.status == "matched" and match.client is not None:
-        client = await ctx.uow.clients.get(match.client.id)
-        assert client is not None
-        return await client_card(ctx, client)
-    if match.status == "ambiguous":
-        return Message(
-            text=f'More than one client matches "{clip(text, 80)}". Which one?',
-            actions=tuple(
-                Action("client_open", clip(c.name, 60), str(c.id)) for c in match.candidates[:5]
-            ),
-            tone=Tone.WARNING,
-        )
-    buttons: list[Action] = []
-    if len(text) <= 200:
-        buttons.append(Action("client_add", f"Add {clip(text, 40)}", pack(text=text)))
-    buttons.extend(Action("client_open", clip(c.name, 60), str(c.id)) for c in match.candidates[:3])
-    return Message(
-        text=f'I don\'t know a client called "{clip(text, 80)}".',
-        sections=(Section(text=f"To add it: /client add {clip(text, 80)}"),),
-        actions=tuple(buttons),
-        tone=Tone.WARNING,
-    )
+    found = await find_client(ctx.uow.clients, text)
+    if found.client is not None:
+        return await client_card(ctx, found.client)
+    if found.match.status == "ambiguous":
+        return client_problem(found)
+    problem = client_problem(found)
+    if len(text) <= 200:  # the "add it" offer first, then the close matches
+        add = Action("client_add", f"Add {clip(text, 40)}", pack(text=text))
+        problem = replace(problem, actions=(add, *problem.actions))
+    return problem
 
 
 async def add_from_button(ctx: Context, value: str) -> Reply:

@@ -41,11 +41,10 @@ from bot.messages import (
     Tone,
     error,
 )
-from bot.parsing import lookup_client
+from bot.parsing import ClientName
+from bot.resolve import client_problem, find_client
 from bot.rules import SINGLE_THREAD_WINDOW_DAYS, single_threaded
 from bot.text import a_role, clip, pack, plural, row_id, stop, unpack
-
-from .touch import client_names
 
 USAGE = "Try: /match Acme"
 ME_USAGE = (
@@ -64,14 +63,14 @@ async def match_command(ctx: Context, text: str) -> Reply:
     text = " ".join(text.split())
     if not text:
         return await single_threaded_clients(ctx)
-    match = lookup_client(text, client_names(await ctx.uow.clients.list()))
-    if match.status != "matched" or match.client is None:
-        names = ", ".join(c.name for c in match.candidates[:3])
-        hint = f"Did you mean {names}?" if names else USAGE
-        return error(f'I couldn\'t tell which client "{clip(text, 40)}" is.', hint)
-    client = await ctx.uow.clients.get(match.client.id)
-    assert client is not None
-    return await match_card(ctx, client)
+    found = await find_client(ctx.uow.clients, text)
+    if found.client is None:
+
+        def suggest(c: ClientName) -> Action:
+            return Action("match_open", clip(f"Match {c.name}", 60), str(c.id))
+
+        return client_problem(found, USAGE, button=suggest)
+    return await match_card(ctx, found.client)
 
 
 async def _pool(ctx: Context) -> tuple[list[Colleague], dict[int, Person]]:

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import date
 
+from bot import resolve
 from bot.app import Context, Registry, Reply
 from bot.domain import Client, NewTouch, Person, Role, TouchKind
 from bot.matter_ports import Matter
@@ -41,11 +41,18 @@ from bot.messages import (
     Tone,
     error,
 )
-from bot.parsing import ClientName, lookup_client, match_client
+from bot.parsing import match_client
+from bot.resolve import (
+    Target,
+    after_client,
+    client_names,
+    label_keys,
+    matter_problem_text,
+    people_named,
+)
 from bot.text import clip, pack, plural, row_id, stop, unpack, when
 
 from .owner import closeout
-from .touch import client_names
 
 USAGE = "Try: /matter Acme Q3 audit expected Dec 12, or /matter Q3 audit close"
 UPDATE_USAGE = "Try: /update Acme draft filed with the regulator, estimate Dec 12"
@@ -61,7 +68,6 @@ _RHYTHM = re.compile(
     re.I,
 )
 _SMALL = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4}
-_WORD = re.compile(r"[^\s,;:]+")
 
 
 # --- finding people, clients and matters ---------------------------------------------------------
@@ -79,151 +85,21 @@ async def find_person(ctx: Context, token: str) -> Person | None:
             name = label or ctx.mentions[user_id]
             found = await ctx.uow.people.ensure(user_id, name or user_id)
         return found
-    name = token.lstrip("@").casefold()
-    people = await ctx.uow.people.list()
-    for person in people:
-        if person.platform_user_id.casefold() == name or person.display_name.casefold() == name:
-            return person
-    firsts = [p for p in people if p.display_name.casefold().split(" ")[:1] == [name]]
-    return firsts[0] if len(firsts) == 1 else None
-
-
-def _keys(text: str) -> list[tuple[str, int]]:
-    """Normalised words of `text` with where each ends: for matching names at its start."""
-    out = []
-    for m in _WORD.finditer(text):
-        key = "".join(ch for ch in m.group().casefold().replace("&", "and") if ch.isalnum())
-        if key:
-            out.append((key, m.end()))
-    return out
-
-
-def _label_keys(label: str) -> list[str]:
-    return [k for k, _ in _keys(label)]
-
-
-def _after_client(text: str, client: Client, fallback: str) -> str:
-    """The text after the client's exact name or alias at its start; else what the client
-    matcher left (it may also take a typo, or a word that looks like one, such as "Acme Q3")."""
-    words = _keys(text)
-    typed = [k for k, _ in words]
-    labels = sorted((_label_keys(n) for n in (client.name, *client.aliases)), key=len, reverse=True)
-    for label in labels:
-        if label and typed[: len(label)] == label:
-            return text[words[len(label) - 1][1] :].strip(" ,;:-–—")
-    return fallback
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """What the start of some text names: a matter, or a client (and which of its matters)."""
-
-    client: Client | None
-    matter: Matter | None
-    rest: str
-    choices: tuple[Matter, ...] = ()  # the client's open matters, when it isn't clear which
-    problem: str | None = None
-
-
-def _titles_at_start(
-    text: str, matters: Sequence[Matter], clients: Mapping[int, Client]
-) -> tuple[tuple[Matter, ...], str]:
-    """The open matters whose title (alone, or after its client's name or alias) starts `text`,
-    the longest such, and the text after it. More than one when a title is shared by clients
-    and their names were left out."""
-    words = _keys(text)
-    typed = [k for k, _ in words]
-    best = 0
-    found: dict[int, Matter] = {}
-    for matter in matters:
-        client = clients.get(matter.client_id)
-        prefixes: list[list[str]] = [[]]
-        if client is not None:
-            prefixes += [_label_keys(n) for n in (client.name, *client.aliases)]
-        title = _label_keys(matter.title)
-        for prefix in prefixes:
-            label = prefix + title
-            n = len(label)
-            if not title or typed[:n] != label or n < best:
-                continue
-            if n > best:
-                best, found = n, {}
-            found[matter.id] = matter
-    if not found:
-        return (), text
-    return tuple(found.values()), text[words[best - 1][1] :].strip(" ,;:-–—")
-
-
-def _title_prefix(
-    text: str, matters: Sequence[Matter], clients: Mapping[int, Client]
-) -> tuple[tuple[Matter, ...], str]:
-    """The open matters whose title (alone, or after its client's name) begins with all of
-    `text`, word for word; the shortest names win, so a unique start of a title finds it."""
-    typed = _label_keys(text)
-    if not typed:
-        return (), text
-    found: dict[int, Matter] = {}
-    for matter in matters:
-        client = clients.get(matter.client_id)
-        prefixes: list[list[str]] = [[]]
-        if client is not None:
-            prefixes += [_label_keys(n) for n in (client.name, *client.aliases)]
-        title = _label_keys(matter.title)
-        for prefix in prefixes:
-            label = prefix + title
-            if len(typed) > len(prefix) and label[: len(typed)] == typed:
-                found[matter.id] = matter
-    return tuple(found.values()), ""
-
-
-def _title_at_start(
-    text: str, matters: Sequence[Matter], clients: Mapping[int, Client]
-) -> tuple[Matter, str] | None:
-    """The one open matter whose title starts `text`; None if none, or if several do."""
-    found, rest = _titles_at_start(text, matters, clients)
-    return (found[0], rest) if len(found) == 1 else None
+    named = people_named(await ctx.uow.people.list(), token)
+    return named[0] if len(named) == 1 else None  # several: the name is not enough to tell
 
 
 async def find_target(ctx: Context, text: str, *, whole: bool = False) -> Target:
     """Read a matter or client at the start of `text` (the whole of it when `whole`)."""
-    clients = {c.id: c for c in await ctx.uow.clients.list()}
-    open_matters = await ctx.uow.matters.list(open_only=True)
-    titled, after_title = _titles_at_start(text, open_matters, clients)
-    if whole and not titled:
-        # The whole text may be the start of one title: "series b" for "Series B financing".
-        titled, after_title = _title_prefix(text, open_matters, clients)
-    if len(titled) == 1 and (not whole or not after_title):
-        return Target(clients.get(titled[0].client_id), titled[0], after_title)
-    names = client_names(list(clients.values()))
-    match = lookup_client(text, names) if whole else match_client(text, names)
-    if match.status != "matched" or match.client is None:
-        if len(titled) > 1 and (not whole or not after_title):
-            # One title at several clients, named without the client: ask which.
-            return Target(None, None, after_title, choices=titled)
-        return Target(None, None, text, problem=_client_problem(text, match.candidates))
-    client = clients[match.client.id]
-    mine = [m for m in open_matters if m.client_id == client.id]
-    rest = _after_client(text, client, match.rest)
-    if rest and mine:
-        inner = _title_at_start(rest, mine, {})
-        if inner is not None:
-            return Target(client, inner[0], inner[1])
-    if len(mine) == 1:
-        return Target(client, mine[0], rest)
-    return Target(client, None, rest, choices=tuple(mine))
+    clients = await ctx.uow.clients.list()
+    return await resolve.find_target(
+        clients, await ctx.uow.matters.list(open_only=True), text, whole=whole
+    )
 
 
 def _at(matter: Matter, clients: Mapping[int, Client]) -> str:
     client = clients.get(matter.client_id)
     return f"{matter.title} at {client.name}" if client else matter.title
-
-
-def _client_problem(text: str, candidates: Sequence[ClientName]) -> str:
-    typed = clip(text.split(",")[0], 40)
-    if candidates:
-        names = ", ".join(c.name for c in candidates[:3])
-        return f'I couldn\'t tell which client or matter "{typed}" is. Did you mean {names}?'
-    return f'I don\'t know a client or open matter called "{typed}".'
 
 
 def can_manage(ctx: Context, matter: Matter, client: Client | None) -> bool:
@@ -253,10 +129,10 @@ async def open_matter(ctx: Context, text: str) -> Reply:
         target = await find_target(ctx, text, whole=True)
         if target.matter is not None and not target.rest:
             return await matter_card(ctx, target.matter)
-        return error(_client_problem(text, match.candidates), USAGE)
+        return error(matter_problem_text(text, match.candidates), USAGE)
     client = await ctx.uow.clients.get(match.client.id)
     assert client is not None
-    rest = _after_client(text, client, match.rest)
+    rest = after_client(text, client, match.rest)
     if not rest:
         return await client_matters(ctx, client)
 
@@ -291,7 +167,7 @@ async def open_matter(ctx: Context, text: str) -> Reply:
     if len(title) > MAX_TITLE:
         return error(f"Keep the title under {MAX_TITLE} characters.")
     for existing in await ctx.uow.matters.list(client_ids=[client.id]):
-        if _label_keys(existing.title) == _label_keys(title):
+        if label_keys(existing.title) == label_keys(title):
             return Message(
                 text=stop(f"{client.name} already has an open matter called {existing.title}"),
                 actions=(Action("matter_open", "Open matter", str(existing.id)),),
@@ -501,10 +377,10 @@ async def close_by_name(ctx: Context, name: str) -> Reply:
         for m in await ctx.uow.matters.list(open_only=False)
         if not m.is_open
         and (target.client is None or m.client_id == target.client.id)
-        and _label_keys(m.title)[: len(_label_keys(target.rest or name))]
-        == _label_keys(target.rest or name)
+        and label_keys(m.title)[: len(label_keys(target.rest or name))]
+        == label_keys(target.rest or name)
     ]
-    if closed and _label_keys(target.rest or name):
+    if closed and label_keys(target.rest or name):
         return Message(text=f"{closed[-1].title} is already closed.")
     if target.client is not None:
         return error(f"{target.client.name} has no open matter by that name.", USAGE)

@@ -8,6 +8,7 @@ import re
 from dataclasses import replace
 from datetime import date
 
+from bot import resolve
 from bot.app import Context, Registry, Reply
 from bot.domain import Client, Person, Role, Touch
 from bot.matching import PRINCIPAL, SENIOR, STAFF, level_of
@@ -20,11 +21,10 @@ from bot.ownership import (
     step_text,
 )
 from bot.ownership_ports import HANDOFF_STEPS, Handoff
-from bot.parsing import lookup_client
+from bot.parsing import client_index, lookup_client
 from bot.privacy import ConversationKind, mention_problem
+from bot.resolve import client_names, client_problem, people_named
 from bot.text import a_role, clip, find_mentions, row_id, stop, unpack, when
-
-from .touch import client_names
 
 USAGE = "Try: /owner Acme @jane (or /owner Acme jane)"
 ROLE_USAGE = "Try: /touchbase role @jane senior (staff, senior, principal or admin)"
@@ -50,27 +50,8 @@ def split_at_person(text: str) -> tuple[str, list[tuple[str, str]], str]:
 
 
 def people_called(people: list[Person], typed: str) -> list[Person]:
-    """Who a typed name means: display name, platform id, email or its local part, exactly
-    (case-insensitive); else the people whose first name (or first words) it is."""
-    name = " ".join(typed.strip().lstrip("@").strip("\"'“”").split()).casefold()
-    if not name:
-        return []
-
-    def keys(p: Person) -> set[str]:
-        own = {p.display_name.casefold(), p.platform_user_id.casefold()}
-        if p.email:
-            own |= {p.email.casefold(), p.email.casefold().split("@")[0]}
-        return own
-
-    matches = [p for p in people if name in keys(p)]
-    if not matches:
-        matches = [
-            p
-            for p in people
-            if p.display_name.casefold().split()[:1] == [name]
-            or p.display_name.casefold().startswith(name + " ")
-        ]
-    return matches
+    """Who a typed name means (the one rule: `bot.resolve.people_named`)."""
+    return people_named(people, typed)
 
 
 async def resolve_person(
@@ -120,22 +101,10 @@ async def resolve_person(
 async def find_client(ctx: Context, typed: str, usage: str = USAGE) -> Client | Message:
     if not typed:
         return error("Which client?", usage)
-    match = lookup_client(typed, client_names(await ctx.uow.clients.list()))
-    if match.status == "matched" and match.client is not None:
-        client = await ctx.uow.clients.get(match.client.id)
-        if client is not None:
-            return client
-    shown = clip(typed, 80)
-    if match.status == "ambiguous":
-        names = ", ".join(c.name for c in match.candidates[:5])
-        return Message(
-            text=f'More than one client matches "{shown}": {names}. Type more of the name.',
-            tone=Tone.WARNING,
-        )
-    if match.candidates:
-        names = " or ".join(c.name for c in match.candidates[:3])
-        return error(f'I don\'t know a client called "{shown}". Did you mean {names}?', usage)
-    return error(f'I don\'t know a client called "{shown}".', f"To add it: /client add {shown}")
+    found = await resolve.find_client(ctx.uow.clients, typed)
+    if found.client is not None:
+        return found.client
+    return client_problem(found, usage)
 
 
 async def split_plain_name(ctx: Context, text: str) -> tuple[str, str]:
@@ -147,7 +116,7 @@ async def split_plain_name(ctx: Context, text: str) -> tuple[str, str]:
     if len(words) < 2:
         return text.strip(), ""
     people = await ctx.uow.people.list()
-    names = client_names(await ctx.uow.clients.list())
+    names = client_index(client_names(await ctx.uow.clients.list()))
     for n in range(min(3, len(words) - 1), 0, -1):
         before, name = " ".join(words[:-n]), " ".join(words[-n:])
         known = name.casefold() in ("me", "myself") or len(people_called(people, name)) == 1
@@ -224,9 +193,16 @@ async def change_owner(ctx: Context, client: Client, new: Person) -> Reply:
         sections.append(
             handoff_section(handoff, client.name, old.display_name, new.display_name, today)
         )
-    told = [p.display_name for p in (old, new) if p is not None and p.id != actor.id]
+    others = [p for p in (old, new) if p is not None and p.id != actor.id]
+    # only people a message can reach now are "let know"; the others are told when first seen
+    told = [p.display_name for p in others if p.address is not None]
+    later = [p.display_name for p in others if p.address is None]
     if told:
         sections.append(Section(text=f"I've let {' and '.join(told)} know."))
+    if later:
+        sections.append(
+            Section(text=f"I'll tell {' and '.join(later)} when they first use Touchbase.")
+        )
     if channel is None:
         sections.append(Section(context=NO_CHANNEL))
     else:

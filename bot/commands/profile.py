@@ -31,14 +31,14 @@ from bot.messages import (
     error,
     notice,
 )
-from bot.parsing import ClientMatch, ClientName, lookup_client
+from bot.parsing import ClientMatch, ClientName
+from bot.resolve import client_names, client_problem_text, find_client
 from bot.rules import effective_cadence
 from bot.text import clip, pack, plural, row_id, stop, unpack
 
 from . import book
 from .capture import domain_command
 from .owner import closeout
-from .touch import client_names
 
 FORM_ID = "client_profile"
 PEOPLE_USAGE = (
@@ -174,13 +174,20 @@ async def route(ctx: Context, text: str) -> Reply | None:
             typed, said = " ".join(name.split()), at.group("kw")
             rest = text[at.end() :].strip()
     keyword = _keyword(said)
-    match = lookup_client(typed, clients)
-    if match.status != "matched" or match.client is None:
-        return not_a_client(typed, said.lower(), keyword, rest, match)
-    client = await ctx.uow.clients.get(match.client.id)
-    if client is None:
-        return None
-    return await HANDLERS[keyword](ctx, client, rest)
+    named = await find_client(ctx.uow.clients, typed, source=_Known(clients))
+    if named.client is None:
+        return not_a_client(typed, said.lower(), keyword, rest, named.match)
+    return await HANDLERS[keyword](ctx, named.client, rest)
+
+
+@dataclass(frozen=True, slots=True)
+class _Known:
+    """The names this command has already listed, as the resolver's source."""
+
+    names: Sequence[ClientName]
+
+    async def candidates(self, text: str) -> Sequence[ClientName]:
+        return self.names
 
 
 def not_a_client(typed: str, said: str, keyword: str, rest: str, match: ClientMatch) -> Message:
@@ -197,13 +204,7 @@ def not_a_client(typed: str, said: str, keyword: str, rest: str, match: ClientMa
             buttons.append(Action("client_open", clip(c.name, 60), str(c.id)))
             continue
         buttons.append(Action("profile_route", clip(f"{c.name}{tail}", 60), value))
-    names = " or ".join(f'"{c.name}"' for c in candidates)
-    if match.status == "ambiguous":
-        text = f'More than one client matches "{shown}": did you mean {names}?'
-    elif candidates:
-        text = f'I don\'t know a client called "{shown}". Did you mean {names}?'
-    else:
-        text = f'I don\'t know a client called "{shown}".'
+    text = client_problem_text(typed, match)
     if candidates:
         how = f"Or type it: /client {candidates[0].name}{tail}"
     else:

@@ -20,7 +20,7 @@ from datetime import date
 
 from bot import repair as rules
 from bot.app import Context, Registry, Reply
-from bot.commands.touch import client_names, touch_form
+from bot.commands.touch import touch_form
 from bot.domain import Client, Touch
 from bot.messages import (
     Action,
@@ -37,8 +37,9 @@ from bot.messages import (
     error,
 )
 from bot.nudges import add_business_days
-from bot.parsing import lookup_client, match_client
+from bot.parsing import ClientName
 from bot.repair_ports import Repair, RepairAlreadyOpen, Status, Step
+from bot.resolve import client_problem, find_client
 from bot.rules import effective_cadence
 from bot.text import clip, pack, plural, row_id, stop, unpack
 
@@ -70,28 +71,14 @@ def _plain(text: str, limit: int = 1000) -> str:
 
 
 async def _client_and_rest(ctx: Context, text: str) -> tuple[Client, str] | Message:
-    names = client_names(await ctx.uow.clients.list())
-    match = match_client(text, names)
-    if match.status != "matched" or match.client is None:
-        whole = lookup_client(text, names)
-        if whole.status == "matched" and whole.client is not None:
-            match = whole
-    if match.status == "ambiguous":
-        return Message(
-            text=f'More than one client matches "{clip(match.matched_text, 60)}". Which one?',
-            sections=(Section(text="Type the name in full, or in quotes."),),
-            actions=tuple(
-                Action("repair_status", clip(c.name, 60), str(c.id)) for c in match.candidates[:5]
-            ),
-            tone=Tone.WARNING,
-        )
-    if match.status != "matched" or match.client is None:
-        typed = match.matched_text or text.split()[0]
-        return error(f'I don\'t know a client called "{clip(typed, 60)}".', USAGE)
-    client = await ctx.uow.clients.get(match.client.id)
-    if client is None:
-        return error("That client is no longer there.", USAGE)
-    return client, match.rest.strip()
+    found = await find_client(ctx.uow.clients, text, at_start=True)
+    if found.client is None:
+
+        def status(c: ClientName) -> Action:
+            return Action("repair_status", clip(c.name, 60), str(c.id))
+
+        return client_problem(found, USAGE, button=status)
+    return found.client, found.rest
 
 
 async def _open_repair(ctx: Context, client: Client) -> Repair | None:

@@ -31,15 +31,12 @@ from bot.parsing import (
     lookup_client,
     parse_touch,
 )
+from bot.resolve import client_names, find_client
 from bot.text import clip, pack, row_id, unpack, when
 
 USAGE = "Try: /touch Acme lunch with the CFO yesterday"
 FORM_ID = "log_touch"
 EDIT_FORM_ID = "edit_touch"
-
-
-def client_names(clients: list[Client]) -> list[ClientName]:
-    return [ClientName(c.id, c.name, c.aliases) for c in clients]
 
 
 def offered(clients: list[Client]) -> list[Client]:
@@ -80,8 +77,8 @@ async def log_touch(ctx: Context, text: str) -> Reply:
             "it again; here is what you typed, so you can copy it:",
             f"/touch {text}",
         )
-    clients = await ctx.uow.clients.list()
-    result = parse_touch(text, client_names(clients), ctx.today(), date_order=ctx.date_order())
+    index = await ctx.uow.clients.index()
+    result = parse_touch(text, index, ctx.today(), date_order=ctx.date_order())
     if isinstance(result, ParseProblem):
         return problem_reply(result, text, ctx.today())
     return await store_and_confirm(ctx, result, readings=result.readings)
@@ -585,10 +582,7 @@ async def _client_from_input(ctx: Context, raw: str) -> Client | None:
         return await ctx.uow.clients.get(cid) if (cid := row_id(raw)) else None
     if not raw:
         return None
-    match = lookup_client(raw, client_names(await ctx.uow.clients.list()))
-    if match.status == "matched" and match.client is not None:
-        return await ctx.uow.clients.get(match.client.id)
-    return None
+    return (await find_client(ctx.uow.clients, raw)).client
 
 
 def _date_input(raw: str, today: date) -> date | None:

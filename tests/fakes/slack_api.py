@@ -183,6 +183,7 @@ class FakeSlackApi:
         self._calls: list[SlackCall] = []
         self._changed = asyncio.Condition()
         self._users: dict[str, JsonDict] = {}
+        self._channels: dict[str, JsonDict] = {}
         self._locales: dict[str, str] = {}
         self._faults: dict[str, deque[_Fault]] = defaultdict(deque)
         self._handlers: dict[str, SlackHandler] = {}
@@ -308,6 +309,39 @@ class FakeSlackApi:
         if locale is not None:
             self._locales[user_id] = locale
         return user
+
+    def add_channel(
+        self,
+        channel_id: str,
+        name: str,
+        *,
+        is_private: bool = False,
+        is_ext_shared: bool = False,
+        is_im: bool = False,
+        is_mpim: bool = False,
+    ) -> JsonDict:
+        """Register a conversation for ``conversations.info``. Channels never added answer as an
+        ordinary public channel of this team (``C…``) or a DM (``D…``)."""
+        channel: JsonDict = {
+            "id": channel_id,
+            "name": name,
+            "is_channel": not (is_private or is_im or is_mpim),
+            "is_group": is_private,
+            "is_im": is_im,
+            "is_mpim": is_mpim,
+            "is_private": is_private or is_im or is_mpim,
+            "is_archived": False,
+            "is_general": False,
+            "is_shared": is_ext_shared,
+            "is_ext_shared": is_ext_shared,
+            "is_org_shared": False,
+            "is_pending_ext_shared": False,
+            "context_team_id": self.team_id,
+            "shared_team_ids": [self.team_id, "T0OTHERORG"] if is_ext_shared else [self.team_id],
+            "created": self._ts_base,
+        }
+        self._channels[channel_id] = channel
+        return channel
 
     def set_handler(self, method: str, handler: SlackHandler) -> None:
         """Answer ``method`` with ``handler(params)`` instead of the built-in default."""
@@ -713,6 +747,17 @@ class FakeSlackApi:
         channel_id = f"D{users[0]}" if len(users) == 1 else "G" + "".join(users)
         return {"ok": True, "no_op": False, "already_open": False, "channel": {"id": channel_id}}
 
+    def _conversations_info(self, params: JsonDict, token: str | None) -> JsonDict:
+        channel_id = str(params.get("channel") or "")
+        channel = self._channels.get(channel_id)
+        if channel is None and channel_id[:1] in ("C", "D"):
+            is_im = channel_id.startswith("D")
+            name = "" if is_im else channel_id.lower()
+            channel = self.add_channel(channel_id, name, is_im=is_im)
+        if channel is None:
+            return {"ok": False, "error": "channel_not_found"}
+        return {"ok": True, "channel": channel}
+
     def _oauth_v2_access(self, params: JsonDict, token: str | None) -> JsonDict:
         if not params.get("code"):
             return {"ok": False, "error": "invalid_code"}
@@ -754,6 +799,7 @@ class FakeSlackApi:
         "users.info": _users_info,
         "users.lookupByEmail": _users_lookup_by_email,
         "conversations.open": _conversations_open,
+        "conversations.info": _conversations_info,
         "oauth.v2.access": _oauth_v2_access,
         "apps.connections.open": _apps_connections_open,
     }

@@ -33,11 +33,14 @@
   }
 
   async function call(method, path, body) {
-    const options = { method, credentials: "same-origin", headers: { "X-CSRF-Token": csrf } };
+    // One id for the request: the server files a command under it and ends the request's
+    // log line with it, so the two can be matched.
+    const id = requestId();
+    const options = { method, credentials: "same-origin", headers: { "X-CSRF-Token": csrf, "X-Request-Id": id } };
     if (body !== undefined) {
       options.headers["Content-Type"] = "application/json";
       // The browser's time zone, so dates and the digest follow the person's own day.
-      options.body = JSON.stringify({ ...body, user: me, tz: browserZone(), request_id: requestId() });
+      options.body = JSON.stringify({ ...body, user: me, tz: browserZone(), request_id: id });
     }
     let response;
     try {
@@ -149,7 +152,7 @@
     other.value = NEW;
     other.textContent = "Someone new…";
     picker.appendChild(other);
-    digestButton.hidden = !(data && data.digest);
+    digestButton.hidden = !(data && data.digest) || !me; // nobody chosen yet: nobody's digest
     return people;
   }
 

@@ -35,6 +35,38 @@
     el.textContent = text;
   }
 
+  // Week labels along the bottom: on a narrow chart (a phone) fewer of them, and the margin
+  // grows to fit them, turned if they must be, so none is cut by the chart's edge.
+  function weekAxis(el) {
+    const narrow = el.clientWidth < 520;
+    return {
+      automargin: true,
+      nticks: narrow ? 4 : 0,
+      gridcolor: GRID,
+      linecolor: GRID,
+      tickfont: { color: MUTED },
+    };
+  }
+
+  // Names down the side in full: on a narrow chart a long one is wrapped onto lines of about
+  // `width` characters rather than cut or left to squeeze the plot into a sliver.
+  function nameAxis(el, names, extra) {
+    const width = el.clientWidth < 520 ? 16 : 40;
+    const wrap = (name) => {
+      const lines = [];
+      for (const word of name.split(" ")) {
+        const last = lines.length - 1;
+        if (last >= 0 && (lines[last] + " " + word).length <= width) lines[last] += " " + word;
+        else lines.push(word);
+      }
+      return lines.join("<br>");
+    };
+    return Object.assign(
+      { automargin: true, tickfont: { color: INK }, tickmode: "array", tickvals: names, ticktext: names.map(wrap) },
+      extra
+    );
+  }
+
   function draw(data) {
     const weeks = data.weeks.map(weekLabel);
 
@@ -56,7 +88,11 @@
           fillcolor: "rgba(15,118,110,0.10)",
         },
       ],
-      layout({ yaxis: { range: [0, 105], ticksuffix: "%", gridcolor: GRID, tickfont: { color: MUTED } } }),
+      layout({
+        height: 240,
+        xaxis: weekAxis(coverage),
+        yaxis: { range: [0, 105], ticksuffix: "%", gridcolor: GRID, tickfont: { color: MUTED } },
+      }),
       CONFIG
     );
 
@@ -77,7 +113,7 @@
         layout({
           height: Math.max(160, 40 + 34 * data.overdue.owners.length),
           margin: { l: 16, r: 16, t: 8, b: 32 },
-          yaxis: { autorange: "reversed", automargin: true, tickfont: { color: INK } },
+          yaxis: nameAxis(overdue, data.overdue.owners, { autorange: "reversed" }),
           xaxis: { dtick: 1, gridcolor: GRID, tickfont: { color: MUTED }, rangemode: "tozero" },
         }),
         CONFIG
@@ -120,7 +156,7 @@
         layout({
           height: Math.max(160, 40 + 34 * data.load.people.length),
           margin: { l: 16, r: 16, t: 8, b: 32 },
-          yaxis: { autorange: "reversed", automargin: true, tickfont: { color: INK } },
+          yaxis: nameAxis(load, data.load.people, { autorange: "reversed" }),
           xaxis: {
             rangemode: "tozero",
             dtick: Math.max(1, Math.ceil(top / 5)),
@@ -159,8 +195,8 @@
         layout({
           height: Math.max(150, 60 + 28 * data.heatmap.clients.length),
           margin: { l: 16, r: 16, t: 8, b: 40 },
-          yaxis: { automargin: true, tickfont: { color: INK } },
-          xaxis: { tickfont: { color: MUTED } },
+          yaxis: nameAxis(heat, data.heatmap.clients, {}),
+          xaxis: weekAxis(heat),
         }),
         CONFIG
       );

@@ -1,7 +1,7 @@
 """capture: client mail domains, captured meetings and e-mail headers, each person's capture setup
 
 Revision ID: 0009_capture
-Revises: 0006_parser
+Revises: 0008_perf
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ from alembic import op
 
 
 revision: str = "0009_capture"
-down_revision: str | None = "0006_parser"
+down_revision: str | None = "0008_perf"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,5 +1,7 @@
 """Teams activities, as the JSON Teams sends, → core objects. No SDK here: plain dicts in,
-frozen core objects out, so the rules are the same whichever SDK received the activity.
+frozen core objects out, so the rules are the same whichever SDK received the activity
+(botbuilder's ``Activity.serialize()`` and the Agents SDK's ``model_dump(by_alias=True)`` give
+the same JSON).
 
 * A message with text is a command: ``touch Acme lunch with CFO``, with or without a leading
   slash, typed in the personal chat or with an @mention of the bot in a channel or group chat.
@@ -10,7 +12,10 @@ frozen core objects out, so the rules are the same whichever SDK received the ac
   form.
 
 Who: platform TEAMS, workspace = the tenant id, user = ``from.aadObjectId`` (``from.id`` when
-absent), time zone from ``localTimezone``. Only a personal chat's reference becomes a person's
+absent), time zone from ``localTimezone``. Someone whose tenant (``from.tenantId``, or their
+roster entry's ``tenantId``) is not the conversation's (``conversation.tenantId`` /
+``channelData.tenant.id``), or whose roster ``userRole`` is ``guest``, is an outsider
+(:func:`membership_of`): the core refuses them before anything is stored. Only a personal chat's reference becomes a person's
 address; a channel's reaches the core as ``CommandIn.channel``. A conversation reference is
 stored as the Bot Framework JSON both Teams adapters read and write, so a firm can switch SDKs
 without anyone reinstalling the app.
@@ -29,6 +34,7 @@ from adapters.teams import cards
 from bot.domain import Platform
 from bot.inbound import ActionIn, CommandIn, FormIn, Identity
 from bot.ports import Address
+from bot.privacy import Conversation, ConversationKind, Membership
 
 Json = Mapping[str, Any]
 
@@ -69,6 +75,49 @@ def conversation_type(activity: Json) -> str:
     return GROUP_CHAT if conversation.get("isGroup") else PERSONAL
 
 
+def conversation_of(activity: Json) -> Conversation:
+    """The conversation as far as privacy goes: a personal chat, a group chat or a channel,
+    and whether another organisation can read it (a shared channel, or a sender of another
+    tenant)."""
+    kind = conversation_type(activity)
+    shape = {PERSONAL: ConversationKind.PERSONAL, CHANNEL: ConversationKind.CHANNEL}.get(
+        kind, ConversationKind.GROUP
+    )
+    channel = _map(_map(activity.get("channelData")).get("channel"))
+    shared = str(channel.get("membershipType") or "").lower() == "shared"
+    return Conversation(shape, shared=shared or membership_of(activity) is Membership.EXTERNAL)
+
+
+def membership_of(activity: Json, member: Json | None = None) -> Membership:
+    """A member of the conversation's tenant, a guest, or someone of another tenant.
+
+    ``member`` is the sender's roster entry (``TeamsChannelAccount`` JSON) when it was looked
+    up: its ``tenantId`` and ``userRole`` are what Teams says about them.
+    """
+    home = {
+        str(t)
+        for t in (
+            _map(activity.get("conversation")).get("tenantId"),
+            _map(_map(activity.get("channelData")).get("tenant")).get("id"),
+        )
+        if t
+    }
+    theirs = {
+        str(t)
+        for t in (_map(activity.get("from")).get("tenantId"), _map(member).get("tenantId"))
+        if t
+    }
+    if len(home) > 1 or (home and theirs and theirs != home):
+        return Membership.EXTERNAL
+    roles = {
+        str(_map(activity.get("from")).get("userRole") or ""),
+        str(_map(member).get("userRole") or ""),
+    }
+    if "guest" in {r.lower() for r in roles}:
+        return Membership.GUEST
+    return Membership.MEMBER
+
+
 def reference_of(activity: Json) -> dict[str, Any]:
     """The conversation reference (Bot Framework JSON), for a new message rather than a reply.
 
@@ -87,6 +136,15 @@ def reference_of(activity: Json) -> dict[str, Any]:
         "serviceUrl": activity.get("serviceUrl"),
     }
     return {k: v for k, v in reference.items() if v not in (None, {})}
+
+
+def roster_of(activity: Json) -> str | None:
+    """The conversation whose members to ask about someone: the team, for a channel."""
+    team = _map(_map(activity.get("channelData")).get("team")).get("id")
+    if team:
+        return str(team)
+    conversation = _map(activity.get("conversation")).get("id")
+    return str(conversation).split(";messageid=")[0] if conversation else None
 
 
 def person_address(activity: Json) -> Address | None:
@@ -143,8 +201,11 @@ def _valid_locale(locale: object) -> str | None:
     return locale if all(ch.isalnum() or ch in "-_" for ch in locale) else None
 
 
-def identity_of(activity: Json, *, development: bool = False) -> Identity | None:
-    """Who sent the activity, or None when it cannot be tied to a tenant and a user."""
+def identity_of(
+    activity: Json, *, development: bool = False, member: Json | None = None
+) -> Identity | None:
+    """Who sent the activity, or None when it cannot be tied to a tenant and a user.
+    ``member``: the sender's roster entry, when it was looked up (see :func:`membership_of`)."""
     sender = _map(activity.get("from"))
     user = sender.get("aadObjectId") or sender.get("id")
     if not user:
@@ -162,6 +223,7 @@ def identity_of(activity: Json, *, development: bool = False) -> Identity | None
         tz=_valid_tz(activity.get("localTimezone")),
         locale=_valid_locale(activity.get("locale")),
         address=person_address(activity),
+        membership=membership_of(activity, member),
     )
 
 
@@ -236,7 +298,35 @@ def command_of(activity: Json) -> CommandIn:
         source_id=source_id(activity),
         channel=channel_address(activity),
         mentions=mentions,
+        conversation=conversation_of(activity),
     )
+
+
+def people_mentioned(activity: Json) -> list[Json]:
+    """The ``mentioned`` accounts of the people (not the bot) named with @ in the text."""
+    bot_id = _map(activity.get("recipient")).get("id")
+    people = []
+    for entity in _mention_entities(activity):
+        mentioned = _map(entity.get("mentioned"))
+        if mentioned.get("id") and mentioned.get("id") != bot_id:
+            people.append(mentioned)
+    return people
+
+
+def with_mentions_resolved(activity: Json, aad_ids: Mapping[str, str]) -> dict[str, Any]:
+    """A copy of the activity whose mention entities carry the ``aadObjectId`` the roster gave
+    for their ``29:`` id (``aad_ids``); the text and other entities unchanged."""
+    copied = dict(activity)
+    entities = []
+    for entity in activity.get("entities") or ():
+        entity = _map(entity)
+        mentioned = _map(entity.get("mentioned"))
+        aad = aad_ids.get(str(mentioned.get("id") or ""))
+        if str(entity.get("type", "")).lower() == "mention" and aad:
+            entity = {**entity, "mentioned": {**mentioned, "aadObjectId": aad}}
+        entities.append(entity)
+    copied["entities"] = entities
+    return copied
 
 
 # --- card submits --------------------------------------------------------------------------------
@@ -250,13 +340,17 @@ def as_text(value: Any) -> str:
     return str(value)
 
 
-def action_of(data: Json, source: str | None) -> ActionIn | None:
+def action_of(
+    data: Json, source: str | None, conversation: Conversation | None = None
+) -> ActionIn | None:
     if not data.get("action_id"):
         return None
-    return ActionIn(str(data["action_id"]), as_text(data.get("value")), source)
+    return ActionIn(str(data["action_id"]), as_text(data.get("value")), source, conversation)
 
 
-def form_of(data: Json, source: str | None) -> tuple[FormIn, dict[str, str]] | None:
+def form_of(
+    data: Json, source: str | None, conversation: Conversation | None = None
+) -> tuple[FormIn, dict[str, str]] | None:
     """The submitted form and its input values (for showing it again with errors)."""
     if not data.get("form_id"):
         return None
@@ -265,7 +359,8 @@ def form_of(data: Json, source: str | None) -> tuple[FormIn, dict[str, str]] | N
         for k, v in data.items()
         if k not in cards.RESERVED_KEYS and not isinstance(v, Mapping | list)
     }
-    form = FormIn(str(data["form_id"]), values, str(data.get("private_value") or ""), source)
+    private = str(data.get("private_value") or "")
+    form = FormIn(str(data["form_id"]), values, private, source, conversation)
     return form, values
 
 
