@@ -106,7 +106,7 @@ async def test_a_failing_feed_is_counted_and_kept_for_next_time(
 
 
 async def test_every_source_is_off_until_configured(
-    chat: Chat, store: SqlStore, clock: FixedClock
+    chat: Chat, store: SqlStore, clock: FixedClock, tmp_path: Path
 ) -> None:
     await setup(chat, store)
     settings = CaptureSettings(_env_file=None)  # type: ignore[call-arg]
@@ -124,6 +124,11 @@ async def test_every_source_is_off_until_configured(
         graph_client_secret="s",  # type: ignore[arg-type]
     )
     assert [s.name for s in build_sources(graph)] == ["ics", "graph"]
+    from tests.fakes.google import FakeGoogle
+
+    key = FakeGoogle().key_file(tmp_path)
+    google = CaptureSettings(_env_file=None, google_credentials_file=str(key))  # type: ignore[call-arg]
+    assert [s.name for s in build_sources(google)] == ["ics", "google"]
 
 
 def test_capture_ics_command_reads_a_file_for_one_person(tmp_path: Path) -> None:

@@ -35,4 +35,15 @@ def build_sources(settings: CaptureSettings) -> list[EventSource]:
                 subjects=settings.subjects,
             )
         )
+    if settings.google_configured:
+        from adapters.capture.google import GoogleSource
+
+        sources.append(
+            GoogleSource(
+                credentials_file=settings.google_credentials_file,
+                token_url=settings.google_token_url,
+                base_url=settings.google_base_url,
+                subjects=settings.subjects,
+            )
+        )
     return sources
