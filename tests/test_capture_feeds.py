@@ -203,3 +203,24 @@ async def test_hourly_job_reads_each_feed_once_per_hour_across_replicas(tmp_path
     finally:
         await one.close()
         await two.close()
+
+
+async def test_a_calendar_address_is_refused_where_others_read(
+    app: Touchbase, store: SqlStore
+) -> None:
+    from bot.inbound import CommandIn, Identity
+    from bot.messages import Message
+    from bot.privacy import Conversation, ConversationKind
+
+    who = Identity(Platform.SLACK, "T1", "U1", "Jane")
+    url = "https://outlook.office365.com/owa/calendar/abc/SECRETPART/calendar.ics"
+    channel = Conversation(ConversationKind.CHANNEL)
+    reply = await app.command(who, CommandIn("touchbase", f"calendar {url}", conversation=channel))
+    assert isinstance(reply, Message) and "direct message" in reply.text
+    assert "SECRETPART" not in repr(reply)
+    ws = await store.workspace(Platform.SLACK, "T1")
+    async with store.unit(ws.id) as uow:
+        assert all(s.feed_url is None for s in await uow.capture.setups())
+    personal = await app.command(who, CommandIn("touchbase", f"calendar {url}"))
+    assert isinstance(personal, Message) and "Saved" in personal.text
+    assert "SECRETPART" not in repr(personal)
