@@ -208,6 +208,7 @@ class TouchFact:
     client_id: int
     person_id: int
     occurred_on: date
+    captured: bool = False  # logged from a calendar or mailbox (bot/capture.py), not typed
 
 
 class ReportsRepo(Protocol):
