@@ -48,6 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     db_sub.add_parser("upgrade", help="apply database migrations")
+    db_sub.add_parser("new-key", help="print a new key for TOUCHBASE_SECRET_KEYS")
+    db_sub.add_parser(
+        "rotate-keys",
+        help="encrypt every stored Slack token with the first key of TOUCHBASE_SECRET_KEYS",
+    )
 
     imp = sub.add_parser("import", help="import data")
     imp_sub = imp.add_subparsers(dest="import_what", metavar="WHAT", required=True)
@@ -212,8 +217,26 @@ async def cmd_console(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def cmd_db(settings: Settings, args: argparse.Namespace) -> int:
+    from store.secrets import SecretKeyError, TokenCipher
+
+    if args.db_command == "new-key":
+        print(TokenCipher.new_key())
+        return 0
     services = await bootstrap(settings)  # bootstrap migrates
-    await services.close()
+    try:
+        if args.db_command == "rotate-keys":
+            from app.platforms import token_cipher
+            from store.slack_installations import rotate_keys
+
+            try:
+                count = await rotate_keys(services.store, token_cipher(settings, required=True))
+            except SecretKeyError as exc:
+                print(exc, file=sys.stderr)
+                return 1
+            print(f"{count} Slack installation(s) now encrypted with the first key.")
+            return 0
+    finally:
+        await services.close()
     print("The database is up to date.")
     return 0
 
@@ -362,6 +385,7 @@ async def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
 async def cmd_serve(settings: Settings, args: argparse.Namespace, *, banner: bool = False) -> int:
     from adapters.web.auth import WebAccessError, check_bind
     from app.server import DatabaseNotWritable, serve
+    from store.secrets import SecretKeyError
 
     if args.host:
         settings.host = args.host
@@ -379,7 +403,7 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace, *, banner: boo
             return await serve(
                 settings, on_ready=(lambda: web_banner(settings)) if banner else None
             )
-        except DatabaseNotWritable as exc:
+        except (DatabaseNotWritable, SecretKeyError) as exc:
             print(exc, file=sys.stderr)
             return 1
         except OSError as exc:  # taken in the moment since the check
@@ -581,7 +605,7 @@ async def cmd_workspaces(settings: Settings, args: argparse.Namespace) -> int:
             line.workspace.name,
             str(line.people),
             str(line.clients),
-            "yes" if line.active else "no",
+            "paused" if not line.workspace.active else ("yes" if line.active else "no"),
         )
         for line in lines
     ]

@@ -29,6 +29,8 @@ from aiohttp.web_server import Server
 
 log = logging.getLogger(__name__)
 
+# How long a new connection may be silent before it may be closed to make room.
+MIN_IDLE_AGE = 0.25
 # File descriptors kept back from the cap: the database, log files, the intake journal, DNS.
 FD_RESERVE = 64
 HANDLER_LIMITS: dict[str, Any] = {
@@ -98,7 +100,7 @@ class Listener:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self._sock = socket.create_server((host, port), family=family, backlog=min(cap, 1024))
         self._sock.setblocking(False)
-        self._open: list[tuple[asyncio.BaseTransport, RequestHandler]] = []
+        self._open: list[tuple[asyncio.BaseTransport, RequestHandler, float]] = []
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -112,12 +114,19 @@ class Listener:
         self._sock.close()
 
     def _still_open(self) -> int:
-        self._open = [(t, h) for t, h in self._open if _fd(t) != -1]
+        self._open = [(t, h, at) for t, h, at in self._open if _fd(t) != -1]
         return len(self._open)
 
     async def _make_room(self) -> None:
         while self._still_open() >= self._cap:
-            idle = [h for t, h in self._open if not t.is_closing() and h not in self._busy]
+            # A connection gets a moment to send its request before it counts as idle: a
+            # real client's headers arrive at once, and it is then busy, never closed.
+            young = time.monotonic() - MIN_IDLE_AGE
+            idle = [
+                h
+                for t, h, at in self._open
+                if at < young and not t.is_closing() and h not in self._busy
+            ]
             if idle:
                 for handler in idle[: max(1, len(self._open) - self._cap + 1)]:
                     handler.force_close()
@@ -140,7 +149,7 @@ class Listener:
             except OSError:
                 conn.close()
                 continue
-            self._open.append((transport, handler))
+            self._open.append((transport, handler, time.monotonic()))
 
 
 def _fd(transport: asyncio.BaseTransport) -> int:

@@ -23,6 +23,7 @@ from app.bootstrap import Services
 from app.settings import Settings
 from bot.domain import Platform
 from bot.ports import Messenger
+from store.secrets import TokenCipher
 
 if TYPE_CHECKING:
     from adapters.agents.runtime import AgentsRuntime
@@ -67,13 +68,25 @@ class _Built:
             await self.close_with()
 
 
+def token_cipher(settings: Settings, *, required: bool = False) -> TokenCipher:
+    """The cipher for the Slack tokens kept in the database (OAuth installs).
+
+    Raises `SecretKeyError` when OAuth is on (or `required`) and TOUCHBASE_SECRET_KEYS is
+    unset or wrong. With one bot token nothing is stored, and no key is needed: a throwaway
+    one is used."""
+    keys = settings.secret_keys.get_secret_value() if settings.secret_keys else ""
+    if not keys and not (required or settings.slack.oauth_enabled):
+        return TokenCipher([TokenCipher.new_key()])
+    return TokenCipher(keys.split(","))
+
+
 def _slack(services: Services) -> Runtime:
     from adapters.slack import runtime as slack
     from adapters.slack.installation_store import DbInstallationStore, DbOAuthStateStore
 
     adapter = slack.build_slack(
         services,
-        installations=DbInstallationStore(services.store),
+        installations=DbInstallationStore(services.store, token_cipher(services.settings)),
         oauth_state=DbOAuthStateStore(services.store),
     )
     return _Built(

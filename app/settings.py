@@ -99,8 +99,8 @@ class CaptureSettings(BaseSettings):
     graph_authority: str = "https://login.microsoftonline.com"
     # Google Workspace: a service account with domain-wide delegation.
     google_credentials_file: str = ""
-    google_base_url: str = "https://www.googleapis.com"
-    google_token_url: str = "https://oauth2.googleapis.com/token"  # noqa: S105 (an address)
+    google_base_url: str = ""  # empty: Google's own endpoints (tests point it at a fake)
+    google_token_url: str = ""  # empty: the key file's token_uri
 
     @property
     def graph_configured(self) -> bool:
@@ -156,6 +156,10 @@ class Settings(BaseSettings):
     http_max_connections: int = Field(
         default=1000, ge=8, le=100_000, alias="TOUCHBASE_HTTP_MAX_CONNECTIONS"
     )
+
+    # Fernet keys, comma-separated, for the Slack tokens kept in the database (OAuth installs):
+    # the first encrypts, all decrypt, so a key is rotated by putting the new one first.
+    secret_keys: SecretStr | None = Field(default=None, alias="TOUCHBASE_SECRET_KEYS")
 
     slack: SlackSettings = Field(default_factory=SlackSettings)
     teams: TeamsSettings = Field(default_factory=TeamsSettings)

@@ -208,6 +208,7 @@ class TouchFact:
     client_id: int
     person_id: int
     occurred_on: date
+    captured: bool = False  # logged from a calendar or mailbox (bot/capture.py), not typed
 
 
 class ReportsRepo(Protocol):
@@ -240,7 +241,10 @@ class Store(Protocol):
         ...
 
     async def update_workspace(self, workspace_id: int, **changes: Any) -> Workspace: ...
-    async def workspaces(self) -> builtins.list[Workspace]: ...
+    async def workspaces(self, *, include_paused: bool = False) -> builtins.list[Workspace]:
+        """The active workspaces; with `include_paused`, the paused (uninstalled) ones too."""
+        ...
+
     def unit(self, workspace_id: int) -> UnitOfWork: ...
     def sweep_queries(self) -> SweepQueries:
         """The cross-workspace reads of the digest sweep (the only ones that span firms)."""

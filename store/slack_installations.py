@@ -2,7 +2,8 @@
 
 bolt's installation and state stores (adapters/slack/installation_store.py) call these. An
 installation is kept as the JSON bolt gives us, keyed by (enterprise_id, team_id); an empty
-string stands for "none", so the unique constraint holds on every database.
+string stands for "none", so the unique constraint holds on every database. Its tokens are
+encrypted (store/secrets.py): the database never holds one in plain text.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from store.models import SlackInstallationRow, SlackOAuthStateRow
 from store.repositories import SqlStore
+from store.secrets import TokenCipher
 
 
 def _key(value: str | None) -> str:
@@ -22,10 +24,15 @@ def _key(value: str | None) -> str:
 
 
 async def save_installation(
-    store: SqlStore, enterprise_id: str | None, team_id: str | None, data: dict[str, Any]
+    store: SqlStore,
+    enterprise_id: str | None,
+    team_id: str | None,
+    data: dict[str, Any],
+    cipher: TokenCipher,
 ) -> None:
     """Insert or replace the installation for a workspace: the latest install wins."""
     ent, team = _key(enterprise_id), _key(team_id)
+    data = cipher.seal(data)
     for _attempt in range(2):
         async with store.sessions() as s:
             row = await s.scalar(
@@ -51,8 +58,10 @@ async def save_installation(
 
 
 async def find_installation(
-    store: SqlStore, enterprise_id: str | None, team_id: str | None
+    store: SqlStore, enterprise_id: str | None, team_id: str | None, cipher: TokenCipher
 ) -> dict[str, Any] | None:
+    """The installation with its tokens decrypted; one stored in plain text or under an old
+    key is encrypted again with the current key on the way."""
     async with store.sessions() as s:
         row = await s.scalar(
             select(SlackInstallationRow).where(
@@ -60,7 +69,39 @@ async def find_installation(
                 SlackInstallationRow.team_id == _key(team_id),
             )
         )
-        return dict(row.data) if row is not None else None
+        if row is None:
+            return None
+        data, stale = cipher.open(row.data)
+        if stale:
+            row.data = cipher.seal(data)
+            await s.commit()
+        return data
+
+
+async def is_installed(store: SqlStore, enterprise_id: str | None, team_id: str | None) -> bool:
+    """Whether a workspace has an installation (its tokens are not read)."""
+    async with store.sessions() as s:
+        found = await s.scalar(
+            select(SlackInstallationRow.id).where(
+                SlackInstallationRow.enterprise_id == _key(enterprise_id),
+                SlackInstallationRow.team_id == _key(team_id),
+            )
+        )
+        return found is not None
+
+
+async def rotate_keys(store: SqlStore, cipher: TokenCipher) -> int:
+    """Encrypt every stored installation with the current (first) key; returns how many were
+    rewritten. After it, the old keys can be removed."""
+    rewritten = 0
+    async with store.sessions() as s:
+        for row in await s.scalars(select(SlackInstallationRow)):
+            data, stale = cipher.open(row.data)
+            if stale:
+                row.data = cipher.seal(data)
+                rewritten += 1
+        await s.commit()
+    return rewritten
 
 
 async def delete_installation(

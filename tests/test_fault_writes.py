@@ -122,3 +122,27 @@ def test_serve_refuses_a_database_file_it_cannot_write(tmp_path: Path) -> None:
     lines = [line for line in err.splitlines() if line.strip()]
     assert lines[-1].startswith("Touchbase cannot write to its database")
     assert str(database) in lines[-1] and "permissions" in lines[-1]
+
+
+async def test_a_database_busy_with_another_writer_is_not_refused_at_start(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from app.bootstrap import bootstrap
+    from app.server import refuse_unwritable
+
+    url = f"sqlite:///{tmp_path / 'touchbase.db'}"
+    settings = Settings(_env_file=None, database_url=url)  # type: ignore[call-arg]
+    services = await bootstrap(settings)
+    holder = create_engine(url)
+    try:
+        async with holder.connect() as conn:
+            await conn.exec_driver_sql("PRAGMA busy_timeout=0")
+            await conn.exec_driver_sql("BEGIN IMMEDIATE")  # another process writing
+            async with services.engine.connect() as mine:
+                await mine.exec_driver_sql("PRAGMA busy_timeout=200")
+            await refuse_unwritable(services)  # says it is busy, and does not refuse
+            assert "the database is busy at start-up (database is locked)" in caplog.text
+            await conn.exec_driver_sql("ROLLBACK")
+    finally:
+        await holder.dispose()
+        await services.close()

@@ -103,7 +103,11 @@ def test_missing_name_column_is_explained() -> None:
     assert records == [] and report.errors[0].line == 1 and "name" in report.errors[0].problem
 
 
-async def test_imported_owner_is_adopted_on_first_contact(chat: Chat, store: SqlStore) -> None:
+async def test_an_imported_owner_named_by_name_only_is_not_claimed_by_a_namesake(
+    chat: Chat, store: SqlStore
+) -> None:
+    """Only a platform-verified e-mail takes up an imported owner's clients: a colleague whose
+    name happens to match stays themself, and the client waits for the real owner."""
     await chat.say("/touchbase help")
     await _import(store, "name,owner\nAcme,Bob\n")
     bob = chat.as_user("bob")
@@ -112,9 +116,10 @@ async def test_imported_owner_is_adopted_on_first_contact(chat: Chat, store: Sql
     async with store.unit(ws.id) as uow:
         people = await uow.people.list()
         acme = await uow.clients.by_name("Acme")
-    assert sorted(p.platform_user_id for p in people) == ["bob", "jane"]
-    bob_row = next(p for p in people if p.platform_user_id == "bob")
-    assert acme is not None and acme.owner_id == bob_row.id
+    assert sorted(p.platform_user_id for p in people) == ["bob", "import:bob", "jane"]
+    invitation = next(p for p in people if p.platform_user_id == "import:bob")
+    assert invitation.pending
+    assert acme is not None and acme.owner_id == invitation.id
 
 
 async def test_export_json_and_csv(chat: Chat, store: SqlStore) -> None:
@@ -151,11 +156,13 @@ async def test_an_import_on_a_new_workspace_leaves_the_first_user_admin(
 ) -> None:
     await _import(store, "name,owner\nAcme,Bob\nGlobex,Carol\n")
     await chat.say("/touchbase help")  # jane is the first to use Touchbase here
-    await chat.as_user("bob").say("/touchbase help")  # bob takes over his placeholder
+    await chat.as_user("bob").say("/touchbase help")  # bob is a colleague, not the invitation
     ws = await store.workspace(Platform.CONSOLE, "local")
     async with store.unit(ws.id) as uow:
-        roles = {p.display_name: p.role.value for p in await uow.people.list()}
-    assert roles == {"jane": "admin", "bob": "staff", "Carol": "staff"}
+        people = await uow.people.list()
+    roles = {p.display_name: p.role.value for p in people if not p.pending}
+    assert roles == {"jane": "admin", "bob": "staff"}
+    assert sorted(p.display_name for p in people if p.pending) == ["Bob", "Carol"]
 
 
 async def test_a_large_import_and_restore_are_a_few_statements_a_thousand_rows(

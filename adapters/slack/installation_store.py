@@ -17,6 +17,7 @@ from adapters.slack.tenancy import workspace_key
 from bot.domain import Platform
 from store import slack_installations as sql
 from store.repositories import SqlStore
+from store.secrets import TokenCipher
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +29,9 @@ def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
 class DbInstallationStore(AsyncInstallationStore):
     """One bot installation per workspace; the latest install replaces the one before."""
 
-    def __init__(self, store: SqlStore) -> None:
+    def __init__(self, store: SqlStore, cipher: TokenCipher) -> None:
         self._store = store
+        self._cipher = cipher
 
     @property
     def logger(self) -> Logger:
@@ -42,7 +44,17 @@ class DbInstallationStore(AsyncInstallationStore):
             installation.enterprise_id,
             team,
             _jsonable(installation.to_dict_for_copying()),
+            self._cipher,
         )
+        if team is None and installation.enterprise_id:
+            # Org-wide: each team of the org is its own workspace, made on first use; a
+            # reinstall resumes those paused by the uninstall.
+            prefix = f"{installation.enterprise_id}:"
+            for known in await self._store.workspaces(include_paused=True):
+                if known.platform is Platform.SLACK and known.external_id.startswith(prefix):
+                    await self._store.update_workspace(known.id, active=True)
+            log.info("Slack org-wide install saved", extra={"platform": "slack"})
+            return
         key = workspace_key(installation.enterprise_id, team)
         workspace = await self._store.workspace(
             Platform.SLACK, key, installation.team_name or installation.enterprise_name
@@ -65,9 +77,11 @@ class DbInstallationStore(AsyncInstallationStore):
         is_enterprise_install: bool | None = False,
     ) -> Installation | None:
         team = None if is_enterprise_install else team_id
-        data = await sql.find_installation(self._store, enterprise_id, team)
+        data = await sql.find_installation(self._store, enterprise_id, team, self._cipher)
         if data is None and enterprise_id and not is_enterprise_install:
-            data = await sql.find_installation(self._store, enterprise_id, None)  # org-wide
+            data = await sql.find_installation(
+                self._store, enterprise_id, None, self._cipher
+            )  # org-wide
         if data is None:
             return None
         return Installation(**data)

@@ -224,7 +224,21 @@ def identity_of(
         locale=_valid_locale(activity.get("locale")),
         address=person_address(activity),
         membership=membership_of(activity, member),
+        email=roster_email(member),
     )
+
+
+def roster_email(member: Json | None) -> str | None:
+    """The e-mail the tenant's directory gives for a roster entry (its ``email``, else a UPN
+    that is an address): what may link someone to an owner named in an import. Never the
+    display name, which anyone can set."""
+    if not member:
+        return None
+    for key in ("email", "userPrincipalName"):
+        value = str(member.get(key) or "").strip()
+        if "@" in value and " " not in value and len(value) <= 254:
+            return value
+    return None
 
 
 def source_id(activity: Json) -> str | None:

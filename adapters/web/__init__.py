@@ -9,7 +9,13 @@ from aiohttp import web
 
 from adapters.ports import Services
 from adapters.web import chat, dashboard
-from adapters.web.auth import Guard, WebAccessError, check_bind, security_headers
+from adapters.web.auth import (
+    Guard,
+    SessionStore,
+    WebAccessError,
+    check_bind,
+    security_headers,
+)
 from adapters.web.chat import WebMessenger
 
 STATIC = Path(__file__).parent / "static"
@@ -36,12 +42,15 @@ async def static_file(request: web.Request) -> web.StreamResponse:
     return response
 
 
-def mount(app: web.Application, services: Services, messenger: WebMessenger) -> None:
+def mount(
+    app: web.Application, services: Services, messenger: WebMessenger, sessions: SessionStore
+) -> None:
     """Add the web chat, the dashboard and their sign-in to the server. What the core sends to
-    the web chat's people goes to `messenger`'s inboxes (the root registers it with the core).
+    the web chat's people goes to `messenger`'s inboxes (the root registers it with the core);
+    signed-in sessions and failed sign-ins are kept in `sessions`.
 
     Raises WebAccessError when bound beyond localhost without TOUCHBASE_WEB_PASSWORD."""
-    guard = Guard(services.settings)
+    guard = Guard(services.settings, sessions)
     chat.add_routes(app, services, guard, messenger)
     dashboard.add_routes(app, services, guard)
     app.router.add_get("/login", guard.login_page)

@@ -4,9 +4,13 @@
   must name this computer (so a page elsewhere cannot reach the server by DNS rebinding).
 - Bound to any other address, every page and API needs a login with TOUCHBASE_WEB_PASSWORD;
   the server refuses to start there without one (`check_bind`).
-- The session lives in a signed cookie (HMAC-SHA256 with TOUCHBASE_WEB_SESSION_SECRET, or a
+- The session id lives in a signed cookie (HMAC-SHA256 with TOUCHBASE_WEB_SESSION_SECRET, or a
   random secret per process, which signs everyone out at a restart): HttpOnly, SameSite=Strict,
-  and Secure when the request came over https.
+  and Secure when the request came over https. A signed-in session is also kept server-side
+  (`SessionStore`, in the database): signing out revokes it, so a copied cookie stops working.
+- Failed sign-ins are counted per account (not per address: behind a proxy every address is
+  the proxy's), in the database; past LOGIN_ATTEMPTS the account is locked, a minute at first
+  and twice as long at each further failure, up to an hour.
 - Every data-changing request carries the session's CSRF token in the X-CSRF-Token header (or
   a `csrf` form field), even on localhost: another local page could otherwise drive the chat.
 - Responses carry a strict Content-Security-Policy: scripts only from this server's files.
@@ -21,10 +25,10 @@ import ipaddress
 import json
 import secrets
 import time
-from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from typing import Literal
+from datetime import datetime, timedelta
+from typing import Literal, Protocol
 from urllib.parse import quote, urlsplit
 
 from aiohttp import web
@@ -35,8 +39,10 @@ from app.settings import Settings
 SESSION_COOKIE = "touchbase_session"
 CSRF_HEADER = "X-CSRF-Token"
 SESSION_HOURS = 12
-LOGIN_ATTEMPTS = 10  # failed logins per address per LOGIN_WINDOW seconds
-LOGIN_WINDOW = 300.0
+LOGIN_ATTEMPTS = 10  # failed sign-ins to an account before it is locked
+FIRST_LOCK = timedelta(minutes=1)  # then doubled at each further failure
+LONGEST_LOCK = timedelta(hours=1)
+ACCOUNT = "web"  # the one account TOUCHBASE_WEB_PASSWORD signs in to
 _LOCAL_NAMES = ("localhost", "127.0.0.1", "::1")
 _SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
@@ -77,6 +83,28 @@ def check_bind(settings: Settings) -> None:
         )
 
 
+class SessionStore(Protocol):
+    """Where signed-in sessions and failed sign-ins are kept (the database, in production)."""
+
+    async def start(self, token_hash: str, account: str, lasts: timedelta) -> None: ...
+
+    async def active(self, token_hash: str) -> bool: ...
+
+    async def revoke(self, token_hash: str) -> None: ...
+
+    async def locked_until(self, account: str) -> datetime | None: ...
+
+    async def failed(
+        self, account: str, *, free: int, first_lock: timedelta, longest: timedelta
+    ) -> int: ...
+
+    async def succeeded(self, account: str) -> None: ...
+
+
+def token_hash(sid: str) -> str:
+    return hashlib.sha256(sid.encode()).hexdigest()
+
+
 @dataclass(frozen=True, slots=True)
 class Session:
     sid: str
@@ -104,15 +132,15 @@ def security_headers(response: web.StreamResponse, *, charts: bool = False) -> N
 
 
 class Guard:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, sessions: SessionStore) -> None:
         check_bind(settings)
+        self.sessions = sessions
         self.login_required = not is_loopback(settings.host)
         self._password = (
             settings.web.password.get_secret_value().encode() if settings.web.password else b""
         )
         given = settings.web.session_secret
         self._secret = given.get_secret_value().encode() if given else secrets.token_bytes(32)
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
 
     # --- the cookie -------------------------------------------------------------------------
 
@@ -126,7 +154,20 @@ class Guard:
         ).encode()
         return f"{_b64(payload)}.{self._sign(payload)}"
 
-    def load(self, request: web.Request) -> Session | None:
+    async def load(self, request: web.Request) -> Session | None:
+        """The request's session; a signed-in one only while the server still holds it (not
+        signed out, not expired)."""
+        session = self._from_cookie(request)
+        if (
+            session is not None
+            and session.authed
+            and self.login_required
+            and not await self.sessions.active(token_hash(session.sid))
+        ):
+            return replace(session, authed=False)
+        return session
+
+    def _from_cookie(self, request: web.Request) -> Session | None:
         raw = request.cookies.get(SESSION_COOKIE, "")
         body, _, signature = raw.partition(".")
         if not body or not signature:
@@ -203,7 +244,7 @@ class Guard:
         async def guarded(request: web.Request) -> web.StreamResponse:
             if not self.host_ok(request):
                 return _refuse(403, "This address is not served here.", kind)
-            session = self.load(request)
+            session = await self.load(request)
             fresh = session is None
             current = session or self.new_session()
             response: web.StreamResponse
@@ -231,7 +272,7 @@ class Guard:
     async def login_page(self, request: web.Request) -> web.StreamResponse:
         if not self.host_ok(request):
             return _refuse(403, "This address is not served here.", "page")
-        session = self.load(request)
+        session = await self.load(request)
         fresh = session is None
         current = session or self.new_session()
         target = _safe_next(request.query.get("next", "/"))
@@ -260,38 +301,39 @@ class Guard:
         if not self.host_ok(request):
             return _refuse(403, "This address is not served here.", "page")
         form = await request.post()
-        session = self.load(request)
+        session = await self.load(request)
         target = _safe_next(str(form.get("next", "/")))
         if session is None or not self.csrf_ok(request, session, str(form.get("csrf", ""))):
             response: web.StreamResponse = _refuse(
                 403, "The sign-in form expired. Reload it.", "page"
             )
-        elif self._too_many(request):
+        elif await self.sessions.locked_until(ACCOUNT) is not None:
             response = self._login_form(
                 session, target, "Too many attempts. Wait a few minutes.", 429
             )
         elif self.password_ok(str(form.get("password", ""))):
+            await self.sessions.succeeded(ACCOUNT)
+            fresh = self.new_session(authed=True)  # a new session id: never the one before
+            await self.sessions.start(
+                token_hash(fresh.sid), ACCOUNT, timedelta(hours=SESSION_HOURS)
+            )
             response = _redirect(target)
-            self.set_cookie(response, request, self.new_session(authed=True))  # a new session id
+            self.set_cookie(response, request, fresh)
         else:
-            self._failures[request.remote or "?"].append(time.monotonic())
+            await self.sessions.failed(
+                ACCOUNT, free=LOGIN_ATTEMPTS, first_lock=FIRST_LOCK, longest=LONGEST_LOCK
+            )
             response = self._login_form(session, target, "That password is not right.", 401)
         security_headers(response)
         return response
 
-    def _too_many(self, request: web.Request) -> bool:
-        recent = self._failures[request.remote or "?"]
-        now = time.monotonic()
-        while recent and now - recent[0] > LOGIN_WINDOW:
-            recent.popleft()
-        return len(recent) >= LOGIN_ATTEMPTS
-
     async def logout(self, request: web.Request) -> web.StreamResponse:
-        session = self.load(request)
+        session = self._from_cookie(request)
         form = await request.post()
         if session is None or not self.csrf_ok(request, session, str(form.get("csrf", ""))):
             response: web.StreamResponse = _refuse(403, "Missing or wrong CSRF token.", "page")
         else:
+            await self.sessions.revoke(token_hash(session.sid))  # ended here and everywhere
             response = _redirect("/login" if self.login_required else "/")
             self.set_cookie(response, request, self.new_session())
         security_headers(response)
