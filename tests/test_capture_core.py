@@ -276,3 +276,31 @@ async def test_dashboard_shows_the_share_of_touches_from_capture(
     await chat.say("/touch Globex call with Dana")
     d = await firm_dashboard(SqlReports(store.sessions, ws), T0.date(), CoreConfig())
     assert (d.captured_touches, d.typed_touches) == (1, 1) and d.captured_share == 0.5
+
+
+async def test_suggestion_renders_on_slack_and_teams_with_its_buttons_in_order(
+    chat: Chat, store: SqlStore, app: Touchbase
+) -> None:
+    from adapters.slack.blocks import decode_action_id, message_blocks
+    from adapters.teams.cards import message_card
+    from bot.digest import compose_digest
+    from bot.sources import all_nudges
+
+    ws, jane, _ = await setup(chat, store)
+    await feed(store, ws, jane, ics(vevent("m", YESTERDAY, "dana@globex.example")), T0)
+    async with store.unit(ws) as uow:
+        nudges = (await all_nudges(uow, [jane.id], T0, CoreConfig()))[jane.id]
+    message = compose_digest(nudges, T0.date())
+    assert message is not None
+    slack = [b.to_dict() for b in message_blocks(message)]
+    ids = [
+        decode_action_id(e["action_id"])
+        for b in slack
+        if b["type"] == "actions"
+        for e in b["elements"]
+    ]
+    assert ids[:3] == ["capture_log", "capture_dismiss", "capture_always"]
+    assert "Yesterday: meeting with Dana Whitfield (Globex)" in repr(slack)
+    card = repr(message_card(message))
+    assert card.index("Log it") < card.index("Not client work") < card.index("Always log Globex")
+    assert MARKER not in repr(slack) + card
