@@ -69,6 +69,10 @@ def main() -> None:
         for what, seconds in timings.items():
             print(f"{what}: {seconds:.1f} s")
         print(f"export size: {size / 1e6:.1f} MB; export after restore is the same: {same}")
+        result = {"bench": "transfer", "engine": "sqlite", "rows": args.rows}
+        result.update({f"{what.replace(' ', '_')}_s": round(t, 1) for what, t in timings.items()})
+        result.update(export_mb=round(size / 1e6, 1), same_after_restore=same)
+        print(json.dumps(result))
 
 
 if __name__ == "__main__":
