@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import sys
@@ -261,6 +262,14 @@ async def run_once(args: argparse.Namespace, concurrency: int) -> bool:
     ]
     for name, value, goal in rows:
         print(f"{name:<44} {value:>12}  {goal}", flush=True)
+    RESULTS.append(
+        {
+            "concurrency": concurrency,
+            "ratio": round(ratio, 2),
+            "lost": len(lost),
+            "duplicated": len(duplicated),
+        }
+    )
     return not lost and not duplicated
 
 
@@ -268,7 +277,22 @@ async def main(args: argparse.Namespace) -> int:
     # The messenger logs each refusal at WARNING; the delivery log above counts them instead.
     logging.getLogger("adapters.slack.messenger").setLevel(logging.ERROR)
     results = [await run_once(args, c) for c in args.concurrency]
+    best = min(RESULTS, key=lambda r: r["ratio"]) if RESULTS else {}
+    print(
+        json.dumps(
+            {
+                "bench": "delivery",
+                "engine": args.engine,
+                "people": args.people,
+                **best,
+                "runs": RESULTS,
+            }
+        )
+    )
     return 0 if all(results) else 1
+
+
+RESULTS: list[dict[str, float | int]] = []  # one per concurrency level, in order
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:

@@ -68,6 +68,16 @@ def main() -> None:
     print(f"warm, prebuilt index:    {statistics.median(warm):.0f} µs per line (median)")
     print(f"warm, list of clients:   {statistics.median(listed):.0f} µs per line (median)")
     print(f"unknown client (with suggestions): {statistics.median(lost):.0f} µs per line")
+    result = {
+        "bench": "parsing",
+        "clients": len(clients),
+        "lines": len(lines),
+        "cold_us": round(cold),
+        "warm_index_us": round(statistics.median(warm)),
+        "warm_list_us": round(statistics.median(listed)),
+        "unknown_client_us": round(statistics.median(lost)),
+    }
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":

@@ -274,6 +274,19 @@ async def main(args: argparse.Namespace) -> int:
         "during the timed sweeps; goal <= 300)"
     )
     print(f"lists equal: {equal}")
+    result = {
+        "bench": "sweep",
+        "engine": engine.dialect.name,
+        "people": args.people,
+        "clients": args.clients,
+        "touches": args.touches,
+        "ratio": round(t_sweep / t_sql, 2),
+        "sweep_ms": round(t_sweep * 1000, 1),
+        "query_ms": round(t_sql * 1000, 1),
+        "peak_rss_mb": round(rss_after),
+        "equal": equal,
+    }
+    print(json.dumps(result))
     return 0 if equal else 1
 
 

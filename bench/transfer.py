@@ -73,18 +73,15 @@ def main() -> None:
             print(f"{what}: {seconds:.1f} s")
         print(f"export size: {size / 1e6:.1f} MB; export after restore is the same: {same}")
         peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KB on Linux
-        print(
-            json.dumps(
-                {
-                    "rows": args.rows,
-                    "seconds": round(timings["import"], 2),
-                    "peak_rss_mb": round(peak_kb / 1024, 1),
-                    "steps": {k.replace(" ", "_"): round(v, 2) for k, v in timings.items()},
-                    "export_mb": round(size / 1e6, 1),
-                    "same_after_restore": same,
-                }
-            )
+        result: dict[str, object] = {"bench": "transfer", "engine": "sqlite", "rows": args.rows}
+        result["seconds"] = round(timings["import"], 2)
+        result.update({f"{what.replace(' ', '_')}_s": round(t, 2) for what, t in timings.items()})
+        result.update(
+            export_mb=round(size / 1e6, 1),
+            same_after_restore=same,
+            peak_rss_mb=round(peak_kb / 1024, 1),
         )
+        print(json.dumps(result))
         if not same:
             raise SystemExit("the export after the restore differs")
 

@@ -8,36 +8,34 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from pydantic import SecretStr
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.cli import run
-from bot.clock import FixedClock
 from bot.domain import Platform
 from store import slack_installations
-from store.repositories import SqlStore
-from tests.fakes.slack_api import FakeSlackApi
+from store.secrets import TokenCipher
 from tests.slack_helpers import (  # noqa: F401  (fixtures)
     BOT_TOKEN,
+    SECRET_KEY,
     TEAM,
     USER,
     Harness,
+    install,
     make_settings,
+    oauth_fixture,
     slack_fake_fixture,
     slack_fixture,
     slack_settings,
     start_harness,
     trigger,
 )
-from tests.test_slack_oauth import install
 
 ORG = "E0ORG"
 GRID_TEAM = "T0GRID1"
+CIPHER = TokenCipher([SECRET_KEY])
 
 
 async def paused(slack: Harness) -> list[str]:
@@ -90,17 +88,6 @@ async def test_touchbase_workspaces_says_paused(
     rows = [line.split() for line in capsys.readouterr().out.splitlines()]
     [row] = [r for r in rows if r[:2] == ["slack", TEAM]]
     assert row[-1] == "paused"
-
-
-@pytest.fixture
-async def oauth(
-    db_url: str, engine: AsyncEngine, store: SqlStore, clock: FixedClock, slack_fake: FakeSlackApi
-) -> AsyncIterator[Harness]:
-    settings = slack_settings(
-        slack_fake, bot_token=None, client_id="1111.2222", client_secret=SecretStr("shh")
-    )
-    async for harness in start_harness(db_url, engine, store, clock, slack_fake, settings):
-        yield harness
 
 
 async def test_a_reinstall_resumes_the_workspace(oauth: Harness) -> None:
@@ -207,7 +194,7 @@ async def test_an_org_wide_install_is_one_workspace_per_team_on_every_surface(
     oauth.fake.set_handler("oauth.v2.access", org_wide_access)
     grid_user(oauth)
     await install(oauth)
-    assert await slack_installations.find_installation(oauth.store, ORG, None) is not None
+    assert await slack_installations.find_installation(oauth.store, ORG, None, CIPHER) is not None
     assert await oauth.store.workspaces() == []  # teams appear on first use
 
     status, raw = await oauth.post(grid_command(oauth, "add Acme", "/client"))
@@ -266,6 +253,6 @@ async def test_uninstalling_an_org_wide_install_pauses_its_teams(oauth: Harness)
     assert status == 200
     await oauth.settle()
     assert await paused(oauth) == [f"{ORG}:{GRID_TEAM}"]
-    assert await slack_installations.find_installation(oauth.store, ORG, None) is None
+    assert await slack_installations.find_installation(oauth.store, ORG, None, CIPHER) is None
     await install(oauth)
     assert await paused(oauth) == []
