@@ -29,6 +29,7 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.slack.messenger import SlackMessenger
 from bot.clock import FixedClock
@@ -105,10 +106,11 @@ async def slow_slack() -> AsyncIterator[FakeSlackApi]:
 
 
 async def test_skewed_and_frozen_clocks_beside_replicas_send_each_digest_once(
-    db_url: str, slow_slack: FakeSlackApi
+    db_url: str, engine: AsyncEngine, slow_slack: FakeSlackApi
 ) -> None:
     """Before leases were judged by the database's clock, the replica 6 minutes ahead took over
-    every claim still sending, and so did everyone with the `--now` run's claims."""
+        every claim still sending, and so did everyone with the `--now` run's claims. (`engine` empties
+    the database first: the digests counted are this test's alone.)"""
     engines = [create_engine(db_url) for _ in range(5)]
     try:
         clocks = [FixedClock(MON_0830) for _ in range(3)]
