@@ -114,6 +114,7 @@ def assert_teams_inert(message: Message) -> None:
 
 
 OUR_TAGS = {"article", "span", "div", "h3", "p", "br", "section", "h4", "dl", "dt", "dd", "button"}
+OUR_TAGS |= {"ul", "li"}  # checklists, and lists of linked client names
 OUR_ATTRS = {"class", "aria-hidden", "type", "data-action-id", "data-value"}
 
 

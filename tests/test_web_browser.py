@@ -259,6 +259,16 @@ async def test_chat_and_dashboard_on_a_phone(server: str) -> None:
             assert await page.evaluate(SIDEWAYS) == []
             assert await page.evaluate(COVERED) == []
 
+            await card.locator("button[data-action-id=log_touch_open]").tap()
+            form = page.locator("form[data-form-id=log_touch]").last
+            await form.wait_for()
+            await page.screenshot(path=str(OUT / "phone-form.png"))
+            assert await page.evaluate(SIDEWAYS) == []
+            assert await page.evaluate(COVERED) == []
+            await form.locator("textarea[name=note]").fill("Coffee near their office")
+            await form.locator("button[type=submit]").tap()
+            await page.locator(".card.tone-success", has_text="Logged").last.wait_for()
+
             await page.goto(server + "/dashboard")
             await page.wait_for_selector("body[data-charts=ready]")
             await page.screenshot(path=str(OUT / "phone-dashboard.png"), full_page=True)
