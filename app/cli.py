@@ -605,7 +605,7 @@ async def cmd_workspaces(settings: Settings, args: argparse.Namespace) -> int:
             line.workspace.name,
             str(line.people),
             str(line.clients),
-            "yes" if line.active else "no",
+            "paused" if not line.workspace.active else ("yes" if line.active else "no"),
         )
         for line in lines
     ]

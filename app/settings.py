@@ -99,8 +99,8 @@ class CaptureSettings(BaseSettings):
     graph_authority: str = "https://login.microsoftonline.com"
     # Google Workspace: a service account with domain-wide delegation.
     google_credentials_file: str = ""
-    google_base_url: str = "https://www.googleapis.com"
-    google_token_url: str = "https://oauth2.googleapis.com/token"  # noqa: S105 (an address)
+    google_base_url: str = ""  # empty: Google's own endpoints (tests point it at a fake)
+    google_token_url: str = ""  # empty: the key file's token_uri
 
     @property
     def graph_configured(self) -> bool:

@@ -43,7 +43,10 @@ def platforms_in_use(settings: Settings) -> tuple[Platform, ...]:
 
 async def _active(store: SqlStore, settings: Settings, ws: Workspace) -> bool:
     """Whether messages reach the workspace now: its platform is configured and, for an
-    "Add to Slack" install, its token is still there (an uninstall removes it)."""
+    "Add to Slack" install, its token is still there (an uninstall removes it), and it is not
+    paused (the app was uninstalled or its tokens revoked, and no valid request came since)."""
+    if not ws.active:
+        return False
     if ws.platform in LOCAL_PLATFORMS:
         return not settings.slack.configured and not settings.teams.configured
     if ws.platform is Platform.SLACK:
@@ -59,7 +62,7 @@ async def _active(store: SqlStore, settings: Settings, ws: Workspace) -> bool:
 
 async def workspace_lines(store: SqlStore, settings: Settings) -> list[WorkspaceLine]:
     lines = []
-    for ws in await store.workspaces():
+    for ws in await store.workspaces(include_paused=True):
         async with store.unit(ws.id) as uow:
             people = len(await uow.people.list())
             clients = len(await uow.clients.list())

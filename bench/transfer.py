@@ -3,6 +3,8 @@
 Writes an Outlook-shaped contacts CSV in Windows-1252 (three contacts per company, a last
 contact column), then times `import clients --dry-run`, `import clients`, `export` and
 `import backup` into a second, empty database, and checks the second export equals the first.
+Ends with one JSON line: rows, seconds (the import), peak_rss_mb (the largest of the commands),
+and each step's seconds.
 
     python -m bench.transfer                      # 10,000 rows, SQLite files in /tmp
     python -m bench.transfer --rows 100000
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -69,6 +72,21 @@ def main() -> None:
         for what, seconds in timings.items():
             print(f"{what}: {seconds:.1f} s")
         print(f"export size: {size / 1e6:.1f} MB; export after restore is the same: {same}")
+        peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KB on Linux
+        print(
+            json.dumps(
+                {
+                    "rows": args.rows,
+                    "seconds": round(timings["import"], 2),
+                    "peak_rss_mb": round(peak_kb / 1024, 1),
+                    "steps": {k.replace(" ", "_"): round(v, 2) for k, v in timings.items()},
+                    "export_mb": round(size / 1e6, 1),
+                    "same_after_restore": same,
+                }
+            )
+        )
+        if not same:
+            raise SystemExit("the export after the restore differs")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,8 @@ Definitions (the dashboard and its CSV say the same):
 - *Single-threaded*: exactly one person at the firm has touched the client in the last
   `thread_days` days (180 by default).
 - *Load*: active clients owned, against the role's target (`CoreConfig.load_targets`).
+- *From capture*: the share of the touches in the weeks shown that were logged from a calendar
+  or mailbox (accepted suggestions and automatic logging, `bot/capture.py`), the rest typed.
 """
 
 from __future__ import annotations
@@ -100,10 +102,17 @@ class Dashboard:
     repairs: tuple[str, ...]  # client names with a repair active or paused
     handoffs: tuple[str, ...]  # client names with a handoff not yet done
     thread_days: int
+    captured_touches: int = 0  # touches in the weeks shown that came from capture
+    typed_touches: int = 0  # and those people typed
 
     @property
     def overdue_total(self) -> int:
         return sum(o.count for o in self.overdue_by_owner)
+
+    @property
+    def captured_share(self) -> float:
+        total = self.captured_touches + self.typed_touches
+        return self.captured_touches / total if total else 0.0
 
 
 def week_starts(today: date, weeks: int) -> tuple[date, ...]:
@@ -230,6 +239,8 @@ def compute(
     single.sort(key=lambda s: s.client.casefold())
 
     client_names = {c.id: c.name for c in clients}
+    shown = [f for f in facts if starts[0] <= f.occurred_on <= today]
+    captured = sum(1 for f in shown if f.captured)
     return Dashboard(
         today=today,
         weeks=starts,
@@ -242,6 +253,8 @@ def compute(
         repairs=tuple(sorted(client_names.get(i, "?") for i in repair_client_ids)),
         handoffs=tuple(sorted(client_names.get(i, "?") for i in handoff_client_ids)),
         thread_days=thread_days,
+        captured_touches=captured,
+        typed_touches=len(shown) - captured,
     )
 
 

@@ -98,6 +98,17 @@ class Directory:
         workspace = await self._store.workspace(platform, workspace_key)
         return await self._store.update_workspace(workspace.id, active=False)
 
+    async def is_paused(self, platform: Platform, workspace_key: str) -> bool:
+        workspace = await self._store.workspace(platform, workspace_key)
+        return not workspace.active
+
+    async def resume(self, platform: Platform, workspace_key: str) -> Workspace:
+        """The app works in a paused workspace again (reinstalled, a new token): active again."""
+        workspace = await self._store.workspace(platform, workspace_key)
+        if workspace.active:
+            return workspace
+        return await self._store.update_workspace(workspace.id, active=True)
+
     async def first_delivery(self, platform: Platform, event_key: str) -> bool:
         return await self._deliveries.claim(platform.value, event_key)
 

@@ -69,6 +69,7 @@ class Workspace:
     external_id: str
     name: str
     channel: dict[str, Any] | None = None  # opaque platform address of the relationships channel
+    active: bool = True  # False while paused: the app was uninstalled or its tokens revoked
 
 
 @dataclass(frozen=True, slots=True)

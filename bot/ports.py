@@ -79,6 +79,11 @@ class ClientRepo(Protocol):
         segment: str | None = None,
         last_contact_on: date | None = None,
     ) -> Client: ...
+    async def add_many(self, clients: Sequence[Client]) -> builtins.list[Client]:
+        """Add clients in few statements (an import): each as `add` would, its id and
+        workspace ignored; returned with their ids, in the order given."""
+        ...
+
     async def update(self, client_id: int, **changes: Any) -> Client: ...
     async def last_touch_on(self, client_ids: Sequence[int]) -> dict[int, date]: ...
     async def archived_ids(self) -> set[int]:
@@ -107,6 +112,9 @@ class ContactRepo(Protocol):
     ) -> Contact: ...
     async def update(self, contact_id: int, **changes: Any) -> Contact: ...
     async def delete(self, contact_id: int) -> bool: ...
+    async def add_many(self, contacts: Sequence[Contact]) -> None:
+        """Add key people in few statements (an import); their ids and workspace ignored."""
+        ...
 
 
 class TouchRepo(Protocol):
@@ -139,6 +147,12 @@ class HistoryRepo(Protocol):
     async def add_owner_change(
         self, client_id: int, from_id: int | None, to_id: int | None, by_id: int | None
     ) -> OwnerChange: ...
+    async def add_owner_changes(
+        self, changes: Sequence[tuple[int, int | None, int | None, int | None]]
+    ) -> None:
+        """(client, from, to, by) for many clients at once (an import)."""
+        ...
+
     async def owner_changes(self, client_id: int) -> builtins.list[OwnerChange]: ...
     async def audit(self, person_id: int | None, action: str, detail: str) -> None:
         """A line in the workspace's audit log; `detail` never names what was erased."""
@@ -194,6 +208,7 @@ class TouchFact:
     client_id: int
     person_id: int
     occurred_on: date
+    captured: bool = False  # logged from a calendar or mailbox (bot/capture.py), not typed
 
 
 class ReportsRepo(Protocol):
@@ -226,7 +241,10 @@ class Store(Protocol):
         ...
 
     async def update_workspace(self, workspace_id: int, **changes: Any) -> Workspace: ...
-    async def workspaces(self) -> builtins.list[Workspace]: ...
+    async def workspaces(self, *, include_paused: bool = False) -> builtins.list[Workspace]:
+        """The active workspaces; with `include_paused`, the paused (uninstalled) ones too."""
+        ...
+
     def unit(self, workspace_id: int) -> UnitOfWork: ...
     def sweep_queries(self) -> SweepQueries:
         """The cross-workspace reads of the digest sweep (the only ones that span firms)."""

@@ -55,14 +55,15 @@ class ClientCandidates(Protocol):
 
 @dataclass
 class WorkspaceClients:
-    """The workspace's clients, listed once and indexed once however often it is asked."""
+    """The workspace's matching index, as the store keeps it (`ClientRepo.index`, cached
+    between requests), asked for once however often it is wanted."""
 
     repo: ClientRepo
     _index: ClientIndex | None = field(default=None, init=False)
 
     async def candidates(self, text: str) -> ClientIndex:
         if self._index is None:
-            self._index = client_index(client_names(await self.repo.list()))
+            self._index = await self.repo.index()
         return self._index
 
 
@@ -299,10 +300,12 @@ async def find_target(
     text: str,
     *,
     whole: bool = False,
+    index: ClientIndex | None = None,
 ) -> Target:
     """Read a matter or client at the start of `text` (the whole of it when `whole`): a
     matter's title, alone or after its client's name, or the start of one title; else a
-    client, then which of its open matters."""
+    client, then which of its open matters. `index` is the clients' matching index, when the
+    caller has it."""
     by_id = {c.id: c for c in clients}
     titled, after_title = titles_at_start(text, open_matters, by_id)
     if whole and not titled:
@@ -310,7 +313,7 @@ async def find_target(
         titled, after_title = title_prefix(text, open_matters, by_id)
     if len(titled) == 1 and (not whole or not after_title):
         return Target(by_id.get(titled[0].client_id), titled[0], after_title)
-    index = client_index(client_names(clients))
+    index = index or client_index(client_names(clients))
     match = lookup_client(text, index) if whole else _match_at_start(text, index)
     if match.status != "matched" or match.client is None:
         if len(titled) > 1 and (not whole or not after_title):

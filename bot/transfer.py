@@ -16,7 +16,7 @@ import csv
 import io
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Literal
 
@@ -588,6 +588,7 @@ async def apply_records(
     for start in range(0, len(ids), 5000):  # within every database's limit on parameters
         known_last.update(await uow.clients.last_touch_on(ids[start : start + 5000]))
     contacts: dict[int, list[Contact]] = {}
+    batch = _NewClients()
     for done, record in enumerate(records, 1):
         if progress:
             progress(done, len(records))
@@ -608,19 +609,23 @@ async def apply_records(
             owner_id = owner.id
         existing = by_name.get(record.name.casefold())
         if existing is None:
-            client = await uow.clients.add(
-                record.name,
-                aliases=record.aliases,
+            # New clients wait in memory and are written together at the end, a thousand to a
+            # statement, with their key people and owners: an import of 100,000 rows is a few
+            # hundred statements rather than several hundred thousand.
+            client = Client(
+                id=-(len(batch.clients) + 1),
+                workspace_id=0,
+                name=record.name.strip(),
+                aliases=tuple(record.aliases),
                 owner_id=owner_id,
                 cadence_days=record.cadence_days,
                 segment=record.segment,
                 last_contact_on=record.last_contact_on,
             )
+            batch.clients[client.id] = client
             contacts[client.id] = []  # new: no key people yet, nothing to look up
             if record.last_contact_on is not None:
                 known_last[client.id] = record.last_contact_on
-            if owner_id is not None:
-                await uow.history.add_owner_change(client.id, None, owner_id, None)
             outcome = RowOutcome(record.line, client.name, "add")
             for label, value in (
                 ("owner", names.get(owner_id) if owner_id else None),
@@ -633,7 +638,7 @@ async def apply_records(
                     outcome.changes.append(FieldChange(label, None, value, True))
         else:
             client, outcome = await _update(
-                uow, existing, record, owner_id, names, known_last, overwrite
+                uow, existing, record, owner_id, names, known_last, overwrite, batch
             )
         by_name[client.name.casefold()] = client
         if record.person is not None:
@@ -641,7 +646,28 @@ async def apply_records(
         if outcome.action == "same" and (outcome.people or outcome.changes):
             outcome.action = "update"
         report.rows.append(outcome)
+    await batch.write(uow, contacts)
     return report
+
+
+@dataclass
+class _NewClients:
+    """The clients an import adds, kept until the end (ids below zero until then)."""
+
+    clients: dict[int, Client] = field(default_factory=dict)
+
+    async def write(self, uow: UnitOfWork, contacts: Mapping[int, list[Contact]]) -> None:
+        if not self.clients:
+            return
+        pending = list(self.clients.values())
+        added = await uow.clients.add_many(pending)
+        ids = {p.id: a.id for p, a in zip(pending, added, strict=True)}
+        await uow.contacts.add_many(
+            [replace(c, client_id=ids[c.client_id]) for temp in ids for c in contacts.get(temp, [])]
+        )
+        await uow.history.add_owner_changes(
+            [(ids[p.id], None, p.owner_id, None) for p in pending if p.owner_id is not None]
+        )
 
 
 async def _update(
@@ -652,6 +678,7 @@ async def _update(
     names: Mapping[int, str],
     known_last: dict[int, date],
     overwrite: bool,
+    batch: _NewClients,
 ) -> tuple[Client, RowOutcome]:
     outcome = RowOutcome(record.line, existing.name, "same")
     changes: dict[str, Any] = {}
@@ -684,7 +711,10 @@ async def _update(
             )
         )
     client = existing
-    if changes:
+    if changes and existing.id < 0:  # added earlier in this file: not written yet
+        client = replace(existing, **changes)
+        batch.clients[client.id] = client
+    elif changes:
         client = await uow.clients.update(existing.id, **changes)
         if "owner_id" in changes:
             await uow.history.add_owner_change(client.id, existing.owner_id, owner_id, None)
@@ -713,9 +743,20 @@ async def _key_person(
         None,
     )
     if match is None:
-        added = await uow.contacts.add(
-            client.id, person.name, title=person.title, email=person.email, phone=person.phone
-        )
+        if client.id < 0:  # a new client's key person: written with it
+            added = Contact(
+                id=-(len(known) + 1),
+                workspace_id=0,
+                client_id=client.id,
+                name=person.name,
+                title=person.title,
+                email=person.email,
+                phone=person.phone,
+            )
+        else:
+            added = await uow.contacts.add(
+                client.id, person.name, title=person.title, email=person.email, phone=person.phone
+            )
         known.append(added)
         outcome.people.append(_describe(person))
         return
@@ -735,7 +776,10 @@ async def _key_person(
             FieldChange(f"{match.name}'s {FIELD_LABELS[attr]}", old, new, applied)
         )
     if changes:
-        updated = await uow.contacts.update(match.id, **changes)
+        if client.id < 0:
+            updated = replace(match, **changes)
+        else:
+            updated = await uow.contacts.update(match.id, **changes)
         known[known.index(match)] = updated
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, insert, select
 
 from bot.archive_ports import REFERENCES, TABLES, Progress, Record
 from store.mappers import ScopedRepo
@@ -43,6 +43,9 @@ ROWS: dict[str, type[Base]] = {
     "snooze": SnoozeRow,
     "audit_event": AuditRow,
 }
+
+
+_BATCH = 1000
 
 
 def name_key(name: str) -> str:
@@ -98,6 +101,9 @@ class SqlArchive(ScopedRepo):
             model: Any = ROWS[table]
             names = set(_columns(model)) - {"id"}
             refs = REFERENCES[table]
+            # Rows are written a thousand to a statement, their new ids read back in order:
+            # references only point to earlier tables.
+            waiting: list[tuple[int, Record]] = []
             for record in tables.get(table, ()):
                 done += 1
                 if progress:
@@ -123,8 +129,33 @@ class SqlArchive(ScopedRepo):
                         values[column] = ids[target].get(int(values[column]))
                 if table == "touch" and values.get("matter_id") is None:
                     values["matter_id"] = None
-                row = model(workspace_id=self.ws, **values)
-                self.s.add(row)
-                await self.s.flush()
-                ids[table][old] = row.id
+                waiting.append((old, {**values, "workspace_id": self.ws}))
+                if len(waiting) >= _BATCH:
+                    await self._flush(model, waiting, ids[table])
+            await self._flush(model, waiting, ids[table])
         return ids
+
+    async def _flush(
+        self, model: Any, waiting: list[tuple[int, Record]], ids: dict[int, int]
+    ) -> None:
+        if not waiting:
+            return
+        rows = [values for _, values in waiting]
+        new_ids: Sequence[int]
+        if self.s.get_bind().dialect.name == "sqlite":
+            # SQLite gives RETURNING in order only a row at a time; one writer at a time and
+            # ids handed out in order make "the ids after the largest one" the same answer.
+            before = await self.s.scalar(select(func.max(model.id))) or 0
+            await self.s.execute(insert(model), rows)
+            new_ids = list(
+                await self.s.scalars(select(model.id).where(model.id > before).order_by(model.id))
+            )
+        else:
+            new_ids = list(
+                await self.s.scalars(
+                    insert(model).returning(model.id, sort_by_parameter_order=True), rows
+                )
+            )
+        for (old, _), new_id in zip(waiting, new_ids, strict=True):
+            ids[old] = new_id
+        waiting.clear()

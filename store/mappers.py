@@ -32,6 +32,7 @@ def to_workspace(row: WorkspaceRow) -> Workspace:
         external_id=row.external_id,
         name=row.name,
         channel=row.channel,
+        active=row.active,
     )
 
 

@@ -11,6 +11,7 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.capture_ports import SOURCE_PREFIX
 from bot.domain import Client, Person
 from bot.ports import TouchFact
 from store.mappers import to_client, to_person
@@ -45,11 +46,16 @@ class SqlReports:
     async def touch_facts(self, since: date) -> list[TouchFact]:
         async with self._sessions() as s:
             rows = await s.execute(
-                select(TouchRow.client_id, TouchRow.person_id, TouchRow.occurred_on)
+                select(
+                    TouchRow.client_id,
+                    TouchRow.person_id,
+                    TouchRow.occurred_on,
+                    TouchRow.source_id.like(f"{SOURCE_PREFIX}%"),
+                )
                 .where(TouchRow.workspace_id == self.workspace_id, TouchRow.occurred_on >= since)
                 .order_by(TouchRow.occurred_on, TouchRow.id)
             )
-            return [TouchFact(c, p, d) for c, p, d in rows]
+            return [TouchFact(c, p, d, bool(captured)) for c, p, d, captured in rows]
 
     async def last_touch_before(self, day: date) -> dict[int, date]:
         async with self._sessions() as s:

@@ -6,10 +6,11 @@ from __future__ import annotations
 import builtins
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, datetime
-from typing import Any, Self
+from typing import Any, Self, cast
 
-from sqlalchemy import Table, delete, event, exists, func, select, update
+from sqlalchemy import Table, bindparam, delete, event, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
@@ -134,6 +135,10 @@ class StoreCaches:
     def __init__(self) -> None:
         self.clients: dict[int, tuple[int, _ClientList]] = {}
         self.people: dict[tuple[int, str], tuple[int, Person]] = {}
+        # The workspaces SqlStore.workspace() answers from memory, by id, and those a unit of
+        # work found changed in the database (name, channel): reloaded on their next lookup.
+        self.workspaces: dict[int, Workspace] = {}
+        self.stale: set[int] = set()
 
     def keep_clients(self, ws: int, version: int, entry: _ClientList) -> None:
         if len(self.clients) >= self.MAX_CLIENT_LISTS and ws not in self.clients:
@@ -146,13 +151,23 @@ class StoreCaches:
         self.people[(ws, person.platform_user_id)] = (version, person)
 
 
+# The hot path's statements are built once, with bound parameters: building a statement and
+# its cache key on every request cost more CPU than running it.
+_VERSIONS = select(
+    WorkspaceRow.clients_version,
+    WorkspaceRow.people_version,
+    WorkspaceRow.name,
+    WorkspaceRow.channel,
+).where(WorkspaceRow.id == bindparam("ws"))
+
+
 class _Versions:
     """The workspace's (clients_version, people_version) as this unit of work sees them."""
 
-    __slots__ = ("s", "ws")
+    __slots__ = ("caches", "s", "ws")
 
-    def __init__(self, session: AsyncSession, ws: int) -> None:
-        self.s, self.ws = session, ws
+    def __init__(self, session: AsyncSession, ws: int, caches: StoreCaches) -> None:
+        self.s, self.ws, self.caches = session, ws, caches
 
     @property
     def shared(self) -> bool:
@@ -162,14 +177,11 @@ class _Versions:
     async def get(self) -> tuple[int, int]:
         got: tuple[int, int] | None = self.s.info.get("versions")
         if got is None:
-            row = (
-                await self.s.execute(
-                    select(WorkspaceRow.clients_version, WorkspaceRow.people_version).where(
-                        WorkspaceRow.id == self.ws
-                    )
-                )
-            ).one_or_none()
+            row = (await self.s.execute(_VERSIONS, {"ws": self.ws})).one_or_none()
             got = (int(row[0]), int(row[1])) if row is not None else (-1, -1)
+            known = self.caches.workspaces.get(self.ws)
+            if known is not None and (row is None or (known.name, known.channel) != row[2:]):
+                self.caches.stale.add(self.ws)  # changed elsewhere: the next lookup reloads
             self.s.info["versions"] = got
         return got
 
@@ -209,7 +221,7 @@ class SqlPeople(ScopedRepo):
     ) -> None:
         super().__init__(session, workspace_id, clock)
         self._caches = caches or StoreCaches()
-        self._versions = _Versions(session, workspace_id)
+        self._versions = _Versions(session, workspace_id, self._caches)
 
     async def _row(self, person_id: int) -> PersonRow | None:
         return await self.s.scalar(
@@ -385,7 +397,7 @@ class SqlClients(ScopedRepo):
     ) -> None:
         super().__init__(session, workspace_id, clock)
         self._caches = caches or StoreCaches()
-        self._versions = _Versions(session, workspace_id)
+        self._versions = _Versions(session, workspace_id, self._caches)
 
     async def _all(self) -> _ClientList:
         """Every client of the workspace, by name: from the cache while the version holds."""
@@ -458,6 +470,51 @@ class SqlClients(ScopedRepo):
         self.s.add(row)
         await self.s.flush()
         return to_client(row)
+
+    async def add_many(self, clients: Sequence[Client]) -> builtins.list[Client]:
+        now = self.clock.now()
+        out: builtins.list[Client] = []
+        for start in range(0, len(clients), _BATCH):
+            chunk = clients[start : start + _BATCH]
+            values = [
+                {
+                    "workspace_id": self.ws,
+                    "name": c.name.strip(),
+                    "name_key": name_key(c.name),
+                    "aliases": [a.strip() for a in c.aliases if a.strip()],
+                    "owner_id": c.owner_id,
+                    "cadence_days": c.cadence_days,
+                    "segment": c.segment,
+                    "last_contact_on": c.last_contact_on,
+                    "status": ClientStatus.ACTIVE.value,
+                    "created_at": now,
+                }
+                for c in chunk
+            ]
+            # One executemany, then the ids by name (unique in a workspace): RETURNING in
+            # order would cost a statement a row on SQLite.
+            await self.s.execute(insert(ClientRow), values)
+            keys = [str(v["name_key"]) for v in values]
+            rows = await self.s.execute(
+                select(ClientRow.name_key, ClientRow.id).where(
+                    ClientRow.workspace_id == self.ws, ClientRow.name_key.in_(keys)
+                )
+            )
+            found: dict[str, int] = {key: row_id for key, row_id in rows}
+            ids = [found[key] for key in keys]
+            for new_id, c in zip(ids, chunk, strict=True):
+                out.append(
+                    replace(
+                        c,
+                        id=new_id,
+                        workspace_id=self.ws,
+                        name=c.name.strip(),
+                        aliases=tuple(a.strip() for a in c.aliases if a.strip()),
+                        status=ClientStatus.ACTIVE,
+                        created_at=now,
+                    )
+                )
+        return out
 
     async def update(self, client_id: int, **changes: Any) -> Client:
         row = await self._row(client_id)
@@ -587,6 +644,25 @@ class SqlContacts(ScopedRepo):
         await self.s.flush()
         return to_contact(row)
 
+    async def add_many(self, contacts: Sequence[Contact]) -> None:
+        now = self.clock.now()
+        for start in range(0, len(contacts), _BATCH):
+            await self.s.execute(
+                insert(ContactRow),
+                [
+                    {
+                        "workspace_id": self.ws,
+                        "client_id": c.client_id,
+                        "name": c.name,
+                        "title": c.title,
+                        "email": c.email,
+                        "phone": c.phone,
+                        "created_at": now,
+                    }
+                    for c in contacts[start : start + _BATCH]
+                ],
+            )
+
     async def delete(self, contact_id: int) -> bool:
         result = await self.s.execute(
             delete(ContactRow).where(
@@ -596,39 +672,75 @@ class SqlContacts(ScopedRepo):
         return bool(getattr(result, "rowcount", 0))
 
 
+_BATCH = 1000  # rows per statement in an import: within every database's parameter limit
+
 _TOUCH_EDITABLE = frozenset(
     ("client_id", "kind", "contact", "note", "occurred_on", "awaiting_reply", "replied_at")
 )
+
+
+_TOUCH_INSERTS: dict[str, Any] = {}
+_TOUCH_COLUMNS = (
+    "workspace_id",
+    "client_id",
+    "person_id",
+    "kind",
+    "contact",
+    "contact_key",
+    "note",
+    "occurred_on",
+    "awaiting_reply",
+    "source_id",
+    "matter_id",
+    "estimate_on",
+    "created_at",
+)
+
+
+def _touch_insert(session: AsyncSession) -> Any:
+    """INSERT ... ON CONFLICT (workspace_id, source_id) DO NOTHING RETURNING *, built once per
+    dialect with bound parameters."""
+    name = session.get_bind().dialect.name
+    stmt = _TOUCH_INSERTS.get(name)
+    if stmt is None:
+        table = TouchRow.__table__
+        stmt = (
+            insert_for(session)(table)
+            .values({c: bindparam(c, type_=table.c[c].type) for c in _TOUCH_COLUMNS})
+            .on_conflict_do_nothing(index_elements=["workspace_id", "source_id"])
+            # What the confirmation's repair and handoff features ask next, in the same
+            # round trip (see _followups).
+            .returning(*table.c, *_open_work("f_ws", "f_client"))
+        )
+        _TOUCH_INSERTS[name] = stmt
+    return stmt
 
 
 class SqlTouches(ScopedRepo):
     async def add(self, touch: NewTouch) -> tuple[Touch, bool]:
         # One statement in the common case; a repeat of the same source message (a platform's
         # retry, a double click) conflicts and gets the first touch back.
-        insert = insert_for(self.s)
-        stmt = (
-            insert(TouchRow)
-            .values(
-                workspace_id=self.ws,
-                client_id=touch.client_id,
-                person_id=touch.person_id,
-                kind=touch.kind.value,
-                contact=touch.contact,
-                contact_key=contact_key(touch.contact),
-                note=touch.note,
-                occurred_on=touch.occurred_on,
-                awaiting_reply=touch.awaiting_reply,
-                source_id=touch.source_id,
-                matter_id=touch.matter_id,
-                estimate_on=touch.estimate_on,
-                created_at=self.clock.now(),
-            )
-            .on_conflict_do_nothing(index_elements=["workspace_id", "source_id"])
-            .returning(TouchRow)
-        )
-        row = await self.s.scalar(select(TouchRow).from_statement(stmt))
+        params = {
+            "workspace_id": self.ws,
+            "client_id": touch.client_id,
+            "person_id": touch.person_id,
+            "kind": touch.kind.value,
+            "contact": touch.contact,
+            "contact_key": contact_key(touch.contact),
+            "note": touch.note,
+            "occurred_on": touch.occurred_on,
+            "awaiting_reply": touch.awaiting_reply,
+            "source_id": touch.source_id,
+            "matter_id": touch.matter_id,
+            "estimate_on": touch.estimate_on,
+            "created_at": self.clock.now(),
+        }
+        params.update(f_ws=self.ws, f_client=touch.client_id)
+        row = (await self.s.execute(_touch_insert(self.s), params)).first()
         if row is not None:
-            return to_touch(row), True
+            memo = self.s.info.setdefault("followups", {})
+            memo[touch.client_id] = (bool(row.open_repair), bool(row.open_handoff))
+            return to_touch(cast(TouchRow, row)), True  # a Core row: the same names
         existing = await self._by_source(touch.source_id or "")
         if existing is None:
             raise RuntimeError("touch neither stored nor found")
@@ -762,6 +874,26 @@ class SqlHistory(ScopedRepo):
         await self.s.flush()
         return _to_owner_change(row)
 
+    async def add_owner_changes(
+        self, changes: Sequence[tuple[int, int | None, int | None, int | None]]
+    ) -> None:
+        now = self.clock.now()
+        for start in range(0, len(changes), _BATCH):
+            await self.s.execute(
+                insert(OwnerChangeRow),
+                [
+                    {
+                        "workspace_id": self.ws,
+                        "client_id": client_id,
+                        "from_person_id": from_id,
+                        "to_person_id": to_id,
+                        "changed_by_id": by_id,
+                        "changed_at": now,
+                    }
+                    for client_id, from_id, to_id, by_id in changes[start : start + _BATCH]
+                ],
+            )
+
     async def owner_changes(self, client_id: int) -> builtins.list[OwnerChange]:
         rows = await self.s.scalars(
             select(OwnerChangeRow)
@@ -796,26 +928,40 @@ def _to_owner_change(row: OwnerChangeRow) -> OwnerChange:
 
 # --- what a touch's confirmation asks: one query for both features ------------------------------
 # After every /touch the repair feature asks for the client's open repair and the ownership
-# feature for its open handoffs; nearly always there is neither. The first of the two asks
-# both questions in one statement and remembers the answers for this unit of work (until it
-# writes anything); a "no" then costs nothing, a "yes" runs the feature's own query.
+# feature for its open handoffs; nearly always there is neither. The touch's own INSERT answers
+# both in its RETURNING (else the first of the two asks both in one statement), and the answers
+# are remembered for this unit of work until it writes anything else; a "no" then costs
+# nothing, a "yes" runs the feature's own query.
+
+
+def _open_work(ws: str, client: str) -> tuple[Any, Any]:
+    """(an open repair, an open handoff) for the client bound as `client`, labelled."""
+    return (
+        exists()
+        .where(
+            RepairRow.workspace_id == bindparam(ws),
+            RepairRow.client_id == bindparam(client),
+            RepairRow.status.in_([status.value for status in OPEN]),
+        )
+        .label("open_repair"),
+        exists()
+        .where(
+            HandoffRow.workspace_id == bindparam(ws),
+            HandoffRow.client_id == bindparam(client),
+            HandoffRow.done_at.is_(None),
+        )
+        .label("open_handoff"),
+    )
+
+
+_FOLLOWUPS = select(*_open_work("ws", "client"))
 
 
 async def _followups(session: AsyncSession, ws: int, client_id: int) -> tuple[bool, bool]:
     """(an open repair, an open handoff) for the client, as this unit of work sees them."""
     memo: dict[int, tuple[bool, bool]] = session.info.setdefault("followups", {})
     if client_id not in memo:
-        repair = exists().where(
-            RepairRow.workspace_id == ws,
-            RepairRow.client_id == client_id,
-            RepairRow.status.in_([status.value for status in OPEN]),
-        )
-        handoff = exists().where(
-            HandoffRow.workspace_id == ws,
-            HandoffRow.client_id == client_id,
-            HandoffRow.done_at.is_(None),
-        )
-        row = (await session.execute(select(repair, handoff))).one()
+        row = (await session.execute(_FOLLOWUPS, {"ws": ws, "client": client_id})).one()
         memo = session.info.setdefault("followups", {})  # a flush may have dropped it
         memo[client_id] = (bool(row[0]), bool(row[1]))
     return memo[client_id]
@@ -885,7 +1031,9 @@ class SqlUnitOfWork:
 
 class SqlStore:
     # Every inbound request looks its workspace up; the answer rarely changes, so it is kept for
-    # a short while. A change made by another replica (a new channel) is seen within that time.
+    # a short while. A change made by another replica (a new channel) is seen within that time,
+    # or sooner: each unit of work's version check also reads the name and channel, and a
+    # difference makes the next lookup reload.
     WORKSPACE_TTL_SECONDS = 30.0
 
     def __init__(self, engine: AsyncEngine, clock: Clock) -> None:
@@ -899,6 +1047,8 @@ class SqlStore:
 
     def _remember(self, ws: Workspace) -> Workspace:
         self._workspaces[(ws.platform.value, ws.external_id)] = (ws, time.monotonic())
+        self.caches.workspaces[ws.id] = ws
+        self.caches.stale.discard(ws.id)
         return ws
 
     def unit(self, workspace_id: int) -> SqlUnitOfWork:
@@ -914,7 +1064,11 @@ class SqlStore:
         self, platform: Platform, external_id: str, name: str | None = None
     ) -> Workspace:
         cached = self._workspaces.get((platform.value, external_id))
-        fresh = cached and time.monotonic() - cached[1] < self.WORKSPACE_TTL_SECONDS
+        fresh = (
+            cached
+            and time.monotonic() - cached[1] < self.WORKSPACE_TTL_SECONDS
+            and cached[0].id not in self.caches.stale
+        )
         if cached and fresh and (not name or name == cached[0].name):
             return cached[0]
         return self._remember(await self._load_workspace(platform, external_id, name))
@@ -958,7 +1112,10 @@ class SqlStore:
             await s.commit()
             return self._remember(to_workspace(row))
 
-    async def workspaces(self) -> builtins.list[Workspace]:
+    async def workspaces(self, *, include_paused: bool = False) -> builtins.list[Workspace]:
+        query = select(WorkspaceRow)
+        if not include_paused:
+            query = query.where(WorkspaceRow.active.is_(True))
         async with self.sessions() as s:
-            rows = await s.scalars(select(WorkspaceRow).where(WorkspaceRow.active.is_(True)))
+            rows = await s.scalars(query.order_by(WorkspaceRow.id))
             return [to_workspace(r) for r in rows]

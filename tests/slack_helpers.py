@@ -4,12 +4,13 @@ FakeSlackApi. No mocks of slack_bolt or slack_sdk."""
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -311,3 +312,40 @@ async def slack_fixture(
 ) -> AsyncIterator[Harness]:
     async for harness in start_harness(db_url, engine, store, clock, slack_fake):
         yield harness
+
+
+# --- OAuth mode: installed through /slack/install, a token per team ---------------------------
+
+
+@pytest.fixture(name="oauth")
+async def oauth_fixture(
+    db_url: str, engine: AsyncEngine, store: SqlStore, clock: FixedClock, slack_fake: FakeSlackApi
+) -> AsyncIterator[Harness]:
+    settings = slack_settings(
+        slack_fake,
+        bot_token=None,
+        client_id="1111.2222",
+        client_secret=SecretStr("client-secret"),
+    )
+    async for harness in start_harness(db_url, engine, store, clock, slack_fake, settings):
+        yield harness
+
+
+async def install(oauth: Harness) -> None:
+    """Install Touchbase for the fake's current team through /slack/install and the redirect."""
+    page = await oauth.http.get("/slack/install")
+    assert page.status == 200
+    html = await page.text()
+    link = re.search(r'href="(https://slack.com/oauth/v2/authorize\?[^"]+)"', html)
+    assert link is not None
+    query = parse_qs(urlsplit(link.group(1).replace("&amp;", "&")).query)
+    assert query["client_id"] == ["1111.2222"]
+    assert "chat:write" in query["scope"][0]
+    state = query["state"][0]
+    cookie = page.headers["Set-Cookie"].split(";", 1)[0]  # bolt marks it Secure: send it by hand
+    done = await oauth.http.get(
+        "/slack/oauth_redirect",
+        params={"code": "the-code", "state": state},
+        headers={"Cookie": cookie},
+    )
+    assert done.status == 200, await done.text()

@@ -262,3 +262,17 @@ async def test_every_source_is_off_until_configured(
     report = await run_capture(app.store, clock, app.config, [])
     assert report.workspaces == 0 and report.ingested.added == 0
     _ = UTC
+
+
+async def test_dashboard_shows_the_share_of_touches_from_capture(
+    chat: Chat, store: SqlStore
+) -> None:
+    from bot.dashboard import firm_dashboard
+    from store.reports import SqlReports
+
+    ws, jane, _ = await setup(chat, store)
+    await chat.say("/touchbase capture auto")
+    await feed(store, ws, jane, ics(vevent("m", YESTERDAY, "dana@globex.example")), T0)
+    await chat.say("/touch Globex call with Dana")
+    d = await firm_dashboard(SqlReports(store.sessions, ws), T0.date(), CoreConfig())
+    assert (d.captured_touches, d.typed_touches) == (1, 1) and d.captured_share == 0.5

@@ -106,7 +106,7 @@ async def test_a_failing_feed_is_counted_and_kept_for_next_time(
 
 
 async def test_every_source_is_off_until_configured(
-    chat: Chat, store: SqlStore, clock: FixedClock
+    chat: Chat, store: SqlStore, clock: FixedClock, tmp_path: Path
 ) -> None:
     await setup(chat, store)
     settings = CaptureSettings(_env_file=None)  # type: ignore[call-arg]
@@ -117,6 +117,18 @@ async def test_every_source_is_off_until_configured(
     core = Touchbase(store, clock, CoreConfig(), default_registry())
     report = await run_capture(core.store, clock, core.config, sources)
     assert report.workspaces == 1 and report.people == 0  # nobody has given a calendar
+    graph = CaptureSettings(
+        _env_file=None,  # type: ignore[call-arg]
+        graph_tenant_id="t",
+        graph_client_id="c",
+        graph_client_secret="s",  # type: ignore[arg-type]
+    )
+    assert [s.name for s in build_sources(graph)] == ["ics", "graph"]
+    from tests.fakes.google import FakeGoogle
+
+    key = FakeGoogle().key_file(tmp_path)
+    google = CaptureSettings(_env_file=None, google_credentials_file=str(key))  # type: ignore[call-arg]
+    assert [s.name for s in build_sources(google)] == ["ics", "google"]
 
 
 def test_capture_ics_command_reads_a_file_for_one_person(tmp_path: Path) -> None:
@@ -191,3 +203,24 @@ async def test_hourly_job_reads_each_feed_once_per_hour_across_replicas(tmp_path
     finally:
         await one.close()
         await two.close()
+
+
+async def test_a_calendar_address_is_refused_where_others_read(
+    app: Touchbase, store: SqlStore
+) -> None:
+    from bot.inbound import CommandIn, Identity
+    from bot.messages import Message
+    from bot.privacy import Conversation, ConversationKind
+
+    who = Identity(Platform.SLACK, "T1", "U1", "Jane")
+    url = "https://outlook.office365.com/owa/calendar/abc/SECRETPART/calendar.ics"
+    channel = Conversation(ConversationKind.CHANNEL)
+    reply = await app.command(who, CommandIn("touchbase", f"calendar {url}", conversation=channel))
+    assert isinstance(reply, Message) and "direct message" in reply.text
+    assert "SECRETPART" not in repr(reply)
+    ws = await store.workspace(Platform.SLACK, "T1")
+    async with store.unit(ws.id) as uow:
+        assert all(s.feed_url is None for s in await uow.capture.setups())
+    personal = await app.command(who, CommandIn("touchbase", f"calendar {url}"))
+    assert isinstance(personal, Message) and "Saved" in personal.text
+    assert "SECRETPART" not in repr(personal)

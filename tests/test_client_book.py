@@ -468,3 +468,56 @@ def test_same_person_by_email_or_by_name() -> None:
     assert same_person(c("Jane Doe"), c("jane  DOE", "jd@acme.com"))
     assert not same_person(c("Jane Doe", "jane@a.com"), c("Jane Doe", "jane@b.com"))
     assert not same_person(c("Jane Doe"), c("John Doe"))
+
+
+# --- every book command on Slack and Teams --------------------------------------------------------
+
+
+async def test_slack_rename_unarchive_and_delete(slack: Harness, store: SqlStore) -> None:
+    await slack.command("add Hooli", command="/client")  # the first person here: the admin
+    _, body = await slack.command("Hooli rename Hooli XYZ", command="/client")
+    assert 'Renamed \\"Hooli\\" to \\"Hooli XYZ\\"' in json.dumps(body)
+    await slack.command("Hooli XYZ archive", command="/client")
+    _, body = await slack.command("Hooli unarchive", command="/client")  # the old name finds it
+    assert "Hooli XYZ is back" in json.dumps(body)
+    clients = await _clients(store, Platform.SLACK, slack.team)
+    assert clients["Hooli XYZ"].status is ClientStatus.ACTIVE
+    await slack.command("Hooli XYZ lunch with Gavin", command="/touch")
+    _, body = await slack.command("Hooli XYZ delete", command="/client")
+    assert "Delete Hooli XYZ for good?" in json.dumps(body)
+    erase = _button(body["blocks"], "client_erase")
+    await slack.post(slack.block_actions_body(erase["action_id"], erase["value"]))
+    await slack.settle()
+    said = " ".join(c.params.get("text", "") for c in slack.fake.calls("response_url"))
+    assert "Deleted Hooli XYZ" in said
+    assert await _clients(store, Platform.SLACK, slack.team) == {}
+    async with store.sessions() as s:
+        assert await s.scalar(select(func.count()).select_from(TouchRow)) == 0
+
+
+async def test_slack_unclear_client_reads_the_same_as_everywhere(slack: Harness) -> None:
+    await slack.command("add Hooli", command="/client")
+    for command, text in (("/client", "Hooly"), ("/match", "Hooly"), ("/client", "Hooly archive")):
+        _, body = await slack.command(text, command=command)
+        said = json.dumps(body)
+        assert 'I don\'t know a client called \\"Hooly\\". Did you mean \\"Hooli\\"?' in said, (
+            command,
+            said[:300],
+        )
+
+
+async def test_teams_archive_unarchive_delete_and_cadence_default(teams: Teams) -> None:
+    await teams.post(teams.personal("client add Initech"))  # the first person: the admin
+    await teams.post(teams.personal("client Initech cadence weekly"))
+    await teams.post(teams.personal("client Initech cadence default"))
+    assert "back on the default cadence" in unescape(card_text(await teams.last_card(3)))
+    await teams.post(teams.personal("client Initech archive"))
+    await teams.post(teams.personal("client Initech unarchive"))
+    assert "Initech is back" in unescape(card_text(await teams.last_card(5)))
+    await teams.post(teams.personal("client Initech delete"))
+    ask = await teams.last_card(6)
+    assert "Delete Initech for good?" in unescape(card_text(ask))
+    [erase] = [s for s in submits(ask) if s["data"]["action_id"] == "client_erase"]
+    await teams.post(teams.submit(erase["data"]))
+    assert "Deleted Initech" in unescape(card_text(await teams.last_card(7)))
+    assert await _clients(teams.services.store, Platform.TEAMS, TENANT) == {}

@@ -12,10 +12,11 @@ import dataclasses
 import io
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -26,10 +27,13 @@ from bot.domain import Platform
 from bot.inbound import ActionIn, CommandIn, FormIn, Identity
 from store.models import Base
 from store.repositories import SqlStore
+from tests.fakes.slack_api import FakeSlackApi
 from tests.slack_helpers import (  # noqa: F401  (fixtures)
     Harness,
+    install,
     slack_fake_fixture,
-    slack_fixture,
+    slack_settings,
+    start_harness,
 )
 
 pytestmark = pytest.mark.security
@@ -185,6 +189,22 @@ async def test_the_probe_would_see_a_leak(app: Touchbase, store: SqlStore) -> No
 # --- the same through Slack, signed for team B -------------------------------------------------
 
 TEAM_A, TEAM_B = "T0FIRMA", "T0FIRMB"
+
+
+@pytest.fixture(name="slack")
+async def two_installs(
+    db_url: str, engine: AsyncEngine, store: SqlStore, clock: Any, slack_fake: FakeSlackApi
+) -> AsyncIterator[Harness]:
+    """Touchbase installed in two workspaces ("Add to Slack", one token each): a request is
+    served with the token of the team it names, and is that team's."""
+    settings = slack_settings(
+        slack_fake, bot_token=None, client_id="1111.2222", client_secret=SecretStr("shh")
+    )
+    async for harness in start_harness(db_url, engine, store, clock, slack_fake, settings):
+        for team in (TEAM_A, TEAM_B):
+            slack_fake.team_id = team
+            await install(harness)
+        yield harness
 
 
 async def slack_as(slack: Harness, team: str, text: str, command: str = "/touch") -> None:

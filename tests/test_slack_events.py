@@ -213,3 +213,41 @@ async def test_a_first_time_users_button_opens_its_modal_in_time(slow_slack: Har
     assert view["callback_id"] == "log_touch"
     await slack.settle()  # the profile lookup finishes afterwards, and is remembered
     assert len(slack.fake.calls("users.info")) == 1
+
+
+async def test_every_event_the_manifest_subscribes_to_gets_200(slack: Harness) -> None:
+    from adapters.manifests import bot_events, slack_manifest
+
+    shapes: dict[str, dict[str, Any]] = {
+        "app_home_opened": {
+            "type": "app_home_opened",
+            "user": USER,
+            "channel": "D0ADABOT",
+            "tab": "messages",
+            "event_ts": "1700000600.000100",
+        },
+        "app_mention": {
+            "type": "app_mention",
+            "user": USER,
+            "channel": "C0GENERAL",
+            "text": f"<@{slack.fake.bot_user_id}> hello",
+            "ts": "1700000600.000200",
+            "event_ts": "1700000600.000200",
+        },
+        "message.im": {
+            "type": "message",
+            "channel_type": "im",
+            "channel": "D0ADABOT",
+            "user": USER,
+            "text": "hello",
+            "ts": "1700000600.000300",
+            "event_ts": "1700000600.000300",
+        },
+        "tokens_revoked": {"type": "tokens_revoked", "tokens": {"oauth": [USER], "bot": []}},
+        "app_uninstalled": {"type": "app_uninstalled"},
+    }
+    subscribed = bot_events(slack_manifest())
+    assert set(subscribed) == set(shapes)
+    for name in sorted(subscribed, key=lambda n: n == "app_uninstalled"):
+        assert await slack.event(shapes[name]) == 200, name
+    await slack.settle()

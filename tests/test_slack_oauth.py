@@ -3,13 +3,7 @@ bolt's installation and state store, oauth.v2.access answered by FakeSlackApi.""
 
 from __future__ import annotations
 
-import re
-from collections.abc import AsyncIterator
-from urllib.parse import parse_qs, urlsplit
-
 import pytest
-from pydantic import SecretStr
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.slack.installation_store import DbOAuthStateStore
 from bot.clock import FixedClock
@@ -19,50 +13,18 @@ from bot.ports import DeliveryError
 from store import slack_installations
 from store.repositories import SqlStore
 from store.secrets import TokenCipher
-from tests.fakes.slack_api import FakeSlackApi
 from tests.slack_helpers import (  # noqa: F401  (fixtures)
     SECRET_KEY,
     USER,
     Harness,
+    install,
+    oauth_fixture,
     slack_fake_fixture,
     slack_settings,
     start_harness,
 )
 
 CIPHER = TokenCipher([SECRET_KEY])
-
-
-@pytest.fixture
-async def oauth(
-    db_url: str, engine: AsyncEngine, store: SqlStore, clock: FixedClock, slack_fake: FakeSlackApi
-) -> AsyncIterator[Harness]:
-    settings = slack_settings(
-        slack_fake,
-        bot_token=None,
-        client_id="1111.2222",
-        client_secret=SecretStr("client-secret"),
-    )
-    async for harness in start_harness(db_url, engine, store, clock, slack_fake, settings):
-        yield harness
-
-
-async def install(oauth: Harness) -> None:
-    page = await oauth.http.get("/slack/install")
-    assert page.status == 200
-    html = await page.text()
-    link = re.search(r'href="(https://slack.com/oauth/v2/authorize\?[^"]+)"', html)
-    assert link is not None
-    query = parse_qs(urlsplit(link.group(1).replace("&amp;", "&")).query)
-    assert query["client_id"] == ["1111.2222"]
-    assert "chat:write" in query["scope"][0]
-    state = query["state"][0]
-    cookie = page.headers["Set-Cookie"].split(";", 1)[0]  # bolt marks it Secure: send it by hand
-    done = await oauth.http.get(
-        "/slack/oauth_redirect",
-        params={"code": "the-code", "state": state},
-        headers={"Cookie": cookie},
-    )
-    assert done.status == 200, await done.text()
 
 
 async def test_install_stores_the_workspace_token_and_uses_it(oauth: Harness) -> None:

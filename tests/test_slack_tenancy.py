@@ -360,3 +360,46 @@ async def test_a_guest_is_refused_like_an_outsider(slack: Harness) -> None:
     _status, body = await slack.command("Acme", command="/client", user="U0GUEST")
     assert body["text"] == REFUSAL
     assert "U0GUEST" not in await people_ids(slack)
+
+
+async def test_an_outsiders_home_tab_shows_only_the_refusal(slack: Harness) -> None:
+    add_outsider(slack)
+    await firm_with_a_client(slack)
+    home = {
+        "type": "app_home_opened",
+        "user": OUTSIDER,
+        "channel": "D0VENDOR",
+        "tab": "home",
+        "event_ts": "1700000200.000100",
+    }
+    assert await slack.event(home) == 200
+    await slack.settle()
+    [published] = slack.fake.calls("views.publish")
+    shown = json.dumps(published.params["view"])
+    assert "only for people at the firm" in shown
+    assert "Acme" not in shown
+    assert OUTSIDER not in await people_ids(slack)
+
+
+async def test_an_outsiders_message_shortcut_opens_no_form(slack: Harness) -> None:
+    add_outsider(slack)
+    await firm_with_a_client(slack)
+    raw = slack.message_shortcut_body("Met Acme's CFO about fees", user=OUTSIDER)
+    payload = json.loads(parse_qs(raw)["payload"][0])
+    payload["user"] = outsider_user(slack)
+    status, _ = await slack.post(urlencode({"payload": json.dumps(payload)}))
+    assert status == 200
+    await slack.settle()
+    assert slack.fake.calls("views.open") == []
+    [answer] = slack.fake.calls("response_url")
+    assert answer.params["text"] == REFUSAL
+
+
+async def test_a_command_from_another_team_is_refused_without_a_lookup(slack: Harness) -> None:
+    await firm_with_a_client(slack)
+    slack.fake.clear_calls()
+    slack.team = OTHER_TEAM  # the sender's own team, as the payload names it
+    _status, body = await slack.command("Acme", command="/client", user="U0NEVERSEEN")
+    assert body["text"] == REFUSAL
+    assert slack.fake.calls("users.info") == []
+    assert [w.external_id for w in await slack.store.workspaces()] == [TEAM]

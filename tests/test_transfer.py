@@ -103,7 +103,11 @@ def test_missing_name_column_is_explained() -> None:
     assert records == [] and report.errors[0].line == 1 and "name" in report.errors[0].problem
 
 
-async def test_imported_owner_is_adopted_on_first_contact(chat: Chat, store: SqlStore) -> None:
+async def test_an_imported_owner_named_by_name_only_is_not_claimed_by_a_namesake(
+    chat: Chat, store: SqlStore
+) -> None:
+    """Only a platform-verified e-mail takes up an imported owner's clients: a colleague whose
+    name happens to match stays themself, and the client waits for the real owner."""
     await chat.say("/touchbase help")
     await _import(store, "name,owner\nAcme,Bob\n")
     bob = chat.as_user("bob")
@@ -112,9 +116,10 @@ async def test_imported_owner_is_adopted_on_first_contact(chat: Chat, store: Sql
     async with store.unit(ws.id) as uow:
         people = await uow.people.list()
         acme = await uow.clients.by_name("Acme")
-    assert sorted(p.platform_user_id for p in people) == ["bob", "jane"]
-    bob_row = next(p for p in people if p.platform_user_id == "bob")
-    assert acme is not None and acme.owner_id == bob_row.id
+    assert sorted(p.platform_user_id for p in people) == ["bob", "import:bob", "jane"]
+    invitation = next(p for p in people if p.platform_user_id == "import:bob")
+    assert invitation.pending
+    assert acme is not None and acme.owner_id == invitation.id
 
 
 async def test_export_json_and_csv(chat: Chat, store: SqlStore) -> None:
@@ -151,8 +156,57 @@ async def test_an_import_on_a_new_workspace_leaves_the_first_user_admin(
 ) -> None:
     await _import(store, "name,owner\nAcme,Bob\nGlobex,Carol\n")
     await chat.say("/touchbase help")  # jane is the first to use Touchbase here
-    await chat.as_user("bob").say("/touchbase help")  # bob takes over his placeholder
+    await chat.as_user("bob").say("/touchbase help")  # bob is a colleague, not the invitation
     ws = await store.workspace(Platform.CONSOLE, "local")
     async with store.unit(ws.id) as uow:
-        roles = {p.display_name: p.role.value for p in await uow.people.list()}
-    assert roles == {"jane": "admin", "bob": "staff", "Carol": "staff"}
+        people = await uow.people.list()
+    roles = {p.display_name: p.role.value for p in people if not p.pending}
+    assert roles == {"jane": "admin", "bob": "staff"}
+    assert sorted(p.display_name for p in people if p.pending) == ["Bob", "Carol"]
+
+
+async def test_a_large_import_and_restore_are_a_few_statements_a_thousand_rows(
+    store: SqlStore,
+) -> None:
+    """3,000 contacts at 1,000 companies: the clients, key people and owners go in by the
+    thousand, and a restore of the export likewise; nothing is done a row at a time."""
+    from sqlalchemy import event
+
+    from bot.backup import restore
+
+    lines = ["Company,First Name,Last Name,E-mail Address,Account Owner,Last Contact"]
+    lines += [
+        f"Firm {i // 3:04d},Zoë{i},Müller,p{i}@example.com,Owner {i % 7},2026-10-{1 + i % 28:02d}"
+        for i in range(3000)
+    ]
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2])[:30])
+
+    event.listen(store.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        report = await _import(store, "\n".join(lines) + "\n")
+        imported = len(statements)
+        document = await _export_of(store, "local")
+        fresh = await store.workspace(Platform.CONSOLE, "copy", "Copy")
+        statements.clear()
+        async with store.unit(fresh.id) as uow:
+            await restore(uow, document)
+            await uow.commit()
+        restored = len(statements)
+    finally:
+        event.remove(store.engine.sync_engine, "before_cursor_execute", count)
+    assert report.ok and len(report.rows) == 3000
+    assert sum(r.action == "add" for r in report.rows) == 1000
+    assert imported < 150, imported  # it was about five statements a row
+    assert restored < 100, restored
+    copy = await _export_of(store, "copy")
+    assert copy == document
+    assert len(copy["clients"]) == 1000 and sum(len(c["people"]) for c in copy["clients"]) == 3000
+
+
+async def _export_of(store: SqlStore, key: str):  # type: ignore[no-untyped-def]
+    ws = await store.workspace(Platform.CONSOLE, key)
+    async with store.unit(ws.id) as uow:
+        return await export_data(uow)

@@ -24,7 +24,7 @@ from microsoft_agents.activity import (
 from microsoft_agents.hosting.core import ActivityHandler
 
 from adapters.teams import activity as read
-from adapters.teams import cards
+from adapters.teams import cards, limits
 from adapters.teams.turn import CardSender, Json, TeamsTurns
 from adapters.teams.universal import universal
 from bot.app import Touchbase
@@ -43,10 +43,11 @@ def as_json(activity: Activity) -> dict[str, Any]:
     return data
 
 
-def card_activity(card: cards.Card, summary: str) -> Activity:
+def card_activity(card: cards.Card, summary: str, user_id: str | None = None) -> Activity:
+    """A message with the card (Universal Actions; refreshed for ``user_id``, its reader)."""
     activity = Activity(
         type=ActivityTypes.message,
-        attachments=[Attachment(content_type=cards.CONTENT_TYPE, content=universal(card))],
+        attachments=[Attachment(content_type=cards.CONTENT_TYPE, content=universal(card, user_id))],
     )
     if cards.plain(summary).strip():
         activity.summary = cards.plain(summary)[:200]
@@ -62,9 +63,15 @@ class _Turn:
 
     def __init__(self, turn_context: Context) -> None:
         self.turn_context = turn_context
+        self.unreachable = False  # the connector did not answer once: do not wait on it again
 
     async def reply(self, card: cards.Card, summary: str) -> None:
-        await self.turn_context.send_activity(card_activity(card, summary))
+        if self.unreachable:
+            raise ConnectionError("the Teams connector did not answer")
+        sender = self.turn_context.activity.from_property
+        await self.turn_context.send_activity(
+            card_activity(card, summary, sender.id if sender is not None else None)
+        )
 
     async def member(self, member_id: str) -> Json | None:
         roster = read.roster_of(as_json(self.turn_context.activity))
@@ -75,6 +82,7 @@ class _Turn:
             member = await client.conversations.get_conversation_member(roster, member_id)
         except Exception as error:  # not a member here (404), or the connector did not answer
             log.info("no roster entry for a Teams member: %s", type(error).__name__)
+            self.unreachable = limits.unreachable(error)
             return None
         if not isinstance(member, ChannelAccount):
             return None

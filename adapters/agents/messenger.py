@@ -50,12 +50,13 @@ class AgentsMessenger:
                 f"not a Teams address ({type(error).__name__})", permanent=True
             ) from None
         await self.limiter.acquire(str(reference.conversation.id))
+        reader = reference.user.id if reference.user is not None else None
 
         failed: list[Exception] = []
 
         async def post(turn_context: TurnContext) -> None:
             try:
-                await turn_context.send_activity(card_activity(card, summary))
+                await turn_context.send_activity(card_activity(card, summary, reader))
             except Exception as error:
                 failed.append(error)
 

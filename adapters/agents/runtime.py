@@ -120,6 +120,11 @@ def build_agents(
     )
 
     async def on_turn_error(turn_context: Any, error: Exception) -> None:
+        if limits.unreachable(error):  # an apology would wait on the same connector again
+            log.warning(
+                "Teams turn failed: the connector is unreachable (%s)", type(error).__name__
+            )
+            return
         log.error("Teams turn failed: %s", type(error).__name__, exc_info=error)
         try:
             await turn_context.send_activity(message_activity(SORRY))

@@ -21,4 +21,29 @@ def build_sources(settings: CaptureSettings) -> list[EventSource]:
             max_bytes=settings.feed_max_bytes,
         )
     ]
+    if settings.graph_configured:  # msgraph-sdk is imported only when Microsoft 365 is set up
+        from adapters.capture.graph import GraphSource
+
+        assert settings.graph_client_secret is not None
+        sources.append(
+            GraphSource(
+                tenant_id=settings.graph_tenant_id,
+                client_id=settings.graph_client_id,
+                client_secret=settings.graph_client_secret.get_secret_value(),
+                base_url=settings.graph_base_url,
+                authority=settings.graph_authority,
+                subjects=settings.subjects,
+            )
+        )
+    if settings.google_configured:
+        from adapters.capture.google import GoogleSource
+
+        sources.append(
+            GoogleSource(
+                credentials_file=settings.google_credentials_file,
+                token_url=settings.google_token_url,
+                base_url=settings.google_base_url,
+                subjects=settings.subjects,
+            )
+        )
     return sources

@@ -73,6 +73,7 @@ from bot.privacy import (
     Mentioned,
     MentionStatus,
     is_outsider,
+    refusal,
 )
 
 log = logging.getLogger(__name__)
@@ -213,13 +214,14 @@ class SlackAdapter:
 
     @staticmethod
     def host(context: AsyncBoltContext, body: dict[str, Any]) -> Host:
-        """The firm whose installation this request came for (not the sender's team)."""
+        """The firm whose installation this request came for (not the sender's team): an
+        org-wide install is the whole Grid org; otherwise the team the token belongs to."""
         result = context.authorize_result
-        return host_of(
-            result.enterprise_id if result is not None else context.enterprise_id,
-            result.team_id if result is not None else context.team_id,
-            body,
-        )
+        enterprise = context.enterprise_id or (result.enterprise_id if result else None)
+        if context.is_enterprise_install:
+            return Host(enterprise, None)
+        team = result.team_id if result is not None else None
+        return host_of(enterprise, team or context.team_id, body)
 
     def workspace(self, context: AsyncBoltContext, body: dict[str, Any]) -> str:
         """Our workspace key for a request, the same from every surface (see tenancy.py)."""
@@ -436,7 +438,9 @@ class SlackAdapter:
                 return error(
                     "I couldn't check who is in this channel, so I can't make it the "
                     "relationships channel.",
-                    "Add me to it (/invite @touchbase) and type /touchbase channel again.",
+                    "Add me to it (/invite @touchbase) and type /touchbase channel again; if "
+                    "that doesn't help, an admin should reinstall Touchbase so it may read "
+                    "channel details.",
                 )
             return await self.services.app.command(
                 who,
@@ -751,6 +755,12 @@ class SlackAdapter:
             tz = who.tz
         except Exception:
             log.info("profile lookup skipped for the shortcut", extra={"platform": "slack"})
+        else:
+            if is_outsider(who):  # no form for people outside the firm: it would save nothing
+                await self.reply_later(
+                    client, who.user_id, refusal(), shortcut.get("response_url"), replace=False
+                )
+                return
         today = local_today(self.services.clock, tz or self.services.app.config.default_tz)
         form = touch_form(note=clip(note, 3000), today=today)
         channel_id = (shortcut.get("channel") or {}).get("id")
@@ -915,15 +925,68 @@ class SlackAdapter:
             await self._deactivate(context, body)
 
     async def _deactivate(self, context: AsyncBoltContext, body: dict[str, Any]) -> None:
-        key = self.workspace(context, body)
-        workspace = await self.services.directory.uninstall(Platform.SLACK, key)
+        """Pause the workspace (its data stays; nothing is sent to it) and forget its token.
+        An org-wide install pauses every team of the org."""
+        host = self.host(context, body)
+        directory = self.services.directory
+        keys = {self.workspace(context, body)}
+        org_wide = bool(context.is_enterprise_install) or (host.enterprise_id and not host.team_id)
+        if org_wide and host.enterprise_id:
+            keys |= {
+                w.external_id
+                for w in await directory.workspaces()
+                if w.platform is Platform.SLACK
+                and (w.external_id.split(":")[0] == host.enterprise_id)
+            }
+        for key in sorted(keys):
+            workspace = await directory.uninstall(Platform.SLACK, key)
+            log.info(
+                "Slack workspace paused", extra={"platform": "slack", "workspace": workspace.id}
+            )
         if self.installations is not None:
             await self.installations.async_delete_installation(
-                enterprise_id=context.enterprise_id, team_id=context.team_id
+                enterprise_id=host.enterprise_id, team_id=None if org_wide else host.team_id
             )
-        log.info(
-            "Slack workspace uninstalled", extra={"platform": "slack", "workspace": workspace.id}
-        )
+
+    async def resume_if_paused(
+        self,
+        context: AsyncBoltContext,
+        body: dict[str, Any],
+        next: Callable[[], Awaitable[Any]],  # bolt passes it by this name
+    ) -> Any:
+        """Every authorized request: a paused workspace whose token works again (reinstalled,
+        or a new token after a restart) is resumed, after a
+        fresh auth.test, so a cached authorization never resumes it by mistake. Whether it is
+        paused is read through the store's short-lived workspace cache, so it is cheap."""
+        try:
+            await self._resume(context, body)
+        except Exception:
+            log.warning("could not check whether the workspace is paused", exc_info=True)
+        return await next()
+
+    async def _resume(self, context: AsyncBoltContext, body: dict[str, Any]) -> None:
+        event = body.get("event") or {}
+        if context.authorize_result is None or event.get("type") in (
+            "app_uninstalled",
+            "tokens_revoked",
+        ):
+            return
+        key = self.workspace(context, body)
+        if not key:
+            return
+        directory = self.services.directory
+        if await directory.is_paused(Platform.SLACK, key):
+            client = context.client
+            if client is None:
+                return
+            try:
+                await client.auth_test()
+            except SlackApiError:
+                return  # the token still does not work: stay paused
+            workspace = await directory.resume(Platform.SLACK, key)
+            log.info(
+                "Slack workspace resumed", extra={"platform": "slack", "workspace": workspace.id}
+            )
 
     # --- registration ---------------------------------------------------------------------------
 
@@ -943,6 +1006,7 @@ class SlackAdapter:
 
     def register(self) -> None:
         app = self.bolt
+        app.use(self.resume_if_paused)
         for name in SLASH_COMMANDS:
             app.command(name)(self.on_command)
         self.registered["commands"] = set(SLASH_COMMANDS)

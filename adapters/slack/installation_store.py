@@ -46,6 +46,15 @@ class DbInstallationStore(AsyncInstallationStore):
             _jsonable(installation.to_dict_for_copying()),
             self._cipher,
         )
+        if team is None and installation.enterprise_id:
+            # Org-wide: each team of the org is its own workspace, made on first use; a
+            # reinstall resumes those paused by the uninstall.
+            prefix = f"{installation.enterprise_id}:"
+            for known in await self._store.workspaces(include_paused=True):
+                if known.platform is Platform.SLACK and known.external_id.startswith(prefix):
+                    await self._store.update_workspace(known.id, active=True)
+            log.info("Slack org-wide install saved", extra={"platform": "slack"})
+            return
         key = workspace_key(installation.enterprise_id, team)
         workspace = await self._store.workspace(
             Platform.SLACK, key, installation.team_name or installation.enterprise_name

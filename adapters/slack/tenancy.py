@@ -65,12 +65,14 @@ def host_of(
     authorized_team: str | None,
     body: Mapping[str, Any],
 ) -> Host:
-    """The host: bolt's authorize result first (who the token belongs to), else the payload's
-    `authorizations`, else the ids bolt read from the payload."""
+    """The host: the payload's `authorizations` (the installation Slack delivered it for),
+    else who the token belongs to (bolt's authorize result)."""
     auths = body.get("authorizations")
     first = _dict(auths[0]) if isinstance(auths, list) and auths else {}
-    enterprise = authorized_enterprise or _text(first.get("enterprise_id"))
-    team = authorized_team or _text(first.get("team_id"))
+    enterprise = _text(first.get("enterprise_id")) or authorized_enterprise
+    if first.get("is_enterprise_install") is True:
+        return Host(enterprise, None)
+    team = _text(first.get("team_id")) or authorized_team
     return Host(enterprise, team)
 
 
@@ -107,6 +109,7 @@ def claimed_team(body: Mapping[str, Any]) -> str | None:
     event = _dict(body.get("event"))
     user = body.get("user")
     for candidate in (
+        _text(body.get("team_id")) if body.get("command") else None,  # a slash command
         _text(event.get("user_team")),
         _text(_dict(event.get("user_profile")).get("team")),
         _text(_dict(user).get("team_id")) if isinstance(user, Mapping) else None,

@@ -1,2 +1,3 @@
 """Microsoft Teams. The SDK (botbuilder) is imported by `runtime`, `bot`, `auth` and `messenger`,
-never here, so the Adaptive Card renderer (`cards`) can be imported without it."""
+never here. `activity`, `turn`, `universal`, `cards` and `limits` need no SDK: the Agents SDK
+adapter (`adapters.agents`) runs the same rules through them."""

@@ -23,7 +23,7 @@ from botbuilder.schema import (
 )
 
 from adapters.teams import activity as read
-from adapters.teams import cards
+from adapters.teams import cards, limits
 from adapters.teams.turn import CardSender, Json, TeamsTurns
 from adapters.teams.universal import universal
 from bot.app import Touchbase
@@ -62,11 +62,12 @@ def reference_from_address(address: Address) -> ConversationReference:
 # --- replies -------------------------------------------------------------------------------------
 
 
-def reply_activity(card: cards.Card, summary: str) -> Activity:
+def reply_activity(card: cards.Card, summary: str, user_id: str | None = None) -> Activity:
+    """A message with the card (Universal Actions; refreshed for ``user_id``, its reader)."""
     return Activity(
         type=ActivityTypes.message,
         summary=cards.plain(summary)[:200] or None,
-        attachments=[Attachment(content_type=cards.CONTENT_TYPE, content=universal(card))],
+        attachments=[Attachment(content_type=cards.CONTENT_TYPE, content=universal(card, user_id))],
     )
 
 
@@ -79,15 +80,22 @@ class _Turn:
 
     def __init__(self, turn_context: TurnContext) -> None:
         self.turn_context = turn_context
+        self.unreachable = False  # the connector did not answer once: do not wait on it again
 
     async def reply(self, card: cards.Card, summary: str) -> None:
-        await self.turn_context.send_activity(reply_activity(card, summary))
+        if self.unreachable:
+            raise ConnectionError("the Teams connector did not answer")
+        sender = self.turn_context.activity.from_property
+        await self.turn_context.send_activity(
+            reply_activity(card, summary, sender.id if sender is not None else None)
+        )
 
     async def member(self, member_id: str) -> Json | None:
         try:
             member = await TeamsInfo.get_member(self.turn_context, member_id)
         except Exception as error:  # not a member here (404), or the connector did not answer
             log.info("no roster entry for a Teams member: %s", type(error).__name__)
+            self.unreachable = limits.unreachable(error)
             return None
         found: dict[str, Any] = member.serialize() if member is not None else {}
         return found or None

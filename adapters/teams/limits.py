@@ -34,6 +34,37 @@ TEAMS_LIMITS: tuple[tuple[float, int], ...] = ((1.0, 7), (2.0, 8), (30.0, 60), (
 CONNECT_TIMEOUT = 3.0
 READ_TIMEOUT = 5.0
 
+# What the SDKs raise when the serviceUrl could not be reached or did not answer in time:
+# msrest's ClientRequestError (botbuilder), aiohttp's connection and timeout errors (Agents SDK).
+_UNREACHABLE = frozenset(
+    {
+        "ClientRequestError",
+        "ClientConnectionError",
+        "ClientConnectorError",
+        "ClientOSError",
+        "ConnectionTimeoutError",
+        "ServerDisconnectedError",
+        "ServerTimeoutError",
+        "SocketTimeoutError",
+    }
+)
+
+
+def unreachable(error: BaseException) -> bool:
+    """True when the connector could not be reached or did not answer: telling the person
+    about it through the same connector would only wait again."""
+    seen: BaseException | None = error
+    for _ in range(5):  # the error, and what it wraps
+        if seen is None:
+            return False
+        if isinstance(seen, ConnectionError | TimeoutError) or any(
+            kind.__name__ in _UNREACHABLE for kind in type(seen).__mro__
+        ):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 TRANSIENT = frozenset({412, 429, 502, 504})
 PERMANENT = frozenset({403, 404})
 

@@ -56,6 +56,7 @@ class TeamsMessenger:
         except (ValueError, TypeError, AttributeError) as error:
             raise DeliveryError(str(error), permanent=True) from None
         conversation_id = str(reference.conversation.id)
+        reader = reference.user.id if reference.user is not None else None
         await self.limiter.acquire(conversation_id)
 
         failed: list[Exception] = []
@@ -63,7 +64,7 @@ class TeamsMessenger:
         async def post(turn_context: TurnContext) -> None:
             # Caught here, not left to the adapter's on_turn_error, which would swallow it.
             try:
-                await turn_context.send_activity(reply_activity(card, summary))
+                await turn_context.send_activity(reply_activity(card, summary, reader))
             except Exception as error:
                 failed.append(error)
 

@@ -21,6 +21,7 @@ from botbuilder.schema import Activity
 from botframework.connector.auth import ServiceClientCredentialsFactory
 
 from adapters.ports import Services
+from adapters.teams import limits
 from adapters.teams.auth import (
     TeamsConfigurationError,
     Unauthorized,
@@ -77,6 +78,11 @@ def build_teams(
     adapter = CloudAdapter(authentication)
 
     async def on_turn_error(turn_context: Any, error: Exception) -> None:
+        if limits.unreachable(error):  # an apology would wait on the same connector again
+            log.warning(
+                "Teams turn failed: the connector is unreachable (%s)", type(error).__name__
+            )
+            return
         log.error("Teams turn failed: %s", type(error).__name__, exc_info=error)
         try:
             await turn_context.send_activity(message_activity(SORRY))

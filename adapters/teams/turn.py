@@ -5,9 +5,9 @@ Both Teams adapters (botbuilder in :mod:`adapters.teams.bot`, the Microsoft 365 
 :class:`TurnIO` (reply in this conversation, look a member up in the roster) and a
 :class:`CardSender` (send a card to a stored address). So the rules below hold for both:
 
-* **Who may act.** A sender of another tenant or a guest (:func:`activity.membership_of`; for a
-  sender Touchbase has not met yet, their roster entry is looked up once) gets the core's one
-  short refusal, here, and nothing is stored for them.
+* **Who may act.** A sender of another tenant or a guest (:func:`activity.membership_of`; their
+  roster entry is looked up the first time and then once a day) gets the core's one short
+  refusal, here, and nothing is stored for them.
 * **Private stays private** (:func:`bot.privacy.route_reply`). Teams cannot show a message to one
   person inside a channel or group chat, so a private reply asked for there goes to the
   person's personal chat (proactively, to the address stored when they last spoke to the bot
@@ -19,7 +19,7 @@ Both Teams adapters (botbuilder in :mod:`adapters.teams.bot`, the Microsoft 365 
   as unknown or an outsider (``CommandIn.mentioned``), which answers "I don't know Bob Brown
   yet..." instead of inventing a person.
 * **Invokes are answered.** ``adaptiveCard/action`` (``Action.Execute``) is handled like an
-  ``Action.Submit``; ``task/fetch`` and ``composeExtension/query`` get a proper answer; every
+  ``Action.Submit`` (a card's own refresh leaves it as it is); ``task/fetch`` and ``composeExtension/query`` get a proper answer; every
   other invoke a 200 with an empty body.
 """
 
@@ -27,11 +27,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any, Protocol
 
 from adapters.teams import activity as read
 from adapters.teams import cards
-from adapters.teams.universal import error_response, execute_response, message_response
+from adapters.teams.universal import REFRESH, error_response, execute_response, message_response
 from bot.app import Reply, Touchbase
 from bot.directory import Directory
 from bot.domain import Platform
@@ -56,6 +58,7 @@ log = logging.getLogger(__name__)
 
 Json = Mapping[str, Any]
 TEAMS_CAN = Capabilities(can_reply_privately_in_channel=False)
+ROSTER_REFRESH = timedelta(days=1)  # how long a roster check of a known sender holds
 
 TASK_FETCH_TEXT = "Touchbase has no dialog to open here: type help in your chat with Touchbase."
 DONE = "Done."
@@ -112,16 +115,28 @@ class TeamsTurns:
     # ---- who
 
     async def who(self, activity: Json, io: TurnIO) -> Identity | None:
-        """The sender, with their membership: the roster is asked about someone new."""
+        """The sender, with their membership. The roster is asked about someone new, and
+        again once a day (:data:`ROSTER_REFRESH`), so a member who became a guest is no
+        longer let in; the time of the check is stored with the person."""
         who = read.identity_of(activity, development=self.development)
         if who is None or is_outsider(who) or who.workspace_key == read.EMULATOR_WORKSPACE:
             return who
         _, known = await self.directory.known_person(Platform.TEAMS, who.workspace_key, who.user_id)
-        if known is not None:
+        now = self.app.clock.now()
+        checked = known.profile_refreshed_at if known is not None else None
+        if checked is not None and now - checked < ROSTER_REFRESH:
             return who
         sender_id = str(_map(activity.get("from")).get("id") or "")
         member = await io.member(sender_id) if sender_id else None
-        return read.identity_of(activity, development=self.development, member=member)
+        found = read.identity_of(activity, development=self.development, member=member)
+        if found is None or member is None:
+            return found
+        email = member.get("email") or member.get("userPrincipalName")
+        return replace(
+            found,
+            email=str(email) if email and "@" in str(email) else found.email,
+            profile_refreshed_at=now,
+        )
 
     # ---- messages and Action.Submit
 
@@ -143,7 +158,8 @@ class TeamsTurns:
 
     async def _submitted(
         self, activity: Json, io: TurnIO, who: Identity, data: Json
-    ) -> Reply | None:
+    ) -> Message | None:
+        """Run a card's form or button; the pointer posted instead of the reply, if any."""
         source, where = read.source_id(activity), read.conversation_of(activity)
         submitted = read.form_of(data, source, where)
         if submitted is not None:
@@ -152,13 +168,11 @@ class TeamsTurns:
             shown = cards.form_from_description(
                 form_in.form_id, form_in.private_value, data.get("form")
             )
-            await self.deliver(activity, io, who, reply, form=shown, values=values)
-            return reply
+            return await self.deliver(activity, io, who, reply, form=shown, values=values)
         action = read.action_of(data, source, where)
         if action is not None:
             reply = await self.app.action(who, action)
-            await self.deliver(activity, io, who, reply)
-            return reply
+            return await self.deliver(activity, io, who, reply)
         log.info("ignored a Teams card submit without action_id or form_id")
         return None
 
@@ -207,13 +221,15 @@ class TeamsTurns:
         *,
         form: Form | None = None,
         values: Mapping[str, str] | None = None,
-    ) -> None:
-        """Post the reply here, or in the person's personal chat with a pointer here."""
+    ) -> Message | None:
+        """Post the reply here, or in the person's personal chat with a pointer here; the
+        pointer posted, if any."""
         card, summary = reply_card(reply, form=form, values=values)
         where = read.conversation_of(activity)
         if not self._needs_personal_chat(reply, where):
             await io.reply(card, summary)
-            return
+            return None
+        note = pointer(COULD_NOT_DM)
         address = await self._personal_address(who)
         if address is not None:
             try:
@@ -222,10 +238,8 @@ class TeamsTurns:
                 log.warning("could not send a private reply: %s", type(error).__name__)
             else:
                 note = pointer()
-                await io.reply(cards.message_card(note), note.text)
-                return
-        note = pointer(COULD_NOT_DM)
         await io.reply(cards.message_card(note), note.text)
+        return note
 
     @staticmethod
     def _needs_personal_chat(reply: Reply, where: Conversation) -> bool:
@@ -269,7 +283,11 @@ class TeamsTurns:
         return 200, {}
 
     async def _execute(self, activity: Json, io: TurnIO) -> dict[str, Any]:
-        """``Action.Execute``: the same core call as the ``Action.Submit`` it falls back to."""
+        """``Action.Execute``: the same core call as the ``Action.Submit`` it falls back to.
+        A card's refresh is answered without a new card: it keeps what it showed."""
+        action = _map(_map(activity.get("value")).get("action"))
+        if action.get("verb") == REFRESH:
+            return message_response("")
         who = await self.who(activity, io)
         if who is None:
             return error_response(403, "Forbidden", "Touchbase could not tell who you are.")
@@ -292,8 +310,8 @@ class TeamsTurns:
                 return execute_response(card)
             await self.deliver(activity, io, who, reply)
             return message_response(DONE)
-        await self._submitted(activity, io, who, data)
-        return message_response(DONE)
+        moved = await self._submitted(activity, io, who, data)
+        return message_response(moved.text if moved is not None else DONE)
 
     # ---- installation: remember the personal chat
 

@@ -7,6 +7,12 @@ invoke and gets the updated card back in the answer, in place; an older client f
 the submit, which arrives as a message with a ``value``. Both carry the same data, so both
 lead to the same core call.
 
+A card sent to one person also carries a ``refresh`` (``Action.Execute`` with the verb
+:data:`REFRESH`, ``userIds`` that person's Teams id): only they make Teams ask for an update,
+whatever the size of the chat. The bot answers that invoke without changing the card
+(:func:`adapters.teams.turn.TeamsTurns.invoke`): a card shows what it showed the person it was
+sent to, and nobody else is ever shown anything of theirs.
+
 Pure functions over plain dicts; the original card is never changed.
 """
 
@@ -18,6 +24,7 @@ from typing import Any
 from adapters.teams.cards import Card
 
 VERB = "touchbase"  # every button's verb: what it does is in its data, as with Action.Submit
+REFRESH = "touchbase.refresh"  # the verb of a card's refresh action
 
 
 def _execute(submit: Card) -> Card:
@@ -43,9 +50,15 @@ def _convert(node: Any) -> Any:
     return node
 
 
-def universal(card: Card) -> Card:
-    """The card with every ``Action.Submit`` as an ``Action.Execute`` that falls back to it."""
+def universal(card: Card, user_id: str | None = None) -> Card:
+    """The card with every ``Action.Submit`` as an ``Action.Execute`` that falls back to it;
+    with ``user_id`` (a ``29:`` id), refreshed for that person alone."""
     converted: Card = _convert(card)
+    if user_id:
+        converted["refresh"] = {
+            "action": {"type": "Action.Execute", "verb": REFRESH, "data": {}},
+            "userIds": [user_id],
+        }
     return converted
 
 

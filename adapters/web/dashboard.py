@@ -28,7 +28,7 @@ from bot.clock import local_today
 from bot.dashboard import Dashboard
 from bot.domain import LOCAL_PLATFORM, LOCAL_WORKSPACE_KEY, Platform, Workspace
 
-FIGURES = ("coverage", "overdue", "touches", "load", "single_threaded", "open_work")
+FIGURES = ("coverage", "overdue", "touches", "capture", "load", "single_threaded", "open_work")
 _PLATFORM_NAMES = {
     Platform.SLACK: "Slack",
     Platform.TEAMS: "Teams",
@@ -158,6 +158,9 @@ def _csv_rows(d: Dashboard, figure: str | None) -> Iterator[Row]:
             yield from (
                 ("touches", r.client, w, n, "") for w, n in zip(weeks, r.counts, strict=True)
             )
+
+    rows.append(("capture", "from calendars and mail", "", d.captured_touches, "touches"))
+    rows.append(("capture", "typed", "", d.typed_touches, "touches"))
     for person in d.load:
         target = person.target.describe() if person.target else "none"
         rows.append(
@@ -350,6 +353,11 @@ class DashboardHandlers:
                         "single-threaded",
                         str(len(d.single_threaded)),
                         "warn" if d.single_threaded else "",
+                    ),
+                    _stat(
+                        f"of {d.captured_touches + d.typed_touches} touches in 12 weeks came "
+                        "from calendars and mail",
+                        _pct(d.captured_share),
                     ),
                     _stat("repairs under way", str(len(d.repairs))),
                     _stat("handoffs under way", str(len(d.handoffs))),

@@ -145,8 +145,12 @@ async def cadence_command(ctx: Context, client: Client, text: str) -> Reply:
         summary = f"{ctx.person.display_name} set the cadence to every {plural(days, 'day')}"
     await ctx.uow.history.add_event(client.id, ctx.person.id, "cadence", summary)
     await _tell_owner(ctx, client, f"set {client.name}'s contact cadence {said}.")
+    if days is None:
+        text = f"{client.name} is back on the default cadence (its segment's, else the firm's)."
+    else:
+        text = f"{client.name} is now to be contacted {said}."
     return Message(
-        text=f"{client.name} is now to be contacted {said}.",
+        text=text,
         actions=(_open(client),),
         tone=Tone.SUCCESS,
     )

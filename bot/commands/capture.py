@@ -168,6 +168,14 @@ async def calendar_command(ctx: Context, text: str) -> Reply:
         return notice("I've forgotten your calendar address.", tone=Tone.SUCCESS)
     if not url:
         return error("Which calendar?", CALENDAR_USAGE)
+    if ctx.conversation is not None and ctx.conversation.is_shared:
+        return error(
+            "I didn't save that: a calendar's secret address belongs in a direct message with "
+            "me, where nobody else reads it.",
+            "If others could see what you typed, reset the address first (Outlook: stop and "
+            "publish the calendar again; Google: Reset next to the secret address), then send "
+            "me the new one in a direct message.",
+        )
     problem = feed_problem(url, allow_local=ctx.config.capture_allow_local_feeds)
     if problem is not None:
         return error(problem, CALENDAR_USAGE)

@@ -45,7 +45,6 @@ from bot.parsing import match_client
 from bot.resolve import (
     Target,
     after_client,
-    client_names,
     label_keys,
     matter_problem_text,
     people_named,
@@ -93,7 +92,11 @@ async def find_target(ctx: Context, text: str, *, whole: bool = False) -> Target
     """Read a matter or client at the start of `text` (the whole of it when `whole`)."""
     clients = await ctx.uow.clients.list()
     return await resolve.find_target(
-        clients, await ctx.uow.matters.list(open_only=True), text, whole=whole
+        clients,
+        await ctx.uow.matters.list(open_only=True),
+        text,
+        whole=whole,
+        index=await ctx.uow.clients.index(),
     )
 
 
@@ -123,7 +126,7 @@ async def matter_command(ctx: Context, text: str) -> Reply:
 
 async def open_matter(ctx: Context, text: str) -> Reply:
     today = ctx.today()
-    match = match_client(text, client_names(await ctx.uow.clients.list()))
+    match = match_client(text, await ctx.uow.clients.index())
     if match.status != "matched" or match.client is None:
         # `/matter series b`: an open matter named without its client, found as /update does.
         target = await find_target(ctx, text, whole=True)

@@ -21,9 +21,9 @@ from bot.ownership import (
     step_text,
 )
 from bot.ownership_ports import HANDOFF_STEPS, Handoff
-from bot.parsing import client_index, lookup_client
+from bot.parsing import lookup_client
 from bot.privacy import ConversationKind, mention_problem
-from bot.resolve import client_names, client_problem, people_named
+from bot.resolve import client_problem, people_named
 from bot.text import a_role, clip, find_mentions, row_id, stop, unpack, when
 
 USAGE = "Try: /owner Acme @jane (or /owner Acme jane)"
@@ -116,7 +116,7 @@ async def split_plain_name(ctx: Context, text: str) -> tuple[str, str]:
     if len(words) < 2:
         return text.strip(), ""
     people = await ctx.uow.people.list()
-    names = client_index(client_names(await ctx.uow.clients.list()))
+    names = await ctx.uow.clients.index()
     for n in range(min(3, len(words) - 1), 0, -1):
         before, name = " ".join(words[:-n]), " ".join(words[-n:])
         known = name.casefold() in ("me", "myself") or len(people_called(people, name)) == 1

@@ -182,8 +182,9 @@ def buttons(card: dict[str, Any]) -> list[dict[str, Any]]:
             if node.get("type") in ("Action.Submit", "Action.Execute"):
                 found.append(node)
                 return  # an Execute's fallback is the same button
-            for value in node.values():
-                walk(value)
+            for key, value in node.items():
+                if key != "refresh":  # the card's refresh is not a button
+                    walk(value)
         elif isinstance(node, list):
             for value in node:
                 walk(value)

@@ -4,9 +4,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
+from datetime import timedelta
 from typing import Any
+
+import pytest
 
 from bot.privacy import COULD_NOT_DM, REFUSAL, SENT_PRIVATELY
 from tests.contract.harness import Contract
@@ -211,3 +215,93 @@ def teams_platform() -> Any:
 
 
 __all__ = ["ADA"]
+
+
+async def test_a_button_pressed_in_a_channel_answers_in_the_personal_chat(teams: Contract) -> None:
+    await ada_with_a_client(teams)
+    pressed = teams.in_channel("")
+    pressed.pop("text")
+    data = {"action_id": "client_open", "value": str((await teams.touches())[0].client_id)}
+    pressed.update(
+        type="invoke",
+        name="adaptiveCard/action",
+        value={"action": {"type": "Action.Execute", "verb": "touchbase", "data": data}},
+    )
+    status, body = await teams.post_raw(pressed)
+    assert status == 200
+    assert json.loads(body)["value"] == SENT_PRIVATELY
+    await teams.replies(4)
+    in_channel = await in_conversation(teams, "19:relationships")
+    assert [card_text(a["attachments"][0]["content"]) for a in in_channel] == [SENT_PRIVATELY]
+    private = (await in_conversation(teams, PERSONAL_CONVERSATION))[-1]
+    assert SECRET in texts([private]) and SECRET not in texts(in_channel)
+
+
+async def test_a_service_url_that_never_answers_does_not_hold_the_request(
+    teams: Contract, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from adapters.teams import limits
+
+    monkeypatch.setattr(limits, "READ_TIMEOUT", 0.5)  # read at each call
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(65536)  # takes the request and never answers
+        await asyncio.sleep(30)
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    took: list[float] = []
+    try:
+        # Ada writing for the first time (her roster entry is asked for), then again (known)
+        for _ in range(2):
+            activity = teams.personal("help", serviceUrl=f"http://127.0.0.1:{port}/")
+            started = time.monotonic()
+            status, _ = await teams.post_raw(activity)
+            took.append(time.monotonic() - started)
+            assert status in (200, 201, 502)
+            assert await teams.post(teams.personal("touchbase help")) == 201  # now known
+    finally:
+        server.close()
+    # each time one wait of 0.5 s (the roster lookup, or the reply), then nothing more on that
+    # connector: no reply after a roster lookup timed out, no apology, no retries
+    assert max(took) < 1.5, f"held {max(took):.1f} s"
+
+
+async def test_a_shared_channel_cannot_be_the_relationships_channel(teams: Contract) -> None:
+    assert await teams.post(teams.personal("touchbase help")) == 201  # Ada, the firm's admin
+    asked = teams.in_channel("<at>Touchbase</at> touchbase channel")
+    asked["channelData"]["channel"]["membershipType"] = "shared"  # Teams Connect
+    assert await teams.post(asked) == 201
+    said = texts(await teams.replies(3))
+    assert "shared with another organisation" in said
+    async with teams.services.store.unit(
+        (await teams.services.store.workspace(teams_platform(), TENANT)).id
+    ) as uow:
+        assert await uow.ownership.channel() is None
+
+
+async def test_a_member_who_became_a_guest_is_refused_from_the_next_day(teams: Contract) -> None:
+    teams.connector.add_member(
+        ADA["id"],
+        ADA["name"],
+        aad_object_id=ADA["aadObjectId"],
+        tenant_id=TENANT,
+        email="ada@firm.example",
+    )
+    assert await teams.post(teams.personal("client add Acme")) == 201
+    assert await teams.post(teams.personal("clients")) == 201
+    assert len(teams.connector.calls("get_member")) == 1  # asked once, not at every message
+    ada = await teams.person(ADA["aadObjectId"])
+    assert ada is not None and ada.email == "ada@firm.example"
+
+    teams.connector.add_member(
+        ADA["id"],
+        ADA["name"],
+        aad_object_id=ADA["aadObjectId"],
+        tenant_id=TENANT,
+        user_role="guest",
+    )
+    teams.clock.advance(timedelta(days=1, minutes=1))
+    assert await teams.post(teams.personal("clients")) == 201
+    replies = await teams.replies(3)
+    assert card_text(replies[2]["attachments"][0]["content"]) == REFUSAL

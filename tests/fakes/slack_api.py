@@ -75,6 +75,7 @@ import itertools
 import json
 import math
 import random
+import re
 import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable, Mapping
@@ -170,6 +171,7 @@ class FakeSlackApi:
         response_url_limit: int = 5,
     ) -> None:
         self.team_id = team_id
+        self._home_team = team_id
         self.team_name = team_name
         self.team_domain = team_domain
         self.bot_user_id = bot_user_id
@@ -612,13 +614,19 @@ class FakeSlackApi:
     def _dm_channel(channel: str) -> str:
         return f"D{channel}" if channel[:1] in ("U", "W") else channel
 
+    def _token_team(self, token: str | None) -> str:
+        """The team a token was issued for: the one ``oauth.v2.access`` named in it, else the
+        fake's own team."""
+        match = re.fullmatch(r"xoxb-(T[A-Z0-9]+)-\d+-fake", token or "")
+        return match.group(1) if match else self._home_team
+
     def _auth_test(self, params: JsonDict, token: str | None) -> JsonDict:
         return {
             "ok": True,
             "url": f"https://{self.team_domain}.slack.com/",
             "team": self.team_name,
             "user": "touchbase",
-            "team_id": self.team_id,
+            "team_id": self._token_team(token),
             "user_id": self.bot_user_id,
             "bot_id": self.bot_id,
             "is_enterprise_install": False,
@@ -727,6 +735,10 @@ class FakeSlackApi:
         user = self._users.get(str(params.get("user") or ""))
         if user is None:
             return {"ok": False, "error": "user_not_found"}
+        team = self._token_team(token)
+        if user.get("team_id") == self._home_team and team != self._home_team:
+            # A user added to the fake is a member of every team installed through it.
+            user = {**user, "team_id": team, "profile": {**user["profile"], "team": team}}
         if str(params.get("include_locale", "")).lower() in {"1", "true"}:
             user = {**user, "locale": self._locales.get(str(user["id"]), "en-US")}
         return {"ok": True, "user": user}
