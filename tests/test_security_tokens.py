@@ -19,8 +19,13 @@ from store import slack_installations
 from store.models import SlackInstallationRow
 from store.repositories import SqlStore
 from store.secrets import SecretKeyError, TokenCipher
-from tests.slack_helpers import SECRET_KEY, Harness, slack_fake_fixture  # noqa: F401
-from tests.test_slack_oauth import install, oauth  # noqa: F401  (fixture)
+from tests.slack_helpers import (  # noqa: F401  (fixtures)
+    SECRET_KEY,
+    Harness,
+    install,
+    oauth_fixture,
+    slack_fake_fixture,
+)
 
 pytestmark = pytest.mark.security
 
@@ -30,7 +35,7 @@ async def raw_rows(store: SqlStore) -> list[dict[str, object]]:
         return [dict(row.data) for row in await s.scalars(select(SlackInstallationRow))]
 
 
-async def test_the_stored_installation_holds_no_token(oauth: Harness) -> None:  # noqa: F811
+async def test_the_stored_installation_holds_no_token(oauth: Harness) -> None:
     await install(oauth)
     [row] = await raw_rows(oauth.store)
     token = json.dumps(row)
@@ -43,7 +48,7 @@ async def test_the_stored_installation_holds_no_token(oauth: Harness) -> None:  
 
 
 async def test_plain_and_old_key_tokens_are_re_encrypted_with_the_first_key(
-    oauth: Harness,  # noqa: F811
+    oauth: Harness,
 ) -> None:
     await install(oauth)
     old = TokenCipher([SECRET_KEY])
