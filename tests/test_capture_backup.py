@@ -97,3 +97,35 @@ async def test_a_backup_marked_with_secrets_brings_the_calendar_back(
     ws = await store.workspace(Platform.CONSOLE, "third")
     async with store.unit(ws.id) as uow:
         assert all(s.feed_url is None for s in await uow.capture.setups())
+
+
+async def test_merge_moves_domains_and_always_log_delete_forgets_it(
+    chat: Chat, store: SqlStore
+) -> None:
+    await _workspace_with_capture(chat, store)
+    await chat.say("/client add Initech")
+    ws = await store.workspace(Platform.CONSOLE, "local")
+    async with store.unit(ws.id) as uow:
+        clients = {c.name: c.id for c in await uow.clients.list()}
+        jane = next(p for p in await uow.people.list() if p.platform_user_id == "jane")
+        setup = await uow.capture.setup(jane.id)
+        both = (clients["Globex"], clients["Acme Corp"], clients["Initech"])
+        await uow.capture.save_setup(CaptureSetup(jane.id, setup.mode, FEED, both))
+        await uow.commit()
+    await chat.say("/client Globex merge into Acme Corp")
+    out = await chat.say("1")
+    assert "merged" in out.lower(), out
+    async with store.unit(ws.id) as uow:
+        assert await uow.capture.domains() == {
+            "acme.example": clients["Acme Corp"],
+            "globex.com": clients["Acme Corp"],
+            "globex.co.uk": clients["Acme Corp"],
+        }
+        setup = await uow.capture.setup(jane.id)
+        assert setup.always_clients == (clients["Acme Corp"], clients["Initech"])
+        assert setup.feed_url == FEED
+    await chat.say("/client Initech delete")
+    await chat.say("1")
+    async with store.unit(ws.id) as uow:
+        assert [c.name for c in await uow.clients.list()] == ["Acme Corp"]
+        assert (await uow.capture.setup(jane.id)).always_clients == (clients["Acme Corp"],)
