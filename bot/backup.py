@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from bot.archive_ports import Progress, Record
+from bot.capture_ports import CaptureMode, CaptureSetup
 from bot.domain import INVITED_PREFIX, Person
 from bot.ports import UnitOfWork
 from bot.rules import contact_key, open_follow_ups
@@ -63,7 +64,11 @@ def _moment(value: Any) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-async def export_data(uow: UnitOfWork, progress: Progress | None = None) -> dict[str, Any]:
+async def export_data(
+    uow: UnitOfWork, progress: Progress | None = None, *, secrets: bool = False
+) -> dict[str, Any]:
+    """The whole workspace. A person's secret calendar address is in it only with `secrets`
+    (the document then says `"contains_secrets": true`); otherwise it is left out."""
     t = await uow.archive.read(progress)
     people = {p["id"]: p for p in t["person"]}
     clients = {c["id"]: c for c in t["client"]}
@@ -272,7 +277,83 @@ async def export_data(uow: UnitOfWork, progress: Progress | None = None) -> dict
             }
             for a in t["audit_event"]
         ],
+        **await _capture_export(uow, user, clients, secrets=secrets),
     }
+
+
+async def _capture_export(
+    uow: UnitOfWork,
+    user: Callable[[int | None], str | None],
+    clients: Mapping[int, Mapping[str, Any]],
+    *,
+    secrets: bool,
+) -> dict[str, Any]:
+    """Client domains and each person's capture setup (the sources' bookmarks are not kept:
+    the next pass starts afresh)."""
+    domains = sorted(
+        (str(clients[c]["name"]), d)
+        for d, c in (await uow.capture.domains()).items()
+        if c in clients
+    )
+    setups = []
+    for s in await uow.capture.setups():
+        if user(s.person_id) is None:
+            continue
+        record: dict[str, Any] = {
+            "user": user(s.person_id),
+            "mode": s.mode.value,
+            "always_log": [str(clients[c]["name"]) for c in s.always_clients if c in clients],
+        }
+        if secrets:
+            record["calendar_address"] = s.feed_url
+        setups.append(record)
+    return {
+        "contains_secrets": secrets,
+        "client_domains": [{"client": c, "domain": d} for c, d in domains],
+        "capture": setups,
+    }
+
+
+async def _capture_restore(uow: UnitOfWork, document: Mapping[str, Any], merge: bool) -> int:
+    """Bring back client domains and capture setups, by client name and user id. With
+    `merge`, a domain or a setup already here stands."""
+    clients = {c.name: c.id for c in await uow.clients.list()}
+    people = {p.platform_user_id: p.id for p in await uow.people.list()}
+
+    def client(name: Any, where: str) -> int:
+        if name not in clients:
+            raise BackupError(f"{where} is for {name!r}, which is not in the export's clients")
+        return clients[name]
+
+    here = await uow.capture.domains() if merge else {}
+    by_client: dict[int, list[str]] = defaultdict(list)
+    for i, d in enumerate(document.get("client_domains", []), 1):
+        where = f"client_domains[{i}]"
+        domain = str(_need(d, "domain", where))
+        cid = client(_need(d, "client", where), where)
+        if domain not in here:
+            by_client[cid].append(domain)
+    for cid, names in by_client.items():
+        await uow.capture.set_domains(cid, names)
+    already = {s.person_id for s in await uow.capture.setups()} if merge else set()
+    written = 0
+    for i, s in enumerate(document.get("capture", []), 1):
+        where = f"capture[{i}]"
+        uid = _need(s, "user", where)
+        if uid not in people:
+            raise BackupError(f"{where} names {uid!r}, who is not in the export's people")
+        if people[uid] in already:
+            continue
+        await uow.capture.save_setup(
+            CaptureSetup(
+                person_id=people[uid],
+                mode=CaptureMode(s.get("mode") or CaptureMode.SUGGEST.value),
+                feed_url=s.get("calendar_address") if document.get("contains_secrets") else None,
+                always_clients=tuple(client(n, where) for n in s.get("always_log") or ()),
+            )
+        )
+        written += 1
+    return written
 
 
 # --- restore --------------------------------------------------------------------------------------
@@ -663,6 +744,12 @@ async def restore(
         ids = {r["id"] for r in tables["person"] if r["platform_user_id"] in known}
         tables["digest"] = [d for d in tables["digest"] if d["person_id"] not in ids]
     await uow.archive.write(tables, progress)
+    try:
+        setups = await _capture_restore(uow, document, merge)
+    except (TypeError, ValueError, AttributeError) as exc:
+        if isinstance(exc, BackupError):
+            raise
+        raise BackupError(f"the export is damaged: {exc}") from None
     counts = {
         "clients": len(tables["client"]) - len(kept),
         "key people": len(tables["contact"]),
@@ -675,6 +762,8 @@ async def restore(
         "care check-ins": len(tables["care_checkin"]),
         "digests": len(tables["digest"]),
         "snoozes": len(tables["snooze"]),
+        "client domains": len(document.get("client_domains", [])),
+        "capture setups": setups,
     }
     counts = {k: v for k, v in counts.items() if v or k in ("clients", "touches")}
     return RestoreReport(counts, kept)

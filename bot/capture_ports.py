@@ -151,6 +151,11 @@ class CaptureRepo(Protocol):
         """(touches logged from capture, touches typed) on or after `since`."""
         ...
 
+    async def move_client(self, client_id: int, into: int | None) -> None:
+        """A client merged into `into` (or deleted, `into` None): its domains and captured items
+        go to `into`, and everyone's "Always log" lists name `into` instead (or lose it)."""
+        ...
+
     async def claim_pass(self, key: str) -> bool:
         """Claim one capture pass (e.g. this workspace's pass for an hour): True only once."""
         ...

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from bot.capture_ports import (
     SOURCE_PREFIX,
@@ -229,6 +229,33 @@ class SqlCapture(ScopedRepo):
         )
         found = {bool(k): int(n) for k, n in rows}
         return found.get(True, 0), found.get(False, 0)
+
+    async def move_client(self, client_id: int, into: int | None) -> None:
+        if into is not None:
+            await self.s.execute(
+                update(ClientDomainRow)
+                .where(
+                    ClientDomainRow.workspace_id == self.ws, ClientDomainRow.client_id == client_id
+                )
+                .values(client_id=into)
+            )
+            await self.s.execute(
+                update(CaptureItemRow)
+                .where(
+                    CaptureItemRow.workspace_id == self.ws, CaptureItemRow.client_id == client_id
+                )
+                .values(client_id=into)
+            )
+        rows = await self.s.scalars(
+            select(CaptureSetupRow).where(CaptureSetupRow.workspace_id == self.ws)
+        )
+        for row in rows:
+            before = [int(c) for c in row.always_clients or ()]
+            if client_id not in before:
+                continue
+            after = [into if c == client_id else c for c in before]
+            row.always_clients = [c for c in dict.fromkeys(after) if c is not None]
+        await self.s.flush()
 
     async def claim_pass(self, key: str) -> bool:
         insert = insert_for(self.s)

@@ -316,6 +316,7 @@ async def merge_button(ctx: Context, value: str) -> Reply:
             label_key(x) != label_key(n) for x in aliases
         ):
             aliases.append(n)
+    await ctx.uow.capture.move_client(client.id, other.id)
     moved = await ctx.uow.clients.merge(client.id, other.id)
     moved["contact"] = max(0, moved.get("contact", 0) - await _one_of_each(ctx, other.id))
     changes: dict[str, object] = {"aliases": aliases}
@@ -448,6 +449,7 @@ async def erase_button(ctx: Context, value: str) -> Reply:
     client = await ctx.uow.clients.get(cid) if (cid := row_id(value)) else None
     if client is None:
         return notice("That client is already gone.")
+    await ctx.uow.capture.move_client(client.id, None)
     gone = await ctx.uow.clients.erase(client.id)
     counts = ", ".join(f"{table} {n}" for table, n in sorted(gone.items()) if n)
     await ctx.uow.history.audit(
