@@ -35,7 +35,23 @@ from microsoft_agents.hosting.core import (
 )
 from microsoft_agents.hosting.core.authorization.jwt import JwtTokenValidator
 
-from app.settings import Settings, TeamsSettings
+from adapters.teams.guard import (
+    TeamsConfigurationError,
+    Unauthorized,
+    check_settings,
+    looks_like_bearer,
+)
+from app.settings import TeamsSettings
+
+__all__ = [
+    "TeamsConfigurationError",
+    "Unauthorized",
+    "auth_configuration",
+    "authenticate",
+    "check_settings",
+    "looks_like_bearer",
+    "sdk_configuration",
+]
 
 log = logging.getLogger(__name__)
 
@@ -48,37 +64,6 @@ _AUTH_TYPES = {
     "SingleTenant": "ClientSecret",
     "UserAssignedMSI": "UserManagedIdentity",
 }
-
-
-class TeamsConfigurationError(RuntimeError):
-    """The Teams settings are unsafe or incomplete; raised at start-up, never per request."""
-
-
-class Unauthorized(Exception):
-    """The request did not carry a valid Bot Framework token."""
-
-
-def check_settings(settings: Settings) -> None:
-    """Refuse to serve Teams with settings that would be unsafe or could never work."""
-    teams = settings.teams
-    if not teams.id:
-        if settings.env != "development":
-            raise TeamsConfigurationError(
-                "Teams needs MICROSOFT_APP_ID (and MICROSOFT_APP_PASSWORD): without an app id "
-                "nothing checks that requests really come from Microsoft. For the Bot "
-                "Framework Emulator on your own machine, set TOUCHBASE_ENV=development."
-            )
-        return
-    if teams.type != "UserAssignedMSI" and not teams.password.get_secret_value():
-        raise TeamsConfigurationError(
-            "MICROSOFT_APP_ID is set but MICROSOFT_APP_PASSWORD is empty: Touchbase could not "
-            "reply. Set the client secret of the bot's app registration."
-        )
-    if teams.type == "SingleTenant" and not teams.tenant_id:
-        raise TeamsConfigurationError(
-            "MICROSOFT_APP_TYPE=SingleTenant needs MICROSOFT_APP_TENANT_ID, the directory "
-            "(tenant) id of the bot's app registration."
-        )
 
 
 def connection_settings(teams: TeamsSettings) -> dict[str, Any]:
@@ -185,20 +170,3 @@ async def authenticate(
         log.warning("rejected a Teams request: no identity")
         raise Unauthorized("no identity")
     return identity
-
-
-def looks_like_bearer(header: str | None) -> bool:
-    """A well-formed ``Bearer <JWT>`` header, checked before the body is read: a request
-    without one is refused without parsing anything it sent. The token itself is verified
-    afterwards, against the activity."""
-    if not header or len(header) > 16384:
-        return False
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer":
-        return False
-    parts = token.strip().split(".")
-    return (
-        len(parts) == 3
-        and all(parts[:2])
-        and all(part.replace("-", "").replace("_", "").isalnum() for part in parts if part)
-    )

@@ -35,26 +35,18 @@ from adapters.agents.auth import (
     auth_configuration,
     authenticate,
     check_settings,
-    looks_like_bearer,
     sdk_configuration,
 )
 from adapters.agents.bot import TouchbaseAgent, message_activity
 from adapters.agents.messenger import AgentsMessenger
 from adapters.ports import Services
 from adapters.teams import limits
+from adapters.teams.endpoint import ROUTE, read_activity_json, turn_error_handler
 from adapters.teams.limits import ConversationLimiter
-from bot.messages import Message, Tone
 
 __all__ = ["AGENTS", "AgentsRuntime", "TeamsConfigurationError", "build_agents", "mount"]
 
 log = logging.getLogger(__name__)
-
-ROUTE = "/api/messages"
-MAX_BODY = 256 * 1024
-
-SORRY = Message(
-    text="Something went wrong on our side. Please try again in a minute.", tone=Tone.ERROR
-)
 
 
 @dataclass
@@ -119,19 +111,7 @@ def build_agents(
         connection_manager=connections, channel_service_client_factory=QuickClients(connections)
     )
 
-    async def on_turn_error(turn_context: Any, error: Exception) -> None:
-        if limits.unreachable(error):  # an apology would wait on the same connector again
-            log.warning(
-                "Teams turn failed: the connector is unreachable (%s)", type(error).__name__
-            )
-            return
-        log.error("Teams turn failed: %s", type(error).__name__, exc_info=error)
-        try:
-            await turn_context.send_activity(message_activity(SORRY))
-        except Exception as again:  # the connector itself may be what failed
-            log.warning("could not tell the user about it: %s", type(again).__name__)
-
-    adapter.on_turn_error = on_turn_error
+    adapter.on_turn_error = turn_error_handler(message_activity)
     messenger = AgentsMessenger(adapter, teams.id, limiter=limiter)
     bot = TouchbaseAgent(
         services.app, services.directory, messenger, development=settings.env == "development"
@@ -144,18 +124,9 @@ def mount(app: web.Application, runtime: AgentsRuntime) -> AgentsRuntime:
     adapter, bot = runtime.adapter, runtime.bot
 
     async def messages(request: web.Request) -> web.StreamResponse:
-        if runtime.auth is not None and not looks_like_bearer(request.headers.get("Authorization")):
-            return web.json_response({"ok": False, "error": "not_authorized"}, status=401)
-        if request.content_type != "application/json":
-            return web.Response(status=415, text="expected application/json")
-        if request.content_length is not None and request.content_length > MAX_BODY:
-            return web.Response(status=413)
-        try:
-            body = await request.json()
-        except ValueError:
-            return web.Response(status=400, text="not JSON")
-        if not isinstance(body, dict):
-            return web.Response(status=400, text="not an activity")
+        body = await read_activity_json(request, auth_required=runtime.auth is not None)
+        if isinstance(body, web.Response):
+            return body
         header = request.headers.get("Authorization")
         if runtime.auth is not None:
             try:

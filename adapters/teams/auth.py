@@ -28,17 +28,27 @@ from botframework.connector.auth import (
 )
 
 from adapters.teams import limits
+from adapters.teams.guard import (
+    TeamsConfigurationError,
+    Unauthorized,
+    check_settings,
+    looks_like_bearer,
+)
 from app.settings import Settings, TeamsSettings
+
+__all__ = [
+    "TeamsConfigurationError",
+    "Unauthorized",
+    "authenticate",
+    "build_authentication",
+    "check_settings",
+    "looks_like_bearer",
+]
 
 log = logging.getLogger(__name__)
 
-
-class TeamsConfigurationError(RuntimeError):
-    """The Teams settings are unsafe or incomplete; raised at start-up, never per request."""
-
-
-class Unauthorized(Exception):
-    """The request did not carry a valid Bot Framework token."""
+#: botbuilder reads an empty app id as "no inbound check".
+NO_APP_ID = "the Bot Framework switches off the check that requests really come from Microsoft."
 
 
 @dataclass(frozen=True)
@@ -52,30 +62,6 @@ class BotConfig:
 
     def __repr__(self) -> str:  # never print the password
         return f"BotConfig(APP_ID={self.APP_ID!r}, APP_TYPE={self.APP_TYPE!r})"
-
-
-def check_settings(settings: Settings) -> None:
-    """Refuse to serve Teams with settings that would be unsafe or could never work."""
-    teams = settings.teams
-    if not teams.id:
-        if settings.env != "development":
-            raise TeamsConfigurationError(
-                "Teams needs MICROSOFT_APP_ID (and MICROSOFT_APP_PASSWORD): without an app id "
-                "the Bot Framework switches off the check that requests really come from "
-                "Microsoft. For the Bot Framework Emulator on your own machine, set "
-                "TOUCHBASE_ENV=development."
-            )
-        return
-    if teams.type != "UserAssignedMSI" and not teams.password.get_secret_value():
-        raise TeamsConfigurationError(
-            "MICROSOFT_APP_ID is set but MICROSOFT_APP_PASSWORD is empty: Touchbase could not "
-            "reply. Set the client secret of the bot's app registration."
-        )
-    if teams.type == "SingleTenant" and not teams.tenant_id:
-        raise TeamsConfigurationError(
-            "MICROSOFT_APP_TYPE=SingleTenant needs MICROSOFT_APP_TENANT_ID, the directory "
-            "(tenant) id of the bot's app registration."
-        )
 
 
 def bot_config(teams: TeamsSettings) -> BotConfig:
@@ -96,7 +82,7 @@ def build_authentication(
 
     ``credentials_factory`` replaces how outbound tokens are obtained (tests use a local one).
     """
-    check_settings(settings)
+    check_settings(settings, no_app_id=NO_APP_ID)
     authentication = ConfigurationBotFrameworkAuthentication(
         bot_config(settings.teams), credentials_factory=credentials_factory
     )
@@ -147,20 +133,3 @@ async def authenticate(
     ):
         result.connector_factory = QuickConnectors(result.connector_factory)
     return result
-
-
-def looks_like_bearer(header: str | None) -> bool:
-    """A well-formed ``Bearer <JWT>`` header, checked before the body is read: a request
-    without one is refused without parsing anything it sent. The token itself is verified
-    afterwards, against the activity."""
-    if not header or len(header) > 16384:
-        return False
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer":
-        return False
-    parts = token.strip().split(".")
-    return (
-        len(parts) == 3
-        and all(parts[:2])
-        and all(part.replace("-", "").replace("_", "").isalnum() for part in parts if part)
-    )

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 from aiohttp import web
 from botbuilder.core import TurnContext, serializer_helper
@@ -21,24 +20,19 @@ from botbuilder.schema import Activity
 from botframework.connector.auth import ServiceClientCredentialsFactory
 
 from adapters.ports import Services
-from adapters.teams import limits
 from adapters.teams.auth import (
     TeamsConfigurationError,
     Unauthorized,
     authenticate,
     build_authentication,
-    looks_like_bearer,
 )
 from adapters.teams.bot import RAW_ACTIVITY, TouchbaseTeamsBot, message_activity
+from adapters.teams.endpoint import ROUTE, read_activity_json, turn_error_handler
 from adapters.teams.messenger import ConversationLimiter, TeamsMessenger
-from bot.messages import Message, Tone
 
 __all__ = ["TEAMS", "TeamsConfigurationError", "TeamsRuntime", "build_teams", "mount"]
 
 log = logging.getLogger(__name__)
-
-ROUTE = "/api/messages"
-MAX_BODY = 256 * 1024
 
 
 @dataclass
@@ -51,10 +45,6 @@ class TeamsRuntime:
 
 
 TEAMS: web.AppKey[TeamsRuntime] = web.AppKey("teams", TeamsRuntime)
-
-SORRY = Message(
-    text="Something went wrong on our side. Please try again in a minute.", tone=Tone.ERROR
-)
 
 
 def build_teams(
@@ -77,19 +67,7 @@ def build_teams(
         )
     adapter = CloudAdapter(authentication)
 
-    async def on_turn_error(turn_context: Any, error: Exception) -> None:
-        if limits.unreachable(error):  # an apology would wait on the same connector again
-            log.warning(
-                "Teams turn failed: the connector is unreachable (%s)", type(error).__name__
-            )
-            return
-        log.error("Teams turn failed: %s", type(error).__name__, exc_info=error)
-        try:
-            await turn_context.send_activity(message_activity(SORRY))
-        except Exception as again:  # the connector itself may be what failed
-            log.warning("could not tell the user about it: %s", type(again).__name__)
-
-    adapter.on_turn_error = on_turn_error
+    adapter.on_turn_error = turn_error_handler(message_activity)
     messenger = TeamsMessenger(adapter, settings.teams.id, limiter=limiter)
     bot = TouchbaseTeamsBot(
         services.app, services.directory, messenger, development=settings.env == "development"
@@ -102,18 +80,9 @@ def mount(app: web.Application, runtime: TeamsRuntime) -> TeamsRuntime:
     adapter, bot = runtime.adapter, runtime.bot
 
     async def messages(request: web.Request) -> web.StreamResponse:
-        if runtime.auth_required and not looks_like_bearer(request.headers.get("Authorization")):
-            return web.json_response({"ok": False, "error": "not_authorized"}, status=401)
-        if request.content_type != "application/json":
-            return web.Response(status=415, text="expected application/json")
-        if request.content_length is not None and request.content_length > MAX_BODY:
-            return web.Response(status=413)
-        try:
-            body = await request.json()
-        except ValueError:
-            return web.Response(status=400, text="not JSON")
-        if not isinstance(body, dict):
-            return web.Response(status=400, text="not an activity")
+        body = await read_activity_json(request, auth_required=runtime.auth_required)
+        if isinstance(body, web.Response):
+            return body
         try:
             activity = Activity().deserialize(body)
         except Exception:
