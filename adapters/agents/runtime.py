@@ -43,6 +43,7 @@ from adapters.ports import Services
 from adapters.teams import limits
 from adapters.teams.endpoint import ROUTE, read_activity_json, turn_error_handler
 from adapters.teams.limits import ConversationLimiter
+from adapters.teams.turn import TeamsTurns
 
 __all__ = ["AGENTS", "AgentsRuntime", "TeamsConfigurationError", "build_agents", "mount"]
 
@@ -113,9 +114,10 @@ def build_agents(
 
     adapter.on_turn_error = turn_error_handler(message_activity)
     messenger = AgentsMessenger(adapter, teams.id, limiter=limiter)
-    bot = TouchbaseAgent(
+    turns = TeamsTurns(
         services.app, services.directory, messenger, development=settings.env == "development"
     )
+    bot = TouchbaseAgent(turns)
     return AgentsRuntime(adapter, bot, messenger, auth)
 
 

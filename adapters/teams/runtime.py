@@ -29,6 +29,7 @@ from adapters.teams.auth import (
 from adapters.teams.bot import RAW_ACTIVITY, TouchbaseTeamsBot, message_activity
 from adapters.teams.endpoint import ROUTE, read_activity_json, turn_error_handler
 from adapters.teams.messenger import ConversationLimiter, TeamsMessenger
+from adapters.teams.turn import TeamsTurns
 
 __all__ = ["TEAMS", "TeamsConfigurationError", "TeamsRuntime", "build_teams", "mount"]
 
@@ -69,9 +70,10 @@ def build_teams(
 
     adapter.on_turn_error = turn_error_handler(message_activity)
     messenger = TeamsMessenger(adapter, settings.teams.id, limiter=limiter)
-    bot = TouchbaseTeamsBot(
+    turns = TeamsTurns(
         services.app, services.directory, messenger, development=settings.env == "development"
     )
+    bot = TouchbaseTeamsBot(turns)
     return TeamsRuntime(adapter, bot, messenger, auth_required=bool(settings.teams.id))
 
 
