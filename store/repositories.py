@@ -78,12 +78,12 @@ def name_key(name: str) -> str:
 # Every request of a workspace needs its person and, for /touch, its whole client list as a
 # matching index; loading those through the ORM is most of a command's cost in a firm of
 # thousands of clients. Both are kept in memory, tagged with the workspace's `clients_version`
-# or `people_version` (bumped by triggers in the same transaction as any change, see
-# store/models.py). A unit of work reads the two versions once, in one small statement, and
-# uses a cached entry only when its version is the one read: a change committed by another
-# replica is seen by the next request. Entries are keyed by workspace id, so one firm's cache
-# can never answer another's. A unit that has written anything neither reads nor fills the
-# shared caches (what it sees may not be committed, or may be rolled back).
+# or `people_version` (bumped by triggers in the same transaction as any change to a column
+# they hold, see store/models.py CACHED_COLUMNS). A unit of work reads the two versions once, in
+# one small statement, and uses a cached entry only when its version is the one read: a change
+# committed by another replica is seen by the next request. Entries are keyed by workspace id,
+# so one firm's cache can never answer another's. A unit that has written anything neither reads
+# nor fills the shared caches (what it sees may not be committed, or may be rolled back).
 
 
 class _Session(Session):
@@ -168,6 +168,10 @@ _VERSIONS = select(
     WorkspaceRow.name,
     WorkspaceRow.channel,
 ).where(WorkspaceRow.id == bindparam("ws"))
+# The cached client list, in the order it is kept (its order column is one the triggers watch).
+_CLIENT_LIST = (
+    select(ClientRow).where(ClientRow.workspace_id == bindparam("ws")).order_by(ClientRow.name_key)
+)
 
 
 class _Versions:
@@ -426,9 +430,7 @@ class SqlClients(ScopedRepo):
             hit = self._caches.clients.get(self.ws)
             if hit is not None and hit[0] == version:
                 return hit[1]
-        rows = await self.s.scalars(
-            select(ClientRow).where(ClientRow.workspace_id == self.ws).order_by(ClientRow.name_key)
-        )
+        rows = await self.s.scalars(_CLIENT_LIST, {"ws": self.ws})
         entry = _ClientList(tuple(to_client(r) for r in rows))
         if version is not None and self._versions.shared:
             self._caches.keep_clients(self.ws, version, entry)
