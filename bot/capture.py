@@ -40,7 +40,6 @@ from bot.capture_ports import (
     CapturedEvent,
     CaptureMode,
     CaptureSetup,
-    Direction,
     EventKind,
     NewSuggestion,
     Suggestion,
@@ -346,26 +345,9 @@ async def _update(
 
 
 # --- persistence from mail headers -----------------------------------------------------------------
-
-
-def unanswered(mail: Sequence[Suggestion]) -> list[Suggestion]:
-    """The last e-mail sent to each client by each person that no later e-mail from that client
-    (to anyone at the firm) has answered."""
-    last_sent: dict[tuple[int, int], Suggestion] = {}
-    last_reply: dict[int, datetime] = {}
-    for m in mail:
-        if m.direction is Direction.SENT:
-            key = (m.person_id, m.client_id)
-            if key not in last_sent or m.occurred_at > last_sent[key].occurred_at:
-                last_sent[key] = m
-        else:
-            prev = last_reply.get(m.client_id)
-            last_reply[m.client_id] = max(prev, m.occurred_at) if prev else m.occurred_at
-    return [
-        s
-        for s in last_sent.values()
-        if (r := last_reply.get(s.client_id)) is None or r <= s.occurred_at
-    ]
+# An e-mail waits for a reply when it is the last one its sender sent that client and no e-mail
+# from the client (to anyone at the firm) came later: `CaptureRepo.unanswered` finds those in
+# the database, for the people asked about only.
 
 
 def business_days_between(start: date, end: date) -> int:
@@ -458,12 +440,12 @@ class CaptureSource:
         zones: Mapping[int, str],
         archived: set[int],
     ) -> list[Nudge]:
-        waiting = unanswered(await uow.capture.mail(None, now - timedelta(days=MAIL_DAYS)))
-        wanted = set(person_ids) if person_ids is not None else None
+        since = now - timedelta(days=MAIL_DAYS)
         waiting = [
-            m for m in waiting
-            if (wanted is None or m.person_id in wanted) and m.client_id not in archived
-        ]  # fmt: skip
+            m
+            for m in await uow.capture.unanswered(person_ids, since)
+            if m.client_id not in archived
+        ]
         if not waiting:
             return []
         last = await uow.clients.last_touch_on(sorted({m.client_id for m in waiting}))

@@ -143,8 +143,12 @@ class CaptureRepo(Protocol):
         """What this source captured for this person from `start` up to `end`."""
         ...
 
-    async def mail(self, person_ids: Sequence[int] | None, since: datetime) -> list[Suggestion]:
-        """Captured e-mails since `since`, oldest first."""
+    async def unanswered(
+        self, person_ids: Sequence[int] | None, since: datetime
+    ) -> list[Suggestion]:
+        """The last e-mail each of these people (everyone: None) sent each client since
+        `since` that no later e-mail from that client, to anyone at the firm, has answered;
+        oldest first. Other people's mail is not loaded: the query is bounded to these."""
         ...
 
     async def counts(self, since: date) -> tuple[int, int]:

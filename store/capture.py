@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy.orm import aliased
 
 from bot.capture_ports import (
     SOURCE_PREFIX,
@@ -32,6 +33,9 @@ from store.models import (
     ClientDomainRow,
     TouchRow,
 )
+
+# People per query: an IN list stays well inside every driver's limit on parameters.
+_IN_CHUNK = 500
 
 
 def _to_suggestion(row: CaptureItemRow) -> Suggestion:
@@ -209,15 +213,52 @@ class SqlCapture(ScopedRepo):
         )
         return [_to_suggestion(r) for r in rows]
 
-    async def mail(self, person_ids: Sequence[int] | None, since: datetime) -> list[Suggestion]:
-        query = select(CaptureItemRow).where(
-            CaptureItemRow.workspace_id == self.ws,
-            CaptureItemRow.state == SuggestionState.MAIL.value,
-            CaptureItemRow.occurred_at >= since,
+    async def unanswered(
+        self, person_ids: Sequence[int] | None, since: datetime
+    ) -> list[Suggestion]:
+        """Found in the database: only these people's own sent mail is read, each row checked
+        against later mail (theirs to the same client, the client's to anyone) by index."""
+        if person_ids is None:
+            return await self._unanswered(None, since)
+        ids = sorted(set(person_ids))
+        found: list[Suggestion] = []
+        for start in range(0, len(ids), _IN_CHUNK):
+            found.extend(await self._unanswered(ids[start : start + _IN_CHUNK], since))
+        return sorted(found, key=lambda m: (m.occurred_at, m.id))
+
+    async def _unanswered(self, person_ids: list[int] | None, since: datetime) -> list[Suggestion]:
+        sent = CaptureItemRow
+        later, reply = aliased(CaptureItemRow), aliased(CaptureItemRow)
+        mail = SuggestionState.MAIL.value
+        query = select(sent).where(
+            sent.workspace_id == self.ws,
+            sent.state == mail,
+            sent.direction == Direction.SENT.value,
+            sent.occurred_at >= since,
+            # the last one this person sent this client (the first stored, at the same moment)
+            ~exists().where(
+                later.workspace_id == self.ws,
+                later.person_id == sent.person_id,
+                later.state == mail,
+                later.client_id == sent.client_id,
+                later.direction == Direction.SENT.value,
+                or_(
+                    later.occurred_at > sent.occurred_at,
+                    and_(later.occurred_at == sent.occurred_at, later.id < sent.id),
+                ),
+            ),
+            # and no e-mail from the client since, to anyone at the firm
+            ~exists().where(
+                reply.workspace_id == self.ws,
+                reply.client_id == sent.client_id,
+                reply.state == mail,
+                reply.direction == Direction.RECEIVED.value,
+                reply.occurred_at > sent.occurred_at,
+            ),
         )
         if person_ids is not None:
-            query = query.where(CaptureItemRow.person_id.in_(person_ids))
-        rows = await self.s.scalars(query.order_by(CaptureItemRow.occurred_at, CaptureItemRow.id))
+            query = query.where(sent.person_id.in_(person_ids))
+        rows = await self.s.scalars(query.order_by(sent.occurred_at, sent.id))
         return [_to_suggestion(r) for r in rows]
 
     async def counts(self, since: date) -> tuple[int, int]:
