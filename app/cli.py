@@ -51,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub.add_parser("new-key", help="print a new key for TOUCHBASE_SECRET_KEYS")
     db_sub.add_parser(
         "rotate-keys",
-        help="encrypt every stored Slack token with the first key of TOUCHBASE_SECRET_KEYS",
+        help="encrypt every stored Slack token and calendar address with the first key of "
+        "TOUCHBASE_SECRET_KEYS",
     )
 
     imp = sub.add_parser("import", help="import data")
@@ -226,14 +227,18 @@ async def cmd_db(settings: Settings, args: argparse.Namespace) -> int:
     try:
         if args.db_command == "rotate-keys":
             from app.platforms import token_cipher
+            from store.capture import rotate_feed_keys
             from store.slack_installations import rotate_keys
 
             try:
-                count = await rotate_keys(services.store, token_cipher(settings, required=True))
+                cipher = token_cipher(settings, required=True)
+                count = await rotate_keys(services.store, cipher)
+                feeds = await rotate_feed_keys(services.store.sessions, cipher)
             except SecretKeyError as exc:
                 print(exc, file=sys.stderr)
                 return 1
             print(f"{count} Slack installation(s) now encrypted with the first key.")
+            print(f"{feeds} calendar address(es) now encrypted with the first key.")
             return 0
     finally:
         await services.close()
@@ -746,11 +751,16 @@ COMMANDS = {
 
 async def run(settings: Settings, argv: Sequence[str]) -> int:
     """One command, parsed from `argv`, with these settings; its exit status."""
+    from store.secrets import SecretKeyError
+
     args = build_parser().parse_args(argv)
     try:
         return await COMMANDS[args.command](settings, args)
     except _Exit as exc:
         return exc.code
+    except SecretKeyError as exc:  # TOUCHBASE_SECRET_KEYS unset where needed, or malformed
+        print(exc, file=sys.stderr)
+        return 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:

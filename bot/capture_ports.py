@@ -107,6 +107,12 @@ class CaptureSetup:
     cursors: Mapping[str, str] = field(default_factory=dict)  # per source: a delta link, a token
 
 
+class SecretUnavailable(RuntimeError):
+    """A calendar address cannot be kept or read: the key it is encrypted with at rest is not
+    configured (TOUCHBASE_SECRET_KEYS), or not the one it was encrypted with. The message says
+    what the operator should do and holds no address."""
+
+
 class CaptureRepo(Protocol):
     """Capture's storage, bound to one workspace like every repository of a unit of work."""
 
@@ -120,12 +126,20 @@ class CaptureRepo(Protocol):
 
     async def remove_domains(self, client_id: int, domains: Sequence[str]) -> None: ...
 
-    async def setup(self, person_id: int) -> CaptureSetup: ...
+    async def setup(self, person_id: int) -> CaptureSetup:
+        """The person's setup, the calendar address decrypted. Raises SecretUnavailable when
+        the address is stored under a key that is not configured."""
+        ...
+
     async def setups(self) -> list[CaptureSetup]:
         """Everyone who has chosen anything about capture."""
         ...
 
-    async def save_setup(self, setup: CaptureSetup) -> None: ...
+    async def save_setup(self, setup: CaptureSetup) -> None:
+        """Store the setup; the calendar address is encrypted at rest. Raises
+        SecretUnavailable, before writing anything, when no key is configured to do that."""
+        ...
+
     async def get(self, suggestion_id: int) -> Suggestion | None: ...
     async def by_source(self, source: str, source_id: str) -> Suggestion | None: ...
     async def add(self, item: NewSuggestion) -> tuple[Suggestion, bool]:

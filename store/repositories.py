@@ -65,6 +65,7 @@ from store.nudges import SqlNudges, SqlSweepQueries
 from store.outbox import SqlOutbox, SqlOutboxQueue
 from store.ownership import SqlOwnership
 from store.repairs import SqlRepairs
+from store.secrets import TokenCipher
 
 
 def name_key(name: str) -> str:
@@ -992,11 +993,13 @@ class SqlUnitOfWork:
         workspace_id: int,
         clock: Clock,
         caches: StoreCaches | None = None,
+        cipher: TokenCipher | None = None,
     ):
         self._sessions = sessions
         self.workspace_id = workspace_id
         self._clock = clock
         self._caches = caches or StoreCaches()
+        self._cipher = cipher
         self.session: AsyncSession | None = None
 
     async def __aenter__(self) -> Self:
@@ -1014,7 +1017,7 @@ class SqlUnitOfWork:
         self.ownership = _Ownership(s, ws, clock)
         self.outbox = SqlOutbox(s, ws)
         self.archive = SqlArchive(s, ws, clock)
-        self.capture = SqlCapture(s, ws, clock)
+        self.capture = SqlCapture(s, ws, clock, self._cipher)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -1036,9 +1039,14 @@ class SqlStore:
     # difference makes the next lookup reload.
     WORKSPACE_TTL_SECONDS = 30.0
 
-    def __init__(self, engine: AsyncEngine, clock: Clock) -> None:
+    def __init__(
+        self, engine: AsyncEngine, clock: Clock, *, cipher: TokenCipher | None = None
+    ) -> None:
+        """`cipher` encrypts the secrets kept in workspaces' rows (calendar addresses); None
+        when TOUCHBASE_SECRET_KEYS is unset, and then none is stored."""
         self.engine = engine
         self.clock = clock
+        self.cipher = cipher
         self.sessions = async_sessionmaker(
             engine, expire_on_commit=False, sync_session_class=_Session
         )
@@ -1052,7 +1060,7 @@ class SqlStore:
         return ws
 
     def unit(self, workspace_id: int) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.sessions, workspace_id, self.clock, self.caches)
+        return SqlUnitOfWork(self.sessions, workspace_id, self.clock, self.caches, self.cipher)
 
     def sweep_queries(self) -> SqlSweepQueries:
         return SqlSweepQueries(self.sessions)
