@@ -91,7 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--workspace", default=None, help=WORKSPACE_HELP)
 
     imp_backup = imp_sub.add_parser(
-        "backup", help="restore a `touchbase export --format json` into an empty workspace"
+        "backup",
+        help="restore a `touchbase export --format json` (with --with-secrets or without) into "
+        "an empty workspace",
     )
     imp_backup.add_argument("file", type=Path)
     imp_backup.add_argument(
@@ -114,6 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         default=None,
         help="file to write, readable by you only (default: stdout)",
+    )
+    exp.add_argument(
+        "--with-secrets",
+        action="store_true",
+        help="with --format json: include people's secret calendar addresses (the document "
+        "says so, and a restore brings them back); keep the file safe",
     )
     exp.add_argument("--workspace", default=None, help=WORKSPACE_HELP)
 
@@ -308,10 +316,28 @@ async def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+SECRETS_WARNING = (
+    "Warning: this export holds secrets: people's private calendar addresses. Anyone who has "
+    "the file can read those calendars. Keep it where only you can read it and delete it once "
+    "restored; an export without --with-secrets leaves them out."
+)
+
+
 async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     from adapters.files import write_private
     from bot.backup import CSV_TABLES, export_data
 
+    secrets = bool(args.with_secrets)
+    if secrets and args.format != "json":
+        print("--with-secrets is for --format json, the full export.", file=sys.stderr)
+        return 2
+    if secrets and not args.output and sys.stdout.isatty():
+        print(
+            "--with-secrets: give --output FILE (written readable by you only) rather than "
+            "showing secrets on the terminal.",
+            file=sys.stderr,
+        )
+        return 2
     services = await bootstrap(settings)
     try:
         ws = await _workspace(services, args.workspace)
@@ -319,7 +345,7 @@ async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
         if ws is not None:
             async with services.store.unit(ws.id) as uow:
                 with Progress("Exporting", "tables") as progress:
-                    data = await export_data(uow, progress)
+                    data = await export_data(uow, progress, secrets=secrets)
         print(
             f"Exported {ws.name if ws else LOCAL_WORKSPACE_NAME} "
             f"({ws.platform.value + ':' + ws.external_id if ws else 'console:local'}): "
@@ -341,11 +367,14 @@ async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
         print(f"Wrote {args.output}.", file=sys.stderr)
     else:
         sys.stdout.write(text)
+    if secrets:
+        print(SECRETS_WARNING, file=sys.stderr)
     return 0
 
 
 async def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
     from bot.backup import BackupError, restore
+    from store.secrets import SecretKeyError
 
     try:
         document = json.loads(args.file.read_bytes())
@@ -374,6 +403,9 @@ async def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
                     )
             except BackupError as exc:
                 print(f"{args.file}: {exc}. Nothing was restored.", file=sys.stderr)
+                return 1
+            except SecretKeyError as exc:  # calendar addresses, and no key to encrypt them
+                print(f"{args.file}: {exc} Nothing was restored.", file=sys.stderr)
                 return 1
             await uow.commit()
     finally:
