@@ -102,7 +102,7 @@ class CaptureSetup:
 
     person_id: int
     mode: CaptureMode = CaptureMode.SUGGEST
-    feed_url: str | None = None  # a secret iCalendar address: never shown back or logged
+    feed_url: str | None = None  # a secret iCal address: encrypted at rest, never shown or logged
     always_clients: tuple[int, ...] = ()
     cursors: Mapping[str, str] = field(default_factory=dict)  # per source: a delta link, a token
 
