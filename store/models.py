@@ -612,6 +612,15 @@ class CaptureItemRow(Base):
     __table_args__ = (
         UniqueConstraint("workspace_id", "source", "source_id"),
         Index("ix_capture_item_person_state", "workspace_id", "person_id", "state"),
+        # whether a client wrote back after an e-mail (the follow-ups in /due and the digest)
+        Index(
+            "ix_capture_item_client_mail",
+            "workspace_id",
+            "client_id",
+            "state",
+            "direction",
+            "occurred_at",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

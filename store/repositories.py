@@ -67,6 +67,7 @@ from store.nudges import SqlNudges, SqlSweepQueries
 from store.outbox import SqlOutbox, SqlOutboxQueue
 from store.ownership import SqlOwnership
 from store.repairs import SqlRepairs
+from store.secrets import TokenCipher
 
 
 def name_key(name: str) -> str:
@@ -1018,12 +1019,14 @@ class SqlUnitOfWork:
         clock: Clock,
         caches: StoreCaches | None = None,
         batcher: Batcher | None = None,
+        cipher: TokenCipher | None = None,
     ):
         self._sessions = sessions
         self.workspace_id = workspace_id
         self._clock = clock
         self._caches = caches or StoreCaches()
         self._batcher = batcher
+        self._cipher = cipher
         self.session: AsyncSession | None = None
 
     async def __aenter__(self) -> Self:
@@ -1081,7 +1084,7 @@ class SqlUnitOfWork:
 
     @cached_property
     def capture(self) -> SqlCapture:
-        return SqlCapture(self._s, self.workspace_id, self._clock)
+        return SqlCapture(self._s, self.workspace_id, self._clock, self._cipher)
 
     @property
     def _s(self) -> AsyncSession:
@@ -1111,9 +1114,14 @@ class SqlStore:
     # difference makes the next lookup reload.
     WORKSPACE_TTL_SECONDS = 30.0
 
-    def __init__(self, engine: AsyncEngine, clock: Clock) -> None:
+    def __init__(
+        self, engine: AsyncEngine, clock: Clock, *, cipher: TokenCipher | None = None
+    ) -> None:
+        """`cipher` encrypts the secrets kept in workspaces' rows (calendar addresses); None
+        when TOUCHBASE_SECRET_KEYS is unset, and then none is stored."""
         self.engine = engine
         self.clock = clock
+        self.cipher = cipher
         self.sessions = async_sessionmaker(
             engine, expire_on_commit=False, sync_session_class=_Session
         )
@@ -1128,7 +1136,9 @@ class SqlStore:
         return ws
 
     def unit(self, workspace_id: int) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.sessions, workspace_id, self.clock, self.caches, self.batcher)
+        return SqlUnitOfWork(
+            self.sessions, workspace_id, self.clock, self.caches, self.batcher, self.cipher
+        )
 
     def sweep_queries(self) -> SqlSweepQueries:
         return SqlSweepQueries(self.sessions)
