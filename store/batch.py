@@ -206,6 +206,10 @@ class Batcher:
 
 
 async def _insert(conn: AsyncConnection, touches: Sequence[Mapping[str, Any]]) -> list[Row[Any]]:
-    params = {f"{c}_{i}": touch[c] for i, touch in enumerate(touches) for c in TOUCH_COLUMNS}
-    stmt = _touch_insert(conn.dialect.name, len(touches))
-    return list(await conn.execute(stmt, params))
+    # Rounds come in a few sizes (1, 2, 4, ... MAX_TOUCHES), so only a few statements are ever
+    # compiled and prepared; the last touch fills the gap, and ON CONFLICT drops its copies.
+    size = 1 << (len(touches) - 1).bit_length()
+    params = {
+        f"{c}_{i}": touches[min(i, len(touches) - 1)][c] for i in range(size) for c in TOUCH_COLUMNS
+    }
+    return list(await conn.execute(_touch_insert(conn.dialect.name, size), params))
