@@ -121,6 +121,8 @@ class Batcher:
         self._reader: asyncio.Task[None] | None = None
         self._writer: asyncio.Task[None] | None = None
         self._in_flight = 1 if engine.dialect.name == "sqlite" else 4
+        self._semaphore: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
+        self._rounds: set[asyncio.Task[None]] = set()
         # What the rounds did, for the benchmarks and tests: rounds, requests they answered,
         # touches they stored.
         self.rounds = 0
@@ -163,8 +165,9 @@ class Batcher:
                         future.set_result(found.get(ws))
 
     async def _write_lane(self) -> None:
-        slots = asyncio.Semaphore(self._in_flight)
-        rounds: set[asyncio.Task[None]] = set()
+        # Ends as soon as nothing waits to be sent (the rounds in flight finish on their own),
+        # so a touch arriving later always finds the lane gone and starts a new one.
+        slots = self._slots()
         while self._touches:
             await asyncio.sleep(0)
             await slots.acquire()  # touches arriving meanwhile join the next round
@@ -174,11 +177,16 @@ class Batcher:
                 continue
             self._count(len(touches))
             task = asyncio.get_running_loop().create_task(self._write_round(touches))
-            rounds.add(task)
-            task.add_done_callback(rounds.discard)
+            self._rounds.add(task)
+            task.add_done_callback(self._rounds.discard)
             task.add_done_callback(lambda _done: slots.release())
-        if rounds:
-            await asyncio.gather(*rounds)
+
+    def _slots(self) -> asyncio.Semaphore:
+        """At most `_in_flight` write rounds at once (per event loop)."""
+        loop = asyncio.get_running_loop()
+        if self._semaphore is None or self._semaphore[0] is not loop:
+            self._semaphore = (loop, asyncio.Semaphore(self._in_flight))
+        return self._semaphore[1]
 
     async def _write_round(
         self, touches: list[tuple[Mapping[str, Any], asyncio.Future[Row[Any] | None]]]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -188,3 +189,48 @@ async def test_a_failing_round_leaves_each_touch_to_its_own_unit_of_work(
     assert await _count(engine, source_id="ok-2") == 1
     assert await _count(engine, source_id="bad") == 0
     assert store.batcher.stored == 0  # the round that held all three committed nothing
+
+
+async def test_a_touch_arriving_while_a_round_commits_is_not_left_behind(
+    store: SqlStore, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The round in flight is held at its INSERT; a touch asked for meanwhile still gets its
+    own round once the first is done, with nothing else arriving to wake the lane."""
+    import store.batch as batch
+
+    ws = await store.workspace(Platform.SLACK, "T1", "Firm")
+    async with store.unit(ws.id) as uow:
+        person = await uow.people.ensure("U1", "Ada")
+        client = await uow.clients.add("Acme")
+        await uow.commit()
+    gate = asyncio.Event()
+    insert = batch._insert
+
+    async def held(conn: object, touches: object) -> object:
+        await gate.wait()
+        return await insert(conn, touches)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(batch, "_insert", held)
+
+    async def add(source: str) -> bool:
+        async with store.unit(ws.id) as uow:
+            new = NewTouch(
+                client_id=client.id,
+                person_id=person.id,
+                kind=TouchKind.CALL,
+                occurred_on=clock.now().date(),
+                source_id=source,
+            )
+            _touch, created = await uow.touches.add(new)
+            await uow.commit()
+            return created
+
+    first = asyncio.create_task(add("first"))
+    for _ in range(5):
+        await asyncio.sleep(0)  # its round is now waiting at the INSERT
+    second = asyncio.create_task(add("second"))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    gate.set()
+    assert await asyncio.wait_for(asyncio.gather(first, second), 10) == [True, True]
+    assert store.batcher.stored == 2
