@@ -43,26 +43,45 @@ NOW = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)  # a Monday
 TODAY = NOW.date()
 T = TypeVar("T")
 
+# The product's rule (bot.rules.next_due): a cadence after the latest contact (a touch, or the
+# last contact an import brought), unless that falls on or before the day the client was added;
+# then, as for a client never touched, its first contact date, spread over the cadence by id.
 BASELINE = {
     "postgresql": """
-        SELECT c.owner_id, c.id
-        FROM client c
-        LEFT JOIN (SELECT client_id, max(occurred_on) AS last FROM touch
-                   WHERE workspace_id = :ws GROUP BY client_id) t ON t.client_id = c.id
-        LEFT JOIN segment s ON s.workspace_id = c.workspace_id AND s.name = c.segment
-        WHERE c.workspace_id = :ws AND c.owner_id IS NOT NULL AND c.status <> 'inactive'
-          AND COALESCE(t.last, (c.created_at AT TIME ZONE 'UTC')::date)
-              + COALESCE(c.cadence_days, s.cadence_days, :default) <= :today
+        WITH c AS (
+            SELECT c.id, c.owner_id,
+                   GREATEST(COALESCE(c.cadence_days, s.cadence_days, :default), 1) AS cadence,
+                   GREATEST(t.last, c.last_contact_on) AS last,
+                   (c.created_at AT TIME ZONE 'UTC')::date AS since
+            FROM client c
+            LEFT JOIN (SELECT client_id, max(occurred_on) AS last FROM touch
+                       WHERE workspace_id = :ws GROUP BY client_id) t ON t.client_id = c.id
+            LEFT JOIN segment s ON s.workspace_id = c.workspace_id AND s.name = c.segment
+            WHERE c.workspace_id = :ws AND c.owner_id IS NOT NULL
+              AND c.status NOT IN ('inactive', 'archived')
+        )
+        SELECT owner_id, id FROM c
+        WHERE CASE WHEN last + cadence > since THEN last + cadence
+                   ELSE since + 1 + id % cadence END <= :today
     """,
     "sqlite": """
-        SELECT c.owner_id, c.id
-        FROM client c
-        LEFT JOIN (SELECT client_id, max(occurred_on) AS last FROM touch
-                   WHERE workspace_id = :ws GROUP BY client_id) t ON t.client_id = c.id
-        LEFT JOIN segment s ON s.workspace_id = c.workspace_id AND s.name = c.segment
-        WHERE c.workspace_id = :ws AND c.owner_id IS NOT NULL AND c.status <> 'inactive'
-          AND julianday(COALESCE(t.last, date(c.created_at)))
-              + COALESCE(c.cadence_days, s.cadence_days, :default) <= julianday(:today)
+        WITH c AS (
+            SELECT c.id, c.owner_id,
+                   max(COALESCE(c.cadence_days, s.cadence_days, :default), 1) AS cadence,
+                   CASE WHEN c.last_contact_on IS NULL OR t.last >= c.last_contact_on
+                        THEN t.last ELSE c.last_contact_on END AS last,
+                   date(c.created_at) AS since
+            FROM client c
+            LEFT JOIN (SELECT client_id, max(occurred_on) AS last FROM touch
+                       WHERE workspace_id = :ws GROUP BY client_id) t ON t.client_id = c.id
+            LEFT JOIN segment s ON s.workspace_id = c.workspace_id AND s.name = c.segment
+            WHERE c.workspace_id = :ws AND c.owner_id IS NOT NULL
+              AND c.status NOT IN ('inactive', 'archived')
+        )
+        SELECT owner_id, id FROM c
+        WHERE CASE WHEN julianday(last) + cadence > julianday(since)
+                   THEN julianday(last) + cadence
+                   ELSE julianday(since) + 1 + id % cadence END <= julianday(:today)
     """,
 }
 
@@ -152,8 +171,12 @@ async def seed(engine: AsyncEngine, people: int, clients: int, touches: int) -> 
                 "owner_id": None if i % 50 == 0 else (i % people) + 1,
                 "cadence_days": rng.choice([None, None, None, 7, 60]),
                 "segment": segments[i % 4],
-                "status": "inactive" if i % 97 == 0 else "active",
+                "status": "inactive" if i % 97 == 0 else "archived" if i % 89 == 0 else "active",
                 "created_at": created + timedelta(days=rng.randrange(480)),
+                # Some carry the last contact an import brought.
+                "last_contact_on": TODAY - timedelta(days=rng.randrange(400))
+                if i % 10 == 3
+                else None,
             }
             for i in range(1, clients + 1)
         ],
@@ -164,6 +187,8 @@ async def seed(engine: AsyncEngine, people: int, clients: int, touches: int) -> 
         rows = []
         for i in range(start + 1, min(start + batch, touches) + 1):
             client = rng.randrange(1, clients + 1)
+            if client % 13 == 0:  # some clients are never touched
+                client -= 1
             rows.append(
                 {
                     "id": i,
