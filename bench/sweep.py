@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.clock import FixedClock
 from bot.config import CoreConfig
 from bot.digest import due_candidates
-from bot.nudges import RegularitySource, collect_nudges
+from bot.nudges import RegularitySource, collect_agendas
 from store.db import create_engine
 from store.models import Base, ClientRow, PersonRow, SegmentRow, TouchRow, WorkspaceRow
 from store.repositories import SqlStore
@@ -220,12 +220,15 @@ async def seed(engine: AsyncEngine, people: int, clients: int, touches: int) -> 
 
 
 async def sweep_due(store: SqlStore, config: CoreConfig) -> set[tuple[int, int]]:
-    """The sweep's path: candidates now, then the regularity nudges for all of them."""
+    """The sweep's path: candidates now, then their regularity items ranked, the ones a digest
+    shows written in full (`build_digests` does the same); the pairs are every item's."""
     candidates = await due_candidates(store, NOW, config)
     ids = [c.person.id for c in candidates]
     async with store.unit(1) as uow:
-        nudges = await collect_nudges(uow, ids, NOW, config, [RegularitySource()])
-    return {(n.person_id, n.client_id or 0) for items in nudges.values() for n in items}
+        agendas = await collect_agendas(
+            uow, ids, NOW, config, [RegularitySource()], limit=config.digest_max_items
+        )
+    return {(n.person_id, n.client_id or 0) for a in agendas.values() for n in a.items()}
 
 
 async def baseline_due(engine: AsyncEngine, config: CoreConfig) -> set[tuple[int, int]]:
