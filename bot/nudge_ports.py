@@ -9,14 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from bot.domain import Person, Platform
 
 
-@dataclass(frozen=True, slots=True)
-class ClientDue:
-    """A client the regularity rule should look at, with what it needs to decide."""
+class ClientDue(NamedTuple):
+    """A client the regularity rule should look at, with what it needs to decide. (A named
+    tuple: a sweep makes one for every client due in the firm.)"""
 
     client_id: int
     name: str

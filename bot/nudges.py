@@ -33,7 +33,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import ClassVar, Protocol
+from typing import NamedTuple, Protocol
 
 from bot.clock import zone
 from bot.config import CoreConfig, LoadTarget
@@ -150,9 +150,9 @@ def adjusted_cadence(
     return max(1, round(cadence_days * factor))
 
 
-@dataclass(frozen=True, slots=True)
-class Overdue:
-    """A client due for contact, with what ranking needs; `nudge()` writes its digest item."""
+class Overdue(NamedTuple):
+    """A client due for contact, with what ranking needs; `nudge()` writes its digest item.
+    (A named tuple: a sweep makes one for every client due in the firm.)"""
 
     due: ClientDue
     today: date  # the owner's local date
@@ -160,7 +160,9 @@ class Overdue:
     late: int  # days since it fell due (0: due today)
     urgency: float
 
-    kind: ClassVar[str] = OVERDUE
+    @property
+    def kind(self) -> str:
+        return OVERDUE
 
     @property
     def key(self) -> str:
@@ -176,28 +178,26 @@ class Overdue:
 
     def nudge(self) -> Nudge:
         due, late, cadence = self.due, self.late, self.cadence
+        last = due.last_touch_on
         every = "every day" if cadence == 1 else f"every {cadence} days"
-        if due.last_touch_on is None:
-            title = f"{due.name}: never contacted, first contact " + (
-                "due today" if late == 0 else f"{late} day{'s' if late != 1 else ''} late"
-            )
-        elif late == 0:
-            title = f"{due.name}: due today"
-        else:
-            title = f"{due.name}: {late} day{'s' if late != 1 else ''} overdue"
-        if due.last_touch_on is None:
+        days_late = "1 day" if late == 1 else f"{late} days"
+        if last is None:
+            when = "due today" if late == 0 else f"{days_late} late"
+            title = f"{due.name}: never contacted, first contact {when}"
             detail = f"No touch logged since it was added. The plan is {every}."
         else:
-            ago = (self.today - due.last_touch_on).days
-            detail = f"Last touch {ago} day{'s' if ago != 1 else ''} ago; the plan is {every}."
+            title = f"{due.name}: due today" if late == 0 else f"{due.name}: {days_late} overdue"
+            ago = (self.today - last).days
+            since = "1 day" if ago == 1 else f"{ago} days"
+            detail = f"Last touch {since} ago; the plan is {every}."
         return Nudge(
-            key=self.key,
-            person_id=due.owner_id,
-            kind=OVERDUE,
-            urgency=self.urgency,
-            title=title,
-            detail=detail,
-            client_id=due.client_id,
+            f"due:client:{due.client_id}",
+            due.owner_id,
+            OVERDUE,
+            self.urgency,
+            title,
+            detail,
+            due.client_id,
         )
 
 
@@ -307,7 +307,11 @@ def rank(nudges: Iterable[Nudge]) -> list[Nudge]:
     for n in nudges:
         if n.key not in best or n.urgency > best[n.key].urgency:
             best[n.key] = n
-    return sorted(best.values(), key=lambda n: (-n.urgency, n.title, n.key))
+    return _ordered(best.values())
+
+
+def _ordered(nudges: Iterable[Nudge]) -> list[Nudge]:
+    return sorted(nudges, key=lambda n: (-n.urgency, n.title, n.key))
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,11 +344,11 @@ def agenda(items: Iterable[Item], limit: int | None = None) -> Agenda:
             best[key] = n
     unique = list(best.values())
     if limit is None or len(unique) <= limit:
-        return Agenda(tuple(rank(n.nudge() for n in unique)))
+        return Agenda(tuple(_ordered([n.nudge() for n in unique])))
     if limit <= 0:
         return Agenda((), tuple(unique))
     cut = heapq.nlargest(limit, (n.urgency for n in unique))[-1]
-    head = rank(n.nudge() for n in unique if n.urgency >= cut)
+    head = _ordered([n.nudge() for n in unique if n.urgency >= cut])
     rest = [n for n in unique if n.urgency < cut]
     return Agenda(tuple(head[:limit]), (*head[limit:], *rest))
 
@@ -400,7 +404,8 @@ class RegularitySource:
             return []
         today = local_days(zones, now, config.default_tz)
         adjustments = await active_adjustments(uow, now, config, self.adjustment_sources)
-        include = sorted({a.client_id for a in adjustments})
+        adjusted = {a.client_id for a in adjustments}
+        include = sorted(adjusted)
         # One due list per local date (people in zones a day apart), each for its people only:
         # the database decides what is due, for whom.
         by_day: dict[date, list[int]] = {}
@@ -414,6 +419,12 @@ class RegularitySource:
             )
             for row in rows:
                 if today.get(row.owner_id) != day:
+                    continue
+                if row.due_on is not None and row.client_id not in adjusted:
+                    # The usual case, inline: the due list worked the rule out already.
+                    every = max(1, row.cadence_days)
+                    late = (day - row.due_on).days
+                    out.append(Overdue(row, day, every, late, 1.0 + late / every))
                     continue
                 item = overdue(row, day, adjustments)
                 if item is not None:
@@ -473,9 +484,12 @@ async def collect_agendas(
             continue
         if archived and n.client_id in archived:
             continue
-        if pid in snoozed and is_snoozed(n, snoozed[pid], now):
+        if snoozed and pid in snoozed and is_snoozed(n, snoozed[pid], now):
             continue
-        by_person.setdefault(pid, []).append(n)
+        if pid in by_person:
+            by_person[pid].append(n)
+        else:
+            by_person[pid] = [n]
     return {pid: agenda(items, limit) for pid, items in by_person.items()}
 
 

@@ -1,13 +1,15 @@
 """The SQL behind nudges and the morning digest: due lists, snoozes, digest claims, deliveries.
 
-The regularity due list is computed in the database (one aggregate of the latest touch per
-client, joined to the cadence), so a sweep never loads the touch history into memory.
+The regularity due list is computed whole in the database (each client's latest touch, its
+cadence, the first-contact rule, the owners asked about), so a sweep never loads the touch
+history, nor a client that is not due.
 Digest claims are rows unique per (person, local date), inserted with ON CONFLICT DO NOTHING:
 however many processes sweep at once, one of them wins each person's morning.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
@@ -18,7 +20,6 @@ from sqlalchemy import (
     Date,
     Integer,
     and_,
-    any_,
     case,
     cast,
     exists,
@@ -63,14 +64,16 @@ def created_date(dialect: str) -> ColumnElement[Any]:
 
 def one_of(dialect: str, column: Any, ids: Sequence[int]) -> ColumnElement[bool]:
     """`column` is one of `ids`, as ONE bound parameter whatever their number: an array on
-    PostgreSQL (`= ANY`), a JSON list on SQLite (`IN json_each`). The database filters; nothing
-    is loaded to be dropped in Python, and the statement is the same for 3 ids or 30,000."""
-    found: ColumnElement[bool]
+    PostgreSQL (`IN unnest`), a JSON list on SQLite (`IN json_each`). The database filters;
+    nothing is loaded to be dropped in Python, and the statement is the same for 3 ids or
+    30,000."""
+    listed: ColumnElement[Any]
     if dialect == "postgresql":
-        found = column == any_(literal(list(ids), ARRAY(Integer)))
+        # A subquery rather than `= ANY(array)`: hashed in every plan, generic ones included.
+        listed = func.unnest(literal(list(ids), ARRAY(Integer)))
     else:
-        listed = func.json_each(literal(json.dumps(list(ids)))).table_valued("value")
-        found = column.in_(select(listed.c.value))
+        listed = func.json_each(literal(json.dumps(list(ids)))).table_valued("value").c.value
+    found: ColumnElement[bool] = column.in_(select(listed))
     return found
 
 
@@ -177,8 +180,10 @@ class SqlNudges:
         query = due_clients_query(
             _dialect(self.s), self.ws, by, default_cadence, owner_ids=owner_ids, include=include
         )
+        # A plain Core result (no ORM row processing): a sweep reads every client due.
+        result = await (await self.s.connection()).execute(query)
         out: list[ClientDue] = []
-        for client_id, name, owner_id, cadence, last, since, due_on in await self.s.execute(query):
+        for client_id, name, owner_id, cadence, last, since, due_on in result.all():
             # SQLite hands computed dates back as text.
             if last is not None and not isinstance(last, date):
                 last = date.fromisoformat(last[:10])
@@ -193,7 +198,7 @@ class SqlNudges:
         query = select(PersonRow.id, PersonRow.tz).where(PersonRow.workspace_id == self.ws)
         if person_ids is not None:
             query = query.where(one_of(_dialect(self.s), PersonRow.id, person_ids))
-        return {pid: tz for pid, tz in await self.s.execute(query)}
+        return {pid: tz for pid, tz in await (await self.s.connection()).execute(query)}
 
     async def awaiting_replies(self, person_ids: Sequence[int] | None) -> list[AwaitingReply]:
         later = aliased(TouchRow)
@@ -428,9 +433,15 @@ def candidate_person(row: Sequence[Any]) -> Person:
         role=Role(role),
         email=email,
         tz=tz,
-        workdays=tuple(int(d) for d in (workdays or "").split(",") if d.strip()),
+        workdays=_workdays(workdays or ""),
         address=address,
     )
+
+
+@functools.lru_cache(maxsize=256)
+def _workdays(text: str) -> tuple[int, ...]:
+    """The stored week, "0,1,2,3,4", as (0, 1, 2, 3, 4): a firm has few distinct ones."""
+    return tuple(int(d) for d in text.split(",") if d.strip())
 
 
 def reclaimable(clock: datetime, now: datetime, lease: timedelta) -> ColumnElement[bool]:
@@ -488,7 +499,8 @@ class SqlSweepQueries:
                 )
             )
             blocked = {(p, d) for p, d in await s.execute(blocked_query)}
-            rows = (await s.execute(query)).all()
+            # A plain Core result (no ORM row processing): one row per person of the firm.
+            rows = (await (await s.connection()).execute(query)).all()
         out: list[DigestCandidate] = []
         platforms = {p.value: p for p in Platform}
         for row in rows:
