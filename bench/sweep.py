@@ -4,11 +4,13 @@
     python -m bench.sweep --engine postgres --url postgresql://postgres@127.0.0.1/tb_nudges_bench
     python -m bench.sweep --engine sqlite --people 1000 --clients 10000 --touches 100000  # quick
 
-Seeds one workspace (people in UTC, clients owned round-robin, touches spread over 400 days),
-then at Monday 08:30 UTC times (a) the sweep's own path: who may get a digest now, and the
-regularity nudges for all of them, and (b) one SQL query computing the same (owner, client) due
-pairs. Prints both, their ratio, the sweep's peak Python memory (tracemalloc, separate run) and
-the process's maximum resident size, and checks the two lists are equal.
+Seeds one workspace (people in UTC, clients owned round-robin, touches spread over 400 days;
+some clients never touched, some with an imported last contact, some archived or inactive),
+then at Monday 08:30 UTC times (a) the sweep's own path: who may get a digest now, and their
+regularity items ranked, the ones a digest shows written in full, and (b) one SQL query
+computing the same (owner, client) due pairs by the product's rule. Prints both, their ratio,
+the sweep's peak Python memory (tracemalloc, separate run) and the process's maximum resident
+size (seeding included), checks the two lists are equal, and ends with one JSON line.
 WARNING: it drops and recreates every table in the database it is given.
 """
 
@@ -31,10 +33,11 @@ from typing import Any, TypeVar
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.server import tune_gc
 from bot.clock import FixedClock
 from bot.config import CoreConfig
 from bot.digest import due_candidates
-from bot.nudges import RegularitySource, collect_nudges
+from bot.nudges import Agenda, RegularitySource, collect_agendas
 from store.db import create_engine
 from store.models import Base, ClientRow, PersonRow, SegmentRow, TouchRow, WorkspaceRow
 from store.repositories import SqlStore
@@ -43,26 +46,45 @@ NOW = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)  # a Monday
 TODAY = NOW.date()
 T = TypeVar("T")
 
+# The product's rule (bot.rules.next_due): a cadence after the latest contact (a touch, or the
+# last contact an import brought), unless that falls on or before the day the client was added;
+# then, as for a client never touched, its first contact date, spread over the cadence by id.
 BASELINE = {
     "postgresql": """
-        SELECT c.owner_id, c.id
-        FROM client c
-        LEFT JOIN (SELECT client_id, max(occurred_on) AS last FROM touch
-                   WHERE workspace_id = :ws GROUP BY client_id) t ON t.client_id = c.id
-        LEFT JOIN segment s ON s.workspace_id = c.workspace_id AND s.name = c.segment
-        WHERE c.workspace_id = :ws AND c.owner_id IS NOT NULL AND c.status <> 'inactive'
-          AND COALESCE(t.last, (c.created_at AT TIME ZONE 'UTC')::date)
-              + COALESCE(c.cadence_days, s.cadence_days, :default) <= :today
+        WITH c AS (
+            SELECT c.id, c.owner_id,
+                   GREATEST(COALESCE(c.cadence_days, s.cadence_days, :default), 1) AS cadence,
+                   GREATEST(t.last, c.last_contact_on) AS last,
+                   (c.created_at AT TIME ZONE 'UTC')::date AS since
+            FROM client c
+            LEFT JOIN (SELECT client_id, max(occurred_on) AS last FROM touch
+                       WHERE workspace_id = :ws GROUP BY client_id) t ON t.client_id = c.id
+            LEFT JOIN segment s ON s.workspace_id = c.workspace_id AND s.name = c.segment
+            WHERE c.workspace_id = :ws AND c.owner_id IS NOT NULL
+              AND c.status NOT IN ('inactive', 'archived')
+        )
+        SELECT owner_id, id FROM c
+        WHERE CASE WHEN last + cadence > since THEN last + cadence
+                   ELSE since + 1 + id % cadence END <= :today
     """,
     "sqlite": """
-        SELECT c.owner_id, c.id
-        FROM client c
-        LEFT JOIN (SELECT client_id, max(occurred_on) AS last FROM touch
-                   WHERE workspace_id = :ws GROUP BY client_id) t ON t.client_id = c.id
-        LEFT JOIN segment s ON s.workspace_id = c.workspace_id AND s.name = c.segment
-        WHERE c.workspace_id = :ws AND c.owner_id IS NOT NULL AND c.status <> 'inactive'
-          AND julianday(COALESCE(t.last, date(c.created_at)))
-              + COALESCE(c.cadence_days, s.cadence_days, :default) <= julianday(:today)
+        WITH c AS (
+            SELECT c.id, c.owner_id,
+                   max(COALESCE(c.cadence_days, s.cadence_days, :default), 1) AS cadence,
+                   CASE WHEN c.last_contact_on IS NULL OR t.last >= c.last_contact_on
+                        THEN t.last ELSE c.last_contact_on END AS last,
+                   date(c.created_at) AS since
+            FROM client c
+            LEFT JOIN (SELECT client_id, max(occurred_on) AS last FROM touch
+                       WHERE workspace_id = :ws GROUP BY client_id) t ON t.client_id = c.id
+            LEFT JOIN segment s ON s.workspace_id = c.workspace_id AND s.name = c.segment
+            WHERE c.workspace_id = :ws AND c.owner_id IS NOT NULL
+              AND c.status NOT IN ('inactive', 'archived')
+        )
+        SELECT owner_id, id FROM c
+        WHERE CASE WHEN julianday(last) + cadence > julianday(since)
+                   THEN julianday(last) + cadence
+                   ELSE julianday(since) + 1 + id % cadence END <= julianday(:today)
     """,
 }
 
@@ -152,8 +174,12 @@ async def seed(engine: AsyncEngine, people: int, clients: int, touches: int) -> 
                 "owner_id": None if i % 50 == 0 else (i % people) + 1,
                 "cadence_days": rng.choice([None, None, None, 7, 60]),
                 "segment": segments[i % 4],
-                "status": "inactive" if i % 97 == 0 else "active",
+                "status": "inactive" if i % 97 == 0 else "archived" if i % 89 == 0 else "active",
                 "created_at": created + timedelta(days=rng.randrange(480)),
+                # Some carry the last contact an import brought.
+                "last_contact_on": TODAY - timedelta(days=rng.randrange(400))
+                if i % 10 == 3
+                else None,
             }
             for i in range(1, clients + 1)
         ],
@@ -164,6 +190,8 @@ async def seed(engine: AsyncEngine, people: int, clients: int, touches: int) -> 
         rows = []
         for i in range(start + 1, min(start + batch, touches) + 1):
             client = rng.randrange(1, clients + 1)
+            if client % 13 == 0:  # some clients are never touched
+                client -= 1
             rows.append(
                 {
                     "id": i,
@@ -194,23 +222,30 @@ async def seed(engine: AsyncEngine, people: int, clients: int, touches: int) -> 
     return 1
 
 
-async def sweep_due(store: SqlStore, config: CoreConfig) -> set[tuple[int, int]]:
-    """The sweep's path: candidates now, then the regularity nudges for all of them."""
+async def sweep_due(store: SqlStore, config: CoreConfig) -> dict[int, Agenda]:
+    """The sweep's path: candidates now, then their regularity items ranked, the ones a digest
+    shows written in full (`build_digests` does the same)."""
     candidates = await due_candidates(store, NOW, config)
     ids = [c.person.id for c in candidates]
     async with store.unit(1) as uow:
-        nudges = await collect_nudges(uow, ids, NOW, config, [RegularitySource()])
-    return {(n.person_id, n.client_id or 0) for items in nudges.values() for n in items}
+        return await collect_agendas(
+            uow, ids, NOW, config, [RegularitySource()], limit=config.digest_max_items
+        )
 
 
-async def baseline_due(engine: AsyncEngine, config: CoreConfig) -> set[tuple[int, int]]:
+async def baseline_due(engine: AsyncEngine, config: CoreConfig) -> list[tuple[int, int]]:
     sql = text(BASELINE[engine.dialect.name])
     today: date | str = TODAY if engine.dialect.name == "postgresql" else TODAY.isoformat()
     async with engine.connect() as conn:
         rows = await conn.execute(
             sql, {"ws": 1, "default": config.default_cadence_days, "today": today}
         )
-        return {(owner, client) for owner, client in rows}
+        return [(owner, client) for owner, client in rows]
+
+
+def swept_pairs(agendas: dict[int, Agenda]) -> set[tuple[int, int]]:
+    """Every (owner, client) pair the sweep found due: those shown and those only counted."""
+    return {(n.person_id, n.client_id or 0) for a in agendas.values() for n in a.items()}
 
 
 async def timed(fn: Callable[[], Awaitable[T]], repeat: int) -> tuple[float, T]:
@@ -246,14 +281,17 @@ async def main(args: argparse.Namespace) -> int:
                 f"on {engine.dialect.name} in {time.perf_counter() - start:.1f} s"
             )
         store = SqlStore(engine, FixedClock(NOW))
-        await baseline_due(engine, config)  # warm caches for both
+        await baseline_due(engine, config)  # warm the caches for both
+        await sweep_due(store, config)
+        # The collector as `touchbase serve` sets it before its scheduler's first sweep.
+        tune_gc()
         rss_before = maxrss_mb()
         # Alternate the two, so a busy machine slows both alike.
         sweep_times, sql_times = [], []
         for _ in range(args.repeat):
-            t, swept = await timed(lambda: sweep_due(store, config), 1)
+            t, agendas = await timed(lambda: sweep_due(store, config), 1)
             sweep_times.append(t)
-            t, expected = await timed(lambda: baseline_due(engine, config), 1)
+            t, rows = await timed(lambda: baseline_due(engine, config), 1)
             sql_times.append(t)
         rss_after = maxrss_mb()
         t_sweep, t_sql = statistics.median(sweep_times), statistics.median(sql_times)
@@ -263,7 +301,8 @@ async def main(args: argparse.Namespace) -> int:
         tracemalloc.stop()
     finally:
         await engine.dispose()
-    equal = swept == expected
+    swept, expected = swept_pairs(agendas), set(rows)
+    equal = swept == expected and len(rows) == len(expected)
     print(f"due pairs (owner, client): sweep {len(swept)}, query {len(expected)}")
     print(f"sweep due list   {t_sweep * 1000:9.1f} ms  (median of {args.repeat})")
     print(f"one SQL query    {t_sql * 1000:9.1f} ms  (median of {args.repeat})")

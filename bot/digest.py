@@ -21,7 +21,15 @@ from bot.config import CoreConfig
 from bot.domain import Person, Platform
 from bot.messages import Action, Message, Section, Style
 from bot.nudge_ports import DigestCandidate
-from bot.nudges import FOLLOW_UP, Nudge, NudgeSource, collect_nudges, load_note
+from bot.nudges import (
+    FOLLOW_UP,
+    OVERDUE,
+    Agenda,
+    Nudge,
+    NudgeSource,
+    collect_agendas,
+    load_note,
+)
 from bot.ports import DeliveryError, Messenger, Store
 from bot.sources import nudge_sources
 
@@ -55,10 +63,11 @@ def item_actions(nudge: Nudge) -> tuple[Action, ...]:
     return tuple(buttons) + nudge.actions
 
 
-def _summary(nudges: Sequence[Nudge]) -> str:
-    overdue = sum(1 for n in nudges if n.kind == "overdue")
-    follow = sum(1 for n in nudges if n.kind == FOLLOW_UP)
-    other = len(nudges) - overdue - follow
+def _summary(agenda: Agenda) -> str:
+    kinds = agenda.kinds()
+    overdue = kinds[OVERDUE]
+    follow = kinds[FOLLOW_UP]
+    other = agenda.total - overdue - follow
     parts = []
     if overdue:
         parts.append(f"{overdue} client{'s' if overdue != 1 else ''} due for contact")
@@ -73,21 +82,23 @@ def _summary(nudges: Sequence[Nudge]) -> str:
 
 
 def compose_digest(
-    nudges: Sequence[Nudge],
+    nudges: Sequence[Nudge] | Agenda,
     today: date,
     *,
     max_items: int = 10,
     load: str | None = None,
     greeting: str = "Good morning",
 ) -> Message | None:
-    """The digest message, most urgent first; None when there is nothing to say."""
-    if not nudges:
+    """The digest message, most urgent first; None when there is nothing to say. `nudges` is
+    a ranked list, or an `Agenda` whose first items are written (the rest only counted)."""
+    agenda = nudges if isinstance(nudges, Agenda) else Agenda(tuple(nudges))
+    if not agenda.total:
         return None
-    shown = nudges[:max_items]
+    shown = agenda.shown[:max_items]
     sections = [
         Section(text=n.title, context=n.detail or None, actions=item_actions(n)) for n in shown
     ]
-    more = len(nudges) - len(shown)
+    more = agenda.total - len(shown)
     footer = []
     if more:
         footer.append(f"And {more} more. Type /due to see the next ones as you clear these.")
@@ -96,7 +107,7 @@ def compose_digest(
     if footer:
         sections.append(Section(text="\n".join(footer)))
     return Message(
-        text=f"{greeting}: {_summary(nudges)}.",
+        text=f"{greeting}: {_summary(agenda)}.",
         title=f"Your clients today, {today:%A %d %B}",
         sections=tuple(sections),
         private=True,
@@ -174,11 +185,17 @@ async def build_digests(
     config: CoreConfig,
     sources: Sequence[NudgeSource] | None = None,
 ) -> dict[int, Message | None]:
-    """Each person's digest message (None: nothing due), computed for them all in one go."""
+    """Each person's digest message (None: nothing due), computed for them all in one go;
+    only the items a digest shows are written, the others counted."""
     ids = [p.id for p in people]
     async with store.unit(workspace_id) as uow:
-        nudges = await collect_nudges(
-            uow, ids, now, config, nudge_sources() if sources is None else sources
+        nudges = await collect_agendas(
+            uow,
+            ids,
+            now,
+            config,
+            nudge_sources() if sources is None else sources,
+            limit=config.digest_max_items,
         )
         owned = await uow.nudges.owned_counts(ids)
     out: dict[int, Message | None] = {}
@@ -186,7 +203,7 @@ async def build_digests(
         today = now.astimezone(zone(p.tz, config.default_tz)).date()
         load = load_note(p.role, owned.get(p.id, 0), config.load_targets)
         out[p.id] = compose_digest(
-            nudges.get(p.id, []), today, max_items=config.digest_max_items, load=load
+            nudges.get(p.id, Agenda(())), today, max_items=config.digest_max_items, load=load
         )
     return out
 

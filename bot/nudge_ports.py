@@ -9,14 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from bot.domain import Person, Platform
 
 
-@dataclass(frozen=True, slots=True)
-class ClientDue:
-    """A client the regularity rule should look at, with what it needs to decide."""
+class ClientDue(NamedTuple):
+    """A client the regularity rule should look at, with what it needs to decide. (A named
+    tuple: a sweep makes one for every client due in the firm.)"""
 
     client_id: int
     name: str
@@ -24,6 +24,9 @@ class ClientDue:
     cadence_days: int  # the client's own, else its segment's, else the firm default
     last_touch_on: date | None  # the firm's latest touch, by anyone
     since: date  # when the client was added (UTC date): the start when never touched
+    # When it fell due by `rules.next_due` at its own cadence, computed with the due list;
+    # None: not known, the rule works it out.
+    due_on: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,9 +79,11 @@ class NudgeRepo(Protocol):
         *,
         include: Sequence[int] = (),
     ) -> list[ClientDue]:
-        """Owned, not inactive clients whose next contact date is on or before `by`, plus the
-        clients in `include` whatever their dates (those with a temporary cadence change).
-        Computed in the database: one aggregate over touches, not a load of them."""
+        """Owned, not inactive clients of these owners (None: every owner) whose next contact
+        date (`rules.next_due`, at their own cadence) is on or before `by`, with that date, plus
+        the clients in `include` whatever their dates (those with a temporary cadence change).
+        Computed whole in the database (one probe of the touch index per client, the owners
+        filtered there): neither the touch history nor a client not due is loaded."""
         ...
 
     async def zones(self, person_ids: Sequence[int] | None) -> dict[int, str]:

@@ -28,10 +28,12 @@ snooze on every item, "they replied" on ``kind == "follow_up"``); put only extra
 
 from __future__ import annotations
 
+import heapq
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from bot.clock import zone
 from bot.config import CoreConfig, LoadTarget
@@ -55,6 +57,26 @@ class Nudge:
     client_id: int | None = None
     actions: tuple[Action, ...] = ()  # extra buttons; the digest adds the routine ones
 
+    def nudge(self) -> Nudge:
+        return self
+
+
+class Item(Protocol):
+    """What ranking a nudge needs, before its words are written: a `Nudge` itself, or a cheap
+    stand-in (`Overdue`) whose `nudge()` writes it. A digest writes only the items it shows."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def person_id(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def urgency(self) -> float: ...
+    @property
+    def client_id(self) -> int | None: ...
+    def nudge(self) -> Nudge: ...
+
 
 class NudgeSource(Protocol):
     """Produces nudges for the people of one workspace.
@@ -63,6 +85,8 @@ class NudgeSource(Protocol):
     a source may return more, the caller filters. `now` is the instant the digest is built for
     (aware, UTC); compute each person's "today" with `bot.clock.zone(person.tz)`.
     Snoozes are applied by the caller: do not filter them out yourself.
+    A source with many items per person may return cheap `Item`s that write their `Nudge` only
+    when it is shown (the regularity source does).
     """
 
     async def nudges(
@@ -71,7 +95,7 @@ class NudgeSource(Protocol):
         person_ids: Sequence[int] | None,
         now: datetime,
         config: CoreConfig,
-    ) -> list[Nudge]: ...
+    ) -> Sequence[Item]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,41 +150,81 @@ def adjusted_cadence(
     return max(1, round(cadence_days * factor))
 
 
-def regularity_nudge(
+class Overdue(NamedTuple):
+    """A client due for contact, with what ranking needs; `nudge()` writes its digest item.
+    (A named tuple: a sweep makes one for every client due in the firm.)"""
+
+    due: ClientDue
+    today: date  # the owner's local date
+    cadence: int  # in force today (adjustments applied)
+    late: int  # days since it fell due (0: due today)
+    urgency: float
+
+    @property
+    def kind(self) -> str:
+        return OVERDUE
+
+    @property
+    def key(self) -> str:
+        return f"due:client:{self.due.client_id}"
+
+    @property
+    def person_id(self) -> int:
+        return self.due.owner_id
+
+    @property
+    def client_id(self) -> int:
+        return self.due.client_id
+
+    def nudge(self) -> Nudge:
+        due, late, cadence = self.due, self.late, self.cadence
+        last = due.last_touch_on
+        every = "every day" if cadence == 1 else f"every {cadence} days"
+        days_late = "1 day" if late == 1 else f"{late} days"
+        if last is None:
+            when = "due today" if late == 0 else f"{days_late} late"
+            title = f"{due.name}: never contacted, first contact {when}"
+            detail = f"No touch logged since it was added. The plan is {every}."
+        else:
+            title = f"{due.name}: due today" if late == 0 else f"{due.name}: {days_late} overdue"
+            ago = (self.today - last).days
+            since = "1 day" if ago == 1 else f"{ago} days"
+            detail = f"Last touch {since} ago; the plan is {every}."
+        return Nudge(
+            f"due:client:{due.client_id}",
+            due.owner_id,
+            OVERDUE,
+            self.urgency,
+            title,
+            detail,
+            due.client_id,
+        )
+
+
+def overdue(
     due: ClientDue, today: date, adjustments: Iterable[ClientAdjustment] = ()
-) -> Nudge | None:
-    """An "overdue" nudge for the client's owner once the client is due (`rules.next_due`: a
-    cadence after the firm's last touch; never touched, its first contact date). Lateness
-    raises urgency."""
+) -> Overdue | None:
+    """The client as an "overdue" item for its owner once it is due (`rules.next_due`: a
+    cadence after the firm's last touch; never touched, its first contact date), else None.
+    Lateness raises urgency: ``1 + days late / cadence``."""
     cadence = adjusted_cadence(due.cadence_days, due.client_id, today, adjustments)
     if cadence is None:
         return None
-    late = days_overdue(due.last_touch_on, cadence, due.since, today, due.client_id)
+    if due.due_on is not None and cadence == max(1, due.cadence_days):
+        late = (today - due.due_on).days  # the due list worked the rule out already
+    else:
+        late = days_overdue(due.last_touch_on, cadence, due.since, today, due.client_id)
     if late < 0:
         return None
-    every = "every day" if cadence == 1 else f"every {cadence} days"
-    if due.last_touch_on is None:
-        title = f"{due.name}: never contacted, first contact " + (
-            "due today" if late == 0 else f"{late} day{'s' if late != 1 else ''} late"
-        )
-    elif late == 0:
-        title = f"{due.name}: due today"
-    else:
-        title = f"{due.name}: {late} day{'s' if late != 1 else ''} overdue"
-    if due.last_touch_on is None:
-        detail = f"No touch logged since it was added. The plan is {every}."
-    else:
-        ago = (today - due.last_touch_on).days
-        detail = f"Last touch {ago} day{'s' if ago != 1 else ''} ago; the plan is {every}."
-    return Nudge(
-        key=f"due:client:{due.client_id}",
-        person_id=due.owner_id,
-        kind=OVERDUE,
-        urgency=1.0 + late / cadence,
-        title=title,
-        detail=detail,
-        client_id=due.client_id,
-    )
+    return Overdue(due, today, cadence, late, 1.0 + late / cadence)
+
+
+def regularity_nudge(
+    due: ClientDue, today: date, adjustments: Iterable[ClientAdjustment] = ()
+) -> Nudge | None:
+    """The "overdue" nudge for the client's owner once the client is due (see `overdue`)."""
+    item = overdue(due, today, adjustments)
+    return item.nudge() if item is not None else None
 
 
 def add_business_days(start: date, days: int) -> date:
@@ -225,7 +289,7 @@ def load_note(role: Role, owned: int, targets: Mapping[Role, LoadTarget]) -> str
     return None
 
 
-def is_snoozed(nudge: Nudge, snoozes: Iterable[Snooze], now: datetime) -> bool:
+def is_snoozed(nudge: Item, snoozes: Iterable[Snooze], now: datetime) -> bool:
     for s in snoozes:
         if s.person_id != nudge.person_id or s.until <= now:
             continue
@@ -243,7 +307,50 @@ def rank(nudges: Iterable[Nudge]) -> list[Nudge]:
     for n in nudges:
         if n.key not in best or n.urgency > best[n.key].urgency:
             best[n.key] = n
-    return sorted(best.values(), key=lambda n: (-n.urgency, n.title, n.key))
+    return _ordered(best.values())
+
+
+def _ordered(nudges: Iterable[Nudge]) -> list[Nudge]:
+    return sorted(nudges, key=lambda n: (-n.urgency, n.title, n.key))
+
+
+@dataclass(frozen=True, slots=True)
+class Agenda:
+    """One person's nudges: `shown`, the most urgent in `rank` order, written in full; `rest`,
+    every other one (unordered, perhaps never written). Counts cover both."""
+
+    shown: tuple[Nudge, ...]
+    rest: tuple[Item, ...] = ()
+
+    @property
+    def total(self) -> int:
+        return len(self.shown) + len(self.rest)
+
+    def items(self) -> tuple[Item, ...]:
+        return self.shown + self.rest
+
+    def kinds(self) -> Counter[str]:
+        return Counter(n.kind for n in self.items())
+
+
+def agenda(items: Iterable[Item], limit: int | None = None) -> Agenda:
+    """One nudge per key (the most urgent), the `limit` first in `rank` order (all when None).
+    Only the items that can be among the first `limit` are written: those at least as urgent
+    as the limit-th most urgent (ties there are settled by title, as in `rank`)."""
+    best: dict[str, Item] = {}
+    for n in items:
+        key = n.key
+        if key not in best or n.urgency > best[key].urgency:
+            best[key] = n
+    unique = list(best.values())
+    if limit is None or len(unique) <= limit:
+        return Agenda(tuple(_ordered([n.nudge() for n in unique])))
+    if limit <= 0:
+        return Agenda((), tuple(unique))
+    cut = heapq.nlargest(limit, (n.urgency for n in unique))[-1]
+    head = _ordered([n.nudge() for n in unique if n.urgency >= cut])
+    rest = [n for n in unique if n.urgency < cut]
+    return Agenda(tuple(head[:limit]), (*head[limit:], *rest))
 
 
 def local_day(person: Person, now: datetime, default_tz: str) -> date:
@@ -291,27 +398,37 @@ class RegularitySource:
         person_ids: Sequence[int] | None,
         now: datetime,
         config: CoreConfig,
-    ) -> list[Nudge]:
+    ) -> list[Item]:
         zones = await uow.nudges.zones(person_ids)
         if not zones:
             return []
         today = local_days(zones, now, config.default_tz)
         adjustments = await active_adjustments(uow, now, config, self.adjustment_sources)
-        by = max(today.values())
-        rows = await uow.nudges.due_clients(
-            list(zones) if person_ids is not None else None,
-            by,
-            config.default_cadence_days,
-            include=sorted({a.client_id for a in adjustments}),
-        )
-        out: list[Nudge] = []
-        for row in rows:
-            day = today.get(row.owner_id)
-            if day is None:
-                continue
-            nudge = regularity_nudge(row, day, adjustments)
-            if nudge is not None:
-                out.append(nudge)
+        adjusted = {a.client_id for a in adjustments}
+        include = sorted(adjusted)
+        # One due list per local date (people in zones a day apart), each for its people only:
+        # the database decides what is due, for whom.
+        by_day: dict[date, list[int]] = {}
+        for pid, day in today.items():
+            by_day.setdefault(day, []).append(pid)
+        out: list[Item] = []
+        for day, owners in by_day.items():
+            everyone = person_ids is None and len(by_day) == 1
+            rows = await uow.nudges.due_clients(
+                None if everyone else owners, day, config.default_cadence_days, include=include
+            )
+            for row in rows:
+                if today.get(row.owner_id) != day:
+                    continue
+                if row.due_on is not None and row.client_id not in adjusted:
+                    # The usual case, inline: the due list worked the rule out already.
+                    every = max(1, row.cadence_days)
+                    late = (day - row.due_on).days
+                    out.append(Overdue(row, day, every, late, 1.0 + late / every))
+                    continue
+                item = overdue(row, day, adjustments)
+                if item is not None:
+                    out.append(item)
         return out
 
 
@@ -338,6 +455,44 @@ class FollowUpSource:
         return out
 
 
+async def collect_agendas(
+    uow: UnitOfWork,
+    person_ids: Sequence[int] | None,
+    now: datetime,
+    config: CoreConfig,
+    sources: Sequence[NudgeSource],
+    *,
+    limit: int | None = None,
+) -> dict[int, Agenda]:
+    """The sources' nudges for these people, snoozed ones removed, ranked per person; only the
+    `limit` first of each person's are written in full (see `agenda`).
+    `bot.sources.nudge_sources()` lists every feature's."""
+    found: list[Item] = []
+    for source in sources:
+        found.extend(await source.nudges(uow, person_ids, now, config))
+    # An archived client is resting: none of its steps (repair, handoff, care, matter) nudge
+    # anyone, and they come back as they were when it is unarchived.
+    archived = await uow.clients.archived_ids()
+    wanted = set(person_ids) if person_ids is not None else None
+    snoozed: dict[int, list[Snooze]] = {}
+    for snooze in await uow.nudges.snoozes(person_ids, now):
+        snoozed.setdefault(snooze.person_id, []).append(snooze)
+    by_person: dict[int, list[Item]] = {}
+    for n in found:
+        pid = n.person_id
+        if wanted is not None and pid not in wanted:
+            continue
+        if archived and n.client_id in archived:
+            continue
+        if snoozed and pid in snoozed and is_snoozed(n, snoozed[pid], now):
+            continue
+        if pid in by_person:
+            by_person[pid].append(n)
+        else:
+            by_person[pid] = [n]
+    return {pid: agenda(items, limit) for pid, items in by_person.items()}
+
+
 async def collect_nudges(
     uow: UnitOfWork,
     person_ids: Sequence[int] | None,
@@ -345,23 +500,6 @@ async def collect_nudges(
     config: CoreConfig,
     sources: Sequence[NudgeSource],
 ) -> dict[int, list[Nudge]]:
-    """The sources' nudges for these people, snoozed ones removed, ranked per person.
-    `bot.sources.nudge_sources()` lists every feature's."""
-    found: list[Nudge] = []
-    for source in sources:
-        found.extend(await source.nudges(uow, person_ids, now, config))
-    # An archived client is resting: none of its steps (repair, handoff, care, matter) nudge
-    # anyone, and they come back as they were when it is unarchived.
-    archived = await uow.clients.archived_ids()
-    if archived:
-        found = [n for n in found if n.client_id not in archived]
-    wanted = set(person_ids) if person_ids is not None else None
-    snoozes = await uow.nudges.snoozes(person_ids, now)
-    by_person: dict[int, list[Nudge]] = {}
-    for n in found:
-        if wanted is not None and n.person_id not in wanted:
-            continue
-        if is_snoozed(n, snoozes, now):
-            continue
-        by_person.setdefault(n.person_id, []).append(n)
-    return {pid: rank(items) for pid, items in by_person.items()}
+    """Every nudge of these people, written in full, snoozed ones removed, ranked per person."""
+    found = await collect_agendas(uow, person_ids, now, config, sources)
+    return {pid: list(a.shown) for pid, a in found.items()}

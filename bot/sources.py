@@ -15,12 +15,14 @@ from bot.config import CoreConfig
 from bot.matters import MatterSource
 from bot.nudges import (
     AdjustmentSource,
+    Agenda,
     ClientAdjustment,
     FollowUpSource,
     Nudge,
     NudgeSource,
     RegularitySource,
     active_adjustments,
+    collect_agendas,
     collect_nudges,
 )
 from bot.ownership import CareCheckinSource, HandoffSource
@@ -51,6 +53,18 @@ async def all_nudges(
 ) -> dict[int, list[Nudge]]:
     """Every feature's nudges for these people, snoozes applied, ranked per person."""
     return await collect_nudges(uow, person_ids, now, config, nudge_sources())
+
+
+async def all_agendas(
+    uow: UnitOfWork,
+    person_ids: Sequence[int] | None,
+    now: datetime,
+    config: CoreConfig,
+    *,
+    limit: int | None,
+) -> dict[int, Agenda]:
+    """The same, each person's `limit` first written in full, the others only counted."""
+    return await collect_agendas(uow, person_ids, now, config, nudge_sources(), limit=limit)
 
 
 async def all_adjustments(

@@ -1,13 +1,16 @@
 """The SQL behind nudges and the morning digest: due lists, snoozes, digest claims, deliveries.
 
-The regularity due list is computed in the database (one aggregate of the latest touch per
-client, joined to the cadence), so a sweep never loads the touch history into memory.
+The regularity due list is computed whole in the database (each client's latest touch, its
+cadence, the first-contact rule, the owners asked about), so a sweep never loads the touch
+history, nor a client that is not due.
 Digest claims are rows unique per (person, local date), inserted with ON CONFLICT DO NOTHING:
 however many processes sweep at once, one of them wins each person's morning.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -15,6 +18,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Date,
+    Integer,
     and_,
     case,
     cast,
@@ -25,6 +29,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
@@ -45,9 +50,6 @@ from store.models import (
     WorkspaceRow,
 )
 
-# Above this many people, filter owners in Python rather than send a huge IN list.
-_IN_LIMIT = 500
-
 
 def _dialect(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
@@ -60,13 +62,19 @@ def created_date(dialect: str) -> ColumnElement[Any]:
     return func.date(ClientRow.created_at)
 
 
-def due_condition(
-    dialect: str, start: ColumnElement[Any], cadence: ColumnElement[Any], by: date
-) -> ColumnElement[bool]:
-    """start + cadence days <= by, in each dialect's date arithmetic."""
+def one_of(dialect: str, column: Any, ids: Sequence[int]) -> ColumnElement[bool]:
+    """`column` is one of `ids`, as ONE bound parameter whatever their number: an array on
+    PostgreSQL (`IN unnest`), a JSON list on SQLite (`IN json_each`). The database filters;
+    nothing is loaded to be dropped in Python, and the statement is the same for 3 ids or
+    30,000."""
+    listed: ColumnElement[Any]
     if dialect == "postgresql":
-        return (start + cadence) <= by
-    return (func.julianday(start) + cadence) <= func.julianday(literal(by.isoformat()))
+        # A subquery rather than `= ANY(array)`: hashed in every plan, generic ones included.
+        listed = func.unnest(literal(list(ids), ARRAY(Integer)))
+    else:
+        listed = func.json_each(literal(json.dumps(list(ids)))).table_valued("value").c.value
+    found: ColumnElement[bool] = column.in_(select(listed))
+    return found
 
 
 def due_clients_query(
@@ -78,11 +86,11 @@ def due_clients_query(
     owner_ids: Sequence[int] | None = None,
     include: Sequence[int] = (),
 ) -> Any:
-    """Owned, not inactive clients due for contact on or before `by` (and those in `include`).
+    """Owned, not inactive clients due for contact on or before `by` (and those in `include`),
+    with the date each fell due: the whole rule of `bot.rules.next_due`, in SQL.
 
     Each client's latest touch is one backward probe of the (client_id, occurred_on) index,
-    so the cost follows the number of clients, not the length of the touch history. A client
-    never touched counts from the day it was added."""
+    so the cost follows the number of clients, not the length of the touch history."""
     touch = aliased(TouchRow)
     last = (
         select(func.max(touch.occurred_on)).where(touch.client_id == ClientRow.id).scalar_subquery()
@@ -113,7 +121,7 @@ def due_clients_query(
         )
     )
     if owner_ids is not None:
-        inner = inner.where(ClientRow.owner_id.in_(list(owner_ids)))
+        inner = inner.where(one_of(dialect, ClientRow.owner_id, owner_ids))
     # Materialised, so each client's latest touch is looked up once, not again for the output.
     c = inner.cte("client_last").prefix_with("MATERIALIZED")
     # The latest touch, or the last contact known from an import when that is later.
@@ -123,16 +131,33 @@ def due_clients_query(
         (c.c.known > c.c.touched, c.c.known),
         else_=c.c.touched,
     )
-    # A necessary condition only: the first contact date of a client never touched falls
-    # within its cadence (rules.first_contact_due), and the nudge rule has the last word.
-    due = or_(
-        and_(latest.is_(None), due_condition(dialect, c.c.since, literal(1), by)),
-        due_condition(dialect, latest, c.c.cadence, by),
-    )
+    # rules.next_due: a cadence (at least a day) after the latest contact, unless that is not
+    # after the day the client was added (or it was never touched): then its first contact
+    # date, 1 + id % cadence days after it was added (rules.first_contact_due).
+    if dialect == "postgresql":
+        every = func.greatest(c.c.cadence, 1)
+        after = latest + every
+        due_on: ColumnElement[Any] = case(
+            (after > c.c.since, after), else_=c.c.since + (1 + c.c.id % every)
+        )
+        due = due_on <= literal(by, Date)
+    else:
+        every = func.max(c.c.cadence, 1)
+        start = func.julianday(c.c.since)
+        after = func.julianday(latest) + every
+        day = case((after > start, after), else_=start + 1 + c.c.id % every)
+        due_on = func.date(day)
+        due = day <= func.julianday(literal(by.isoformat()))
     if include:
         due = or_(due, c.c.id.in_(list(include)))
     return select(
-        c.c.id, c.c.name, c.c.owner_id, c.c.cadence, latest.label("last"), c.c.since
+        c.c.id,
+        c.c.name,
+        c.c.owner_id,
+        c.c.cadence,
+        latest.label("last"),
+        c.c.since,
+        due_on.label("due_on"),
     ).where(due)
 
 
@@ -152,31 +177,28 @@ class SqlNudges:
         *,
         include: Sequence[int] = (),
     ) -> list[ClientDue]:
-        wanted = set(owner_ids) if owner_ids is not None else None
-        in_sql = owner_ids if owner_ids is not None and len(owner_ids) <= _IN_LIMIT else None
         query = due_clients_query(
-            _dialect(self.s), self.ws, by, default_cadence, owner_ids=in_sql, include=include
+            _dialect(self.s), self.ws, by, default_cadence, owner_ids=owner_ids, include=include
         )
-        result = await self.s.execute(query)
+        # A plain Core result (no ORM row processing): a sweep reads every client due.
+        result = await (await self.s.connection()).execute(query)
         out: list[ClientDue] = []
-        for client_id, name, owner_id, cadence, last, since in result:
-            if wanted is not None and owner_id not in wanted:
-                continue
+        for client_id, name, owner_id, cadence, last, since, due_on in result.all():
+            # SQLite hands computed dates back as text.
             if last is not None and not isinstance(last, date):
-                last = as_date(last)
+                last = date.fromisoformat(last[:10])
             if not isinstance(since, date):
                 since = as_date(since) or by
-            out.append(ClientDue(client_id, name, owner_id, cadence, last, since))
+            if due_on is not None and not isinstance(due_on, date):
+                due_on = date.fromisoformat(due_on)
+            out.append(ClientDue(client_id, name, owner_id, cadence, last, since, due_on))
         return out
 
     async def zones(self, person_ids: Sequence[int] | None) -> dict[int, str]:
         query = select(PersonRow.id, PersonRow.tz).where(PersonRow.workspace_id == self.ws)
-        if person_ids is not None and len(person_ids) <= _IN_LIMIT:
-            query = query.where(PersonRow.id.in_(list(person_ids)))
-        wanted = set(person_ids) if person_ids is not None else None
-        return {
-            pid: tz for pid, tz in await self.s.execute(query) if wanted is None or pid in wanted
-        }
+        if person_ids is not None:
+            query = query.where(one_of(_dialect(self.s), PersonRow.id, person_ids))
+        return {pid: tz for pid, tz in await (await self.s.connection()).execute(query)}
 
     async def awaiting_replies(self, person_ids: Sequence[int] | None) -> list[AwaitingReply]:
         later = aliased(TouchRow)
@@ -213,9 +235,8 @@ class SqlNudges:
             )
             .order_by(TouchRow.id)
         )
-        if person_ids is not None and len(person_ids) <= _IN_LIMIT:
-            query = query.where(TouchRow.person_id.in_(list(person_ids)))
-        wanted = set(person_ids) if person_ids is not None else None
+        if person_ids is not None:
+            query = query.where(one_of(_dialect(self.s), TouchRow.person_id, person_ids))
         rows = await self.s.execute(query)
         return [
             AwaitingReply(
@@ -228,7 +249,6 @@ class SqlNudges:
                 contact=r[6],
             )
             for r in rows
-            if wanted is None or r[3] in wanted
         ]
 
     async def owned_counts(self, person_ids: Sequence[int] | None) -> dict[int, int]:
@@ -248,8 +268,8 @@ class SqlNudges:
 
     async def snoozes(self, person_ids: Sequence[int] | None, now: datetime) -> list[Snooze]:
         query = select(SnoozeRow).where(SnoozeRow.workspace_id == self.ws, SnoozeRow.until > now)
-        if person_ids is not None and len(person_ids) <= _IN_LIMIT:
-            query = query.where(SnoozeRow.person_id.in_(list(person_ids)))
+        if person_ids is not None:
+            query = query.where(one_of(_dialect(self.s), SnoozeRow.person_id, person_ids))
         rows = await self.s.scalars(query)
         return [
             Snooze(
@@ -413,9 +433,15 @@ def candidate_person(row: Sequence[Any]) -> Person:
         role=Role(role),
         email=email,
         tz=tz,
-        workdays=tuple(int(d) for d in (workdays or "").split(",") if d.strip()),
+        workdays=_workdays(workdays or ""),
         address=address,
     )
+
+
+@functools.lru_cache(maxsize=256)
+def _workdays(text: str) -> tuple[int, ...]:
+    """The stored week, "0,1,2,3,4", as (0, 1, 2, 3, 4): a firm has few distinct ones."""
+    return tuple(int(d) for d in text.split(",") if d.strip())
 
 
 def reclaimable(clock: datetime, now: datetime, lease: timedelta) -> ColumnElement[bool]:
@@ -473,7 +499,8 @@ class SqlSweepQueries:
                 )
             )
             blocked = {(p, d) for p, d in await s.execute(blocked_query)}
-            rows = (await s.execute(query)).all()
+            # A plain Core result (no ORM row processing): one row per person of the firm.
+            rows = (await (await s.connection()).execute(query)).all()
         out: list[DigestCandidate] = []
         platforms = {p.value: p for p in Platform}
         for row in rows:

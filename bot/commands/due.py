@@ -8,8 +8,8 @@ from datetime import timedelta
 from bot.app import Context, Registry, Reply
 from bot.digest import compose_digest
 from bot.messages import Action, Message, Section, Tone, error
-from bot.nudges import load_note
-from bot.sources import all_nudges
+from bot.nudges import Agenda, load_note
+from bot.sources import all_agendas
 
 SNOOZE_CHOICES = ((1, "1 day"), (3, "3 days"), (7, "1 week"))
 STALE = "That button is out of date. Type /due to see what is due now."
@@ -26,13 +26,14 @@ def row_id(text: str) -> int | None:
 
 async def show_due(ctx: Context, text: str) -> Reply:
     now = ctx.clock.now()
-    nudges = await all_nudges(ctx.uow, [ctx.person.id], now, ctx.config)
+    limit = ctx.config.digest_max_items
+    nudges = await all_agendas(ctx.uow, [ctx.person.id], now, ctx.config, limit=limit)
     owned = await ctx.uow.nudges.owned_counts([ctx.person.id])
     load = load_note(ctx.person.role, owned.get(ctx.person.id, 0), ctx.config.load_targets)
     message = compose_digest(
-        nudges.get(ctx.person.id, []),
+        nudges.get(ctx.person.id, Agenda(())),
         ctx.today(),
-        max_items=ctx.config.digest_max_items,
+        max_items=limit,
         load=load,
         greeting="Right now",
     )
