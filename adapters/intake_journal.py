@@ -12,6 +12,11 @@ entry holds an exclusive `flock` on it until the entry is done, and a replay tak
 SIGKILL, so an entry is free exactly when nobody is working on it: two replicas starting at once,
 or a replay beside the live process that wrote the entry, never run one entry twice. (A process
 id says less: ids are reused, and in a container every start may be the same pid.)
+
+Some commands carry a secret (a person's calendar address): their raw text is never written.
+The entry holds the redacted text the caller gives, and the original only encrypted with the
+cipher of the secrets at rest (TOUCHBASE_SECRET_KEYS), so a replay can still complete it; with
+no key, or the key gone, the entry says what was withheld and the caller asks the person again.
 """
 
 from __future__ import annotations
@@ -22,9 +27,19 @@ import fcntl
 import json
 import os
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+
+SEALED = "sealed"  # the entry's encrypted fields, by name
+
+
+class Sealer(Protocol):
+    """Encrypts one secret and reads it back (store.secrets.TokenCipher is one)."""
+
+    def seal_value(self, value: str) -> str: ...
+    def open_value(self, value: str, what: str = ...) -> tuple[str, bool]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +47,7 @@ class JournalEntry:
     key: str
     pid: int  # the process that wrote it (for the logs; the lock decides who works on it)
     data: dict[str, Any]
+    withheld: tuple[str, ...] = ()  # secret fields that could not be read back: left redacted
 
 
 def _same_file(fd: int, path: Path) -> bool:
@@ -44,8 +60,9 @@ def _same_file(fd: int, path: Path) -> bool:
 
 
 class IntakeJournal:
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, sealer: Sealer | None = None) -> None:
         self.directory = directory
+        self.sealer = sealer
         self._held: dict[str, int] = {}  # key -> the locked descriptor, while we work on it
 
     def _path(self, key: str) -> Path:
@@ -73,9 +90,17 @@ class IntakeJournal:
         finally:
             os.close(dir_fd)
 
-    async def write(self, data: dict[str, Any]) -> str:
-        """Journal one command durably; returns its key. The entry is ours until `done`."""
+    async def write(self, data: dict[str, Any], secrets: Mapping[str, str] | None = None) -> str:
+        """Journal one command durably; returns its key. `secrets` are fields whose value must
+        not be written as it is (`data` holds their redacted form): they are kept encrypted,
+        or not at all when there is no key. The entry is ours until `done`."""
         key = uuid.uuid4().hex
+        if secrets:
+            data = dict(data)
+            if self.sealer is not None:
+                data[SEALED] = {k: self.sealer.seal_value(v) for k, v in secrets.items()}
+            else:
+                data[SEALED] = dict.fromkeys(secrets, None)
         await asyncio.to_thread(self._write, key, data)
         return key
 
@@ -88,6 +113,21 @@ class IntakeJournal:
         finally:
             if fd is not None:
                 os.close(fd)  # drops the lock
+
+    def _unseal(self, data: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
+        sealed = data.pop(SEALED, None)
+        if not isinstance(sealed, dict):
+            return data, ()
+        withheld = []
+        for name, value in sealed.items():
+            if not isinstance(value, str) or self.sealer is None:
+                withheld.append(name)
+                continue
+            try:
+                data[name] = self.sealer.open_value(value, "A journaled command")[0]
+            except ValueError:  # the key it was sealed with is gone
+                withheld.append(name)
+        return data, tuple(withheld)
 
     async def done(self, key: str) -> None:
         """The entry's command is complete: remove it, and let go of it."""
@@ -142,5 +182,6 @@ class IntakeJournal:
                 os.close(fd)
                 continue
             self._held[key] = fd
-            found.append(JournalEntry(key, int(raw.get("pid", 0)), dict(raw.get("data") or {})))
+            data, withheld = self._unseal(dict(raw.get("data") or {}))
+            found.append(JournalEntry(key, int(raw.get("pid", 0)), data, withheld))
         return found

@@ -23,6 +23,7 @@ from store.db import create_engine, sqlite_path, upgrade
 from store.inbound_events import SqlDeliveryLog
 from store.reports import SqlReports
 from store.repositories import SqlStore
+from store.secrets import TokenCipher
 
 log = logging.getLogger(__name__)
 
@@ -66,10 +67,11 @@ async def bootstrap(
     settings: Settings, *, clock: Clock | None = None, migrate: bool = True
 ) -> Services:
     clock = clock or SystemClock()
+    cipher = secret_cipher(settings)  # first: a malformed key stops here, before the database
     engine = create_engine(settings.database_url)
     if migrate:
         await upgrade(engine)
-    store = SqlStore(engine, clock)
+    store = SqlStore(engine, clock, cipher=cipher)
     app = Touchbase(store, clock, settings.core(), default_registry())
     return Services(
         settings=settings,
@@ -77,9 +79,18 @@ async def bootstrap(
         store=store,
         clock=clock,
         app=app,
-        intake=IntakeJournal(intake_dir(settings)),
+        intake=IntakeJournal(intake_dir(settings), cipher),
         capture_sources=build_sources(settings.capture),
     )
+
+
+def secret_cipher(settings: Settings) -> TokenCipher | None:
+    """The cipher of the secrets kept at rest beside the Slack tokens: people's calendar
+    addresses, and the intake journal's copy of a command that carries one. None when
+    TOUCHBASE_SECRET_KEYS is unset (no address is stored then); raises SecretKeyError when it
+    holds something that is not a Fernet key."""
+    keys = settings.secret_keys.get_secret_value() if settings.secret_keys else ""
+    return TokenCipher(keys.split(",")) if keys.strip() else None
 
 
 def intake_dir(settings: Settings) -> Path:

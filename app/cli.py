@@ -51,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub.add_parser("new-key", help="print a new key for TOUCHBASE_SECRET_KEYS")
     db_sub.add_parser(
         "rotate-keys",
-        help="encrypt every stored Slack token with the first key of TOUCHBASE_SECRET_KEYS",
+        help="encrypt every stored Slack token and calendar address with the first key of "
+        "TOUCHBASE_SECRET_KEYS",
     )
 
     imp = sub.add_parser("import", help="import data")
@@ -90,7 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--workspace", default=None, help=WORKSPACE_HELP)
 
     imp_backup = imp_sub.add_parser(
-        "backup", help="restore a `touchbase export --format json` into an empty workspace"
+        "backup",
+        help="restore a `touchbase export --format json` (with --with-secrets or without) into "
+        "an empty workspace",
     )
     imp_backup.add_argument("file", type=Path)
     imp_backup.add_argument(
@@ -113,6 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         default=None,
         help="file to write, readable by you only (default: stdout)",
+    )
+    exp.add_argument(
+        "--with-secrets",
+        action="store_true",
+        help="with --format json: include people's secret calendar addresses (the document "
+        "says so, and a restore brings them back); keep the file safe",
     )
     exp.add_argument("--workspace", default=None, help=WORKSPACE_HELP)
 
@@ -226,14 +235,18 @@ async def cmd_db(settings: Settings, args: argparse.Namespace) -> int:
     try:
         if args.db_command == "rotate-keys":
             from app.platforms import token_cipher
+            from store.capture import rotate_feed_keys
             from store.slack_installations import rotate_keys
 
             try:
-                count = await rotate_keys(services.store, token_cipher(settings, required=True))
+                cipher = token_cipher(settings, required=True)
+                count = await rotate_keys(services.store, cipher)
+                feeds = await rotate_feed_keys(services.store.sessions, cipher)
             except SecretKeyError as exc:
                 print(exc, file=sys.stderr)
                 return 1
             print(f"{count} Slack installation(s) now encrypted with the first key.")
+            print(f"{feeds} calendar address(es) now encrypted with the first key.")
             return 0
     finally:
         await services.close()
@@ -303,10 +316,28 @@ async def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+SECRETS_WARNING = (
+    "Warning: this export holds secrets: people's private calendar addresses. Anyone who has "
+    "the file can read those calendars. Keep it where only you can read it and delete it once "
+    "restored; an export without --with-secrets leaves them out."
+)
+
+
 async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
     from adapters.files import write_private
     from bot.backup import CSV_TABLES, export_data
 
+    secrets = bool(args.with_secrets)
+    if secrets and args.format != "json":
+        print("--with-secrets is for --format json, the full export.", file=sys.stderr)
+        return 2
+    if secrets and not args.output and sys.stdout.isatty():
+        print(
+            "--with-secrets: give --output FILE (written readable by you only) rather than "
+            "showing secrets on the terminal.",
+            file=sys.stderr,
+        )
+        return 2
     services = await bootstrap(settings)
     try:
         ws = await _workspace(services, args.workspace)
@@ -314,7 +345,7 @@ async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
         if ws is not None:
             async with services.store.unit(ws.id) as uow:
                 with Progress("Exporting", "tables") as progress:
-                    data = await export_data(uow, progress)
+                    data = await export_data(uow, progress, secrets=secrets)
         print(
             f"Exported {ws.name if ws else LOCAL_WORKSPACE_NAME} "
             f"({ws.platform.value + ':' + ws.external_id if ws else 'console:local'}): "
@@ -336,11 +367,14 @@ async def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
         print(f"Wrote {args.output}.", file=sys.stderr)
     else:
         sys.stdout.write(text)
+    if secrets:
+        print(SECRETS_WARNING, file=sys.stderr)
     return 0
 
 
 async def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
     from bot.backup import BackupError, restore
+    from store.secrets import SecretKeyError
 
     try:
         document = json.loads(args.file.read_bytes())
@@ -369,6 +403,9 @@ async def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
                     )
             except BackupError as exc:
                 print(f"{args.file}: {exc}. Nothing was restored.", file=sys.stderr)
+                return 1
+            except SecretKeyError as exc:  # calendar addresses, and no key to encrypt them
+                print(f"{args.file}: {exc} Nothing was restored.", file=sys.stderr)
                 return 1
             await uow.commit()
     finally:
@@ -746,11 +783,16 @@ COMMANDS = {
 
 async def run(settings: Settings, argv: Sequence[str]) -> int:
     """One command, parsed from `argv`, with these settings; its exit status."""
+    from store.secrets import SecretKeyError
+
     args = build_parser().parse_args(argv)
     try:
         return await COMMANDS[args.command](settings, args)
     except _Exit as exc:
         return exc.code
+    except SecretKeyError as exc:  # TOUCHBASE_SECRET_KEYS unset where needed, or malformed
+        print(exc, file=sys.stderr)
+        return 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
+from bot.capture import without_secret
 from bot.clock import Clock, local_today
 from bot.config import CoreConfig
 from bot.domain import Client, Person, Platform, Touch, Workspace
@@ -191,7 +192,7 @@ class Touchbase:
             mentioned=cmd.mentioned,
             conversation=cmd.conversation,
             source_id=cmd.source_id,
-            echo=f"/{cmd.name} {cmd.text}".strip(),
+            echo=f"/{cmd.name} {without_secret(cmd.name, cmd.text)}".strip(),
             label=f"command:{cmd.name}",
             later=later,
         )

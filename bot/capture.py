@@ -40,9 +40,9 @@ from bot.capture_ports import (
     CapturedEvent,
     CaptureMode,
     CaptureSetup,
-    Direction,
     EventKind,
     NewSuggestion,
+    SecretUnavailable,
     Suggestion,
     SuggestionState,
 )
@@ -185,6 +185,22 @@ def feed_problem(url: str, *, allow_local: bool) -> str | None:
     except ValueError:
         return None
     return None if ip.is_global else "I only read calendars from public addresses."
+
+
+FORGET_WORDS = frozenset({"off", "stop", "remove", "none"})  # /touchbase calendar off
+WITHHELD = "[secret address]"
+
+
+def without_secret(command: str, text: str) -> str:
+    """A command's text as it may be written down or shown back (the intake journal, the echo
+    under an apology): the address in `/touchbase calendar <address>` replaced by a marker.
+    Any other text comes back as it is."""
+    words = text.strip().split(maxsplit=1)
+    if command.strip().lstrip("/").lower() != "touchbase" or len(words) < 2:
+        return text
+    if words[0].lower() != "calendar" or words[1].strip("<> ").lower() in FORGET_WORDS:
+        return text
+    return f"{words[0]} {WITHHELD}"
 
 
 def is_public_ip(text: str) -> bool:
@@ -346,26 +362,9 @@ async def _update(
 
 
 # --- persistence from mail headers -----------------------------------------------------------------
-
-
-def unanswered(mail: Sequence[Suggestion]) -> list[Suggestion]:
-    """The last e-mail sent to each client by each person that no later e-mail from that client
-    (to anyone at the firm) has answered."""
-    last_sent: dict[tuple[int, int], Suggestion] = {}
-    last_reply: dict[int, datetime] = {}
-    for m in mail:
-        if m.direction is Direction.SENT:
-            key = (m.person_id, m.client_id)
-            if key not in last_sent or m.occurred_at > last_sent[key].occurred_at:
-                last_sent[key] = m
-        else:
-            prev = last_reply.get(m.client_id)
-            last_reply[m.client_id] = max(prev, m.occurred_at) if prev else m.occurred_at
-    return [
-        s
-        for s in last_sent.values()
-        if (r := last_reply.get(s.client_id)) is None or r <= s.occurred_at
-    ]
+# An e-mail waits for a reply when it is the last one its sender sent that client and no e-mail
+# from the client (to anyone at the firm) came later: `CaptureRepo.unanswered` finds those in
+# the database, for the people asked about only.
 
 
 def business_days_between(start: date, end: date) -> int:
@@ -458,12 +457,12 @@ class CaptureSource:
         zones: Mapping[int, str],
         archived: set[int],
     ) -> list[Nudge]:
-        waiting = unanswered(await uow.capture.mail(None, now - timedelta(days=MAIL_DAYS)))
-        wanted = set(person_ids) if person_ids is not None else None
+        since = now - timedelta(days=MAIL_DAYS)
         waiting = [
-            m for m in waiting
-            if (wanted is None or m.person_id in wanted) and m.client_id not in archived
-        ]  # fmt: skip
+            m
+            for m in await uow.capture.unanswered(person_ids, since)
+            if m.client_id not in archived
+        ]
         if not waiting:
             return []
         last = await uow.clients.last_touch_on(sorted({m.client_id for m in waiting}))
@@ -552,9 +551,16 @@ async def run_capture(
             if claim is not None and not await uow.capture.claim_pass(claim):
                 report = replace(report, skipped=report.skipped + 1)
                 continue
-            await uow.commit()
             people = [p for p in await uow.people.list() if not p.pending]
-            setups = {s.person_id: s for s in await uow.capture.setups()}
+            # Reading the setups encrypts again any calendar address kept in plain text or
+            # under an old key: committed with the claim.
+            try:
+                setups = {s.person_id: s for s in await uow.capture.setups()}
+            except SecretUnavailable as exc:  # the message names no address
+                log.warning("capture pass skipped: %s", exc, extra={"workspace": ws.id})
+                report = replace(report, failed=report.failed + 1)
+                continue
+            await uow.commit()
         report = replace(report, workspaces=report.workspaces + 1)
         for person in people:
             setup = setups.get(person.id, CaptureSetup(person_id=person.id))

@@ -102,9 +102,15 @@ class CaptureSetup:
 
     person_id: int
     mode: CaptureMode = CaptureMode.SUGGEST
-    feed_url: str | None = None  # a secret iCalendar address: never shown back or logged
+    feed_url: str | None = None  # a secret iCal address: encrypted at rest, never shown or logged
     always_clients: tuple[int, ...] = ()
     cursors: Mapping[str, str] = field(default_factory=dict)  # per source: a delta link, a token
+
+
+class SecretUnavailable(RuntimeError):
+    """A calendar address cannot be kept or read: the key it is encrypted with at rest is not
+    configured (TOUCHBASE_SECRET_KEYS), or not the one it was encrypted with. The message says
+    what the operator should do and holds no address."""
 
 
 class CaptureRepo(Protocol):
@@ -120,12 +126,20 @@ class CaptureRepo(Protocol):
 
     async def remove_domains(self, client_id: int, domains: Sequence[str]) -> None: ...
 
-    async def setup(self, person_id: int) -> CaptureSetup: ...
+    async def setup(self, person_id: int) -> CaptureSetup:
+        """The person's setup, the calendar address decrypted. Raises SecretUnavailable when
+        the address is stored under a key that is not configured."""
+        ...
+
     async def setups(self) -> list[CaptureSetup]:
         """Everyone who has chosen anything about capture."""
         ...
 
-    async def save_setup(self, setup: CaptureSetup) -> None: ...
+    async def save_setup(self, setup: CaptureSetup) -> None:
+        """Store the setup; the calendar address is encrypted at rest. Raises
+        SecretUnavailable, before writing anything, when no key is configured to do that."""
+        ...
+
     async def get(self, suggestion_id: int) -> Suggestion | None: ...
     async def by_source(self, source: str, source_id: str) -> Suggestion | None: ...
     async def add(self, item: NewSuggestion) -> tuple[Suggestion, bool]:
@@ -143,8 +157,12 @@ class CaptureRepo(Protocol):
         """What this source captured for this person from `start` up to `end`."""
         ...
 
-    async def mail(self, person_ids: Sequence[int] | None, since: datetime) -> list[Suggestion]:
-        """Captured e-mails since `since`, oldest first."""
+    async def unanswered(
+        self, person_ids: Sequence[int] | None, since: datetime
+    ) -> list[Suggestion]:
+        """The last e-mail each of these people (everyone: None) sent each client since
+        `since` that no later e-mail from that client, to anyone at the firm, has answered;
+        oldest first. Other people's mail is not loaded: the query is bounded to these."""
         ...
 
     async def counts(self, since: date) -> tuple[int, int]:

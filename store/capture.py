@@ -3,6 +3,11 @@
 Bound to one workspace like every repository in a unit of work. Items are inserted with
 ON CONFLICT DO NOTHING on (workspace, source, source id), so two replicas capturing the same
 event store it once; pass claims work the same way.
+
+A person's secret calendar address is encrypted at rest with the cipher of the Slack tokens
+(store/secrets.py, TOUCHBASE_SECRET_KEYS). One stored in plain text before that, or under an
+old key, is read as it is and encrypted again with the first key when it is read or saved
+(`touchbase db rotate-keys` does them all at once). Without a key no new address is stored.
 """
 
 from __future__ import annotations
@@ -11,7 +16,9 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
 
 from bot.capture_ports import (
     SOURCE_PREFIX,
@@ -20,9 +27,11 @@ from bot.capture_ports import (
     Direction,
     EventKind,
     NewSuggestion,
+    SecretUnavailable,
     Suggestion,
     SuggestionState,
 )
+from bot.clock import Clock
 from store.db import database_now, insert_for
 from store.mappers import ScopedRepo
 from store.models import (
@@ -32,6 +41,10 @@ from store.models import (
     ClientDomainRow,
     TouchRow,
 )
+from store.secrets import PREFIX, SecretKeyError, TokenCipher
+
+# People per query: an IN list stays well inside every driver's limit on parameters.
+_IN_CHUNK = 500
 
 
 def _to_suggestion(row: CaptureItemRow) -> Suggestion:
@@ -51,17 +64,72 @@ def _to_suggestion(row: CaptureItemRow) -> Suggestion:
     )
 
 
-def _to_setup(row: CaptureSetupRow) -> CaptureSetup:
+class FeedKeyError(SecretKeyError, SecretUnavailable):
+    """A calendar address cannot be encrypted or decrypted with the configured keys."""
+
+
+NO_KEY = (
+    "Calendar addresses are kept encrypted, and TOUCHBASE_SECRET_KEYS is not set: make a key "
+    "with `touchbase db new-key` and set it on every server."
+)
+WHAT = "A stored calendar address"
+
+
+def _open_feed(row: CaptureSetupRow, cipher: TokenCipher | None) -> str | None:
+    """The row's calendar address readable; re-encrypted on the row (written with the unit of
+    work) when it was in plain text or under an old key and a key is configured."""
+    stored = row.feed_url
+    if not stored:
+        return None
+    if cipher is None:
+        if stored.startswith(PREFIX):
+            raise FeedKeyError(NO_KEY)
+        return stored  # from before addresses were encrypted; kept until a key is set
+    try:
+        url, stale = cipher.open_value(stored, WHAT)
+    except SecretKeyError as exc:
+        raise FeedKeyError(str(exc)) from None
+    if stale:
+        row.feed_url = cipher.seal_value(url)
+    return url
+
+
+def _to_setup(row: CaptureSetupRow, cipher: TokenCipher | None) -> CaptureSetup:
     return CaptureSetup(
         person_id=row.person_id,
         mode=CaptureMode(row.mode),
-        feed_url=row.feed_url,
+        feed_url=_open_feed(row, cipher),
         always_clients=tuple(int(c) for c in row.always_clients or ()),
         cursors=dict(row.cursors or {}),
     )
 
 
+async def rotate_feed_keys(sessions: async_sessionmaker[AsyncSession], cipher: TokenCipher) -> int:
+    """Encrypt every stored calendar address, in every workspace, with the current (first)
+    key; returns how many were rewritten (plain text from before, or under an old key)."""
+    rewritten = 0
+    async with sessions() as s:
+        for row in await s.scalars(
+            select(CaptureSetupRow).where(CaptureSetupRow.feed_url.is_not(None))
+        ):
+            before = row.feed_url
+            _open_feed(row, cipher)
+            rewritten += row.feed_url != before
+        await s.commit()
+    return rewritten
+
+
 class SqlCapture(ScopedRepo):
+    def __init__(
+        self,
+        session: AsyncSession,
+        workspace_id: int,
+        clock: Clock,
+        cipher: TokenCipher | None = None,
+    ) -> None:
+        super().__init__(session, workspace_id, clock)
+        self.cipher = cipher
+
     async def domains(self) -> dict[str, int]:
         rows = await self.s.execute(
             select(ClientDomainRow.domain, ClientDomainRow.client_id).where(
@@ -101,7 +169,7 @@ class SqlCapture(ScopedRepo):
 
     async def setup(self, person_id: int) -> CaptureSetup:
         row = await self._setup_row(person_id)
-        return _to_setup(row) if row is not None else CaptureSetup(person_id=person_id)
+        return _to_setup(row, self.cipher) if row is not None else CaptureSetup(person_id=person_id)
 
     async def setups(self) -> list[CaptureSetup]:
         rows = await self.s.scalars(
@@ -109,18 +177,29 @@ class SqlCapture(ScopedRepo):
             .where(CaptureSetupRow.workspace_id == self.ws)
             .order_by(CaptureSetupRow.person_id)
         )
-        return [_to_setup(r) for r in rows]
+        return [_to_setup(r, self.cipher) for r in rows]
 
     async def save_setup(self, setup: CaptureSetup) -> None:
         row = await self._setup_row(setup.person_id)
+        feed_url = self._sealed(row.feed_url if row else None, setup.feed_url)
         if row is None:
             row = CaptureSetupRow(workspace_id=self.ws, person_id=setup.person_id)
             self.s.add(row)
         row.mode = setup.mode.value
-        row.feed_url = setup.feed_url
+        row.feed_url = feed_url
         row.always_clients = list(setup.always_clients)
         row.cursors = dict(setup.cursors)
         await self.s.flush()
+
+    def _sealed(self, stored: str | None, url: str | None) -> str | None:
+        """What to store for the calendar address `url`, `stored` being what is there now."""
+        if not url:
+            return None
+        if self.cipher is not None:
+            return self.cipher.seal_value(url)
+        if stored == url:
+            return stored  # unchanged, from before addresses were encrypted
+        raise FeedKeyError(NO_KEY)
 
     async def _row(self, suggestion_id: int) -> CaptureItemRow | None:
         row: CaptureItemRow | None = await self.s.scalar(
@@ -209,15 +288,52 @@ class SqlCapture(ScopedRepo):
         )
         return [_to_suggestion(r) for r in rows]
 
-    async def mail(self, person_ids: Sequence[int] | None, since: datetime) -> list[Suggestion]:
-        query = select(CaptureItemRow).where(
-            CaptureItemRow.workspace_id == self.ws,
-            CaptureItemRow.state == SuggestionState.MAIL.value,
-            CaptureItemRow.occurred_at >= since,
+    async def unanswered(
+        self, person_ids: Sequence[int] | None, since: datetime
+    ) -> list[Suggestion]:
+        """Found in the database: only these people's own sent mail is read, each row checked
+        against later mail (theirs to the same client, the client's to anyone) by index."""
+        if person_ids is None:
+            return await self._unanswered(None, since)
+        ids = sorted(set(person_ids))
+        found: list[Suggestion] = []
+        for start in range(0, len(ids), _IN_CHUNK):
+            found.extend(await self._unanswered(ids[start : start + _IN_CHUNK], since))
+        return sorted(found, key=lambda m: (m.occurred_at, m.id))
+
+    async def _unanswered(self, person_ids: list[int] | None, since: datetime) -> list[Suggestion]:
+        sent = CaptureItemRow
+        later, reply = aliased(CaptureItemRow), aliased(CaptureItemRow)
+        mail = SuggestionState.MAIL.value
+        query = select(sent).where(
+            sent.workspace_id == self.ws,
+            sent.state == mail,
+            sent.direction == Direction.SENT.value,
+            sent.occurred_at >= since,
+            # the last one this person sent this client (the first stored, at the same moment)
+            ~exists().where(
+                later.workspace_id == self.ws,
+                later.person_id == sent.person_id,
+                later.state == mail,
+                later.client_id == sent.client_id,
+                later.direction == Direction.SENT.value,
+                or_(
+                    later.occurred_at > sent.occurred_at,
+                    and_(later.occurred_at == sent.occurred_at, later.id < sent.id),
+                ),
+            ),
+            # and no e-mail from the client since, to anyone at the firm
+            ~exists().where(
+                reply.workspace_id == self.ws,
+                reply.client_id == sent.client_id,
+                reply.state == mail,
+                reply.direction == Direction.RECEIVED.value,
+                reply.occurred_at > sent.occurred_at,
+            ),
         )
         if person_ids is not None:
-            query = query.where(CaptureItemRow.person_id.in_(person_ids))
-        rows = await self.s.scalars(query.order_by(CaptureItemRow.occurred_at, CaptureItemRow.id))
+            query = query.where(sent.person_id.in_(person_ids))
+        rows = await self.s.scalars(query.order_by(sent.occurred_at, sent.id))
         return [_to_suggestion(r) for r in rows]
 
     async def counts(self, since: date) -> tuple[int, int]:

@@ -472,12 +472,72 @@ class OutboxRow(Base):
 # workspace's version in the same transaction. Triggers rather than application code, so a path
 # that forgets cannot leave another replica's cache stale. On PostgreSQL one bump a statement
 # (transition tables), so an import of 10,000 clients is one row update, not 10,000.
+#
+# An insert or a delete always bumps. An update bumps only when it changes a column the caches
+# hold: an update of anything else (a person's seniority), or one writing the values a row
+# already has, leaves the caches warm and takes no lock on the workspace row, so writers of
+# different people or clients of one firm do not queue behind each other.
+
+VERSIONED = (("client", "clients_version"), ("person", "people_version"))
+
+# What the caches read of each row: every column store.mappers.to_client / to_person copy into
+# the cached Client and Person, and the column the cached client list is ordered by.
+# tests/test_store_caches.py derives this from the mappers and fails when it drifts.
+CACHED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "client": (
+        "id",
+        "workspace_id",
+        "name",
+        "name_key",
+        "aliases",
+        "owner_id",
+        "cadence_days",
+        "segment",
+        "status",
+        "update_rhythm_days",
+        "preferences",
+        "created_at",
+        "last_contact_on",
+    ),
+    "person": (
+        "id",
+        "workspace_id",
+        "platform_user_id",
+        "display_name",
+        "role",
+        "email",
+        "tz",
+        "tz_chosen",
+        "locale",
+        "workdays",
+        "address",
+        "interests",
+        "practice_areas",
+        "profile_refreshed_at",
+        "unreachable_since",
+    ),
+}
+
+
+def _changed_pg(table: str) -> str:
+    """PostgreSQL: whether an old and a new row differ in a cached column. A json value has no
+    equality operator, so it is compared as jsonb (the same document, however it is spaced)."""
+    columns = Base.metadata.tables[table].c
+
+    def side(alias: str) -> str:
+        return ", ".join(
+            f"{alias}.{name}::jsonb" if isinstance(columns[name].type, JSON) else f"{alias}.{name}"
+            for name in CACHED_COLUMNS[table]
+        )
+
+    return f"ROW({side('o')}) IS DISTINCT FROM ROW({side('n')})"
 
 
 def version_trigger_ddl(dialect: str) -> list[str]:
     """The statements creating the version triggers on `dialect` ("sqlite" or "postgresql")."""
     out: list[str] = []
-    for table, column in (("client", "clients_version"), ("person", "people_version")):
+    for table, column in VERSIONED:
+        cached = CACHED_COLUMNS[table]
         if dialect == "postgresql":
             function = f"touchbase_bump_{column}"
             out.append(
@@ -485,21 +545,38 @@ def version_trigger_ddl(dialect: str) -> list[str]:
                 f"BEGIN UPDATE workspace SET {column} = {column} + 1 "
                 "WHERE id IN (SELECT DISTINCT workspace_id FROM changed); RETURN NULL; END $$"
             )
-            for op, transition in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD")):
-                out.append(
-                    f"CREATE TRIGGER {table}_version_{op.lower()} AFTER {op} ON {table} "
-                    f"REFERENCING {transition} TABLE AS changed FOR EACH STATEMENT "
-                    f"EXECUTE FUNCTION {function}()"
-                )
-        else:
-            for op, ids in (
-                ("INSERT", "NEW.workspace_id"),
-                ("UPDATE", "OLD.workspace_id, NEW.workspace_id"),
-                ("DELETE", "OLD.workspace_id"),
+            # A column list cannot go with transition tables, and a row-level trigger would bump
+            # once a row (10,000 updates of the workspace row for one bulk update): this one sees
+            # every update statement, compares the rows before and after, joined by id, and
+            # touches the workspace row only when a cached column differs.
+            out.append(
+                f"CREATE OR REPLACE FUNCTION {function}_on_update() RETURNS trigger "  # noqa: S608
+                f"LANGUAGE plpgsql AS $$ BEGIN UPDATE workspace SET {column} = {column} + 1 "
+                "WHERE id IN (SELECT unnest(ARRAY[o.workspace_id, n.workspace_id]) "
+                f"FROM old_rows o FULL JOIN new_rows n ON n.id = o.id WHERE {_changed_pg(table)}); "
+                "RETURN NULL; END $$"
+            )
+            for op, transition, suffix in (
+                ("INSERT", "NEW TABLE AS changed", ""),
+                ("UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows", "_on_update"),
+                ("DELETE", "OLD TABLE AS changed", ""),
             ):
                 out.append(
-                    f"CREATE TRIGGER IF NOT EXISTS {table}_version_{op.lower()} AFTER {op} "  # noqa: S608
-                    f"ON {table} BEGIN UPDATE workspace SET {column} = {column} + 1 "
+                    f"CREATE TRIGGER {table}_version_{op.lower()} AFTER {op} ON {table} "
+                    f"REFERENCING {transition} FOR EACH STATEMENT "
+                    f"EXECUTE FUNCTION {function}{suffix}()"
+                )
+        else:
+            changed = " OR ".join(f"OLD.{name} IS NOT NEW.{name}" for name in cached)
+            for name, fires, ids in (
+                ("insert", "INSERT", "NEW.workspace_id"),
+                ("update", f"UPDATE OF {', '.join(cached)}", "OLD.workspace_id, NEW.workspace_id"),
+                ("delete", "DELETE", "OLD.workspace_id"),
+            ):
+                when = f"WHEN {changed} " if name == "update" else ""
+                out.append(
+                    f"CREATE TRIGGER IF NOT EXISTS {table}_version_{name} AFTER {fires} "  # noqa: S608
+                    f"ON {table} {when}BEGIN UPDATE workspace SET {column} = {column} + 1 "
                     f"WHERE id IN ({ids}); END"
                 )
     return out
@@ -535,6 +612,15 @@ class CaptureItemRow(Base):
     __table_args__ = (
         UniqueConstraint("workspace_id", "source", "source_id"),
         Index("ix_capture_item_person_state", "workspace_id", "person_id", "state"),
+        # whether a client wrote back after an e-mail (the follow-ups in /due and the digest)
+        Index(
+            "ix_capture_item_client_mail",
+            "workspace_id",
+            "client_id",
+            "state",
+            "direction",
+            "occurred_at",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

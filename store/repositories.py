@@ -8,6 +8,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, datetime
+from functools import cached_property
 from typing import Any, Self, cast
 
 from sqlalchemy import Table, bindparam, delete, event, exists, func, insert, select, update
@@ -36,6 +37,7 @@ from bot.ports import Address
 from bot.repair_ports import OPEN, Repair
 from bot.rules import contact_key
 from store.archive import SqlArchive
+from store.batch import TOUCH_COLUMNS, Batcher
 from store.capture import SqlCapture
 from store.db import insert_for
 from store.mappers import (
@@ -65,6 +67,7 @@ from store.nudges import SqlNudges, SqlSweepQueries
 from store.outbox import SqlOutbox, SqlOutboxQueue
 from store.ownership import SqlOwnership
 from store.repairs import SqlRepairs
+from store.secrets import TokenCipher
 
 
 def name_key(name: str) -> str:
@@ -76,16 +79,17 @@ def name_key(name: str) -> str:
 # Every request of a workspace needs its person and, for /touch, its whole client list as a
 # matching index; loading those through the ORM is most of a command's cost in a firm of
 # thousands of clients. Both are kept in memory, tagged with the workspace's `clients_version`
-# or `people_version` (bumped by triggers in the same transaction as any change, see
-# store/models.py). A unit of work reads the two versions once, in one small statement, and
-# uses a cached entry only when its version is the one read: a change committed by another
-# replica is seen by the next request. Entries are keyed by workspace id, so one firm's cache
-# can never answer another's. A unit that has written anything neither reads nor fills the
-# shared caches (what it sees may not be committed, or may be rolled back).
+# or `people_version` (bumped by triggers in the same transaction as any change to a column
+# they hold, see store/models.py CACHED_COLUMNS). A unit of work reads the two versions once, in
+# one small statement, and uses a cached entry only when its version is the one read: a change
+# committed by another replica is seen by the next request. Entries are keyed by workspace id,
+# so one firm's cache can never answer another's. A unit that has written anything neither reads
+# nor fills the shared caches (what it sees may not be committed, or may be rolled back).
 
 
 class _Session(Session):
-    """A session that remembers, in `info`, whether it has written and what versions it read."""
+    """A session that remembers, in `info`, whether it has written, whether it holds a
+    connection, and what versions it read."""
 
 
 def _wrote(session: Session, *_: object) -> None:
@@ -104,8 +108,14 @@ def _on_transaction_end(session: Session, transaction: SessionTransaction) -> No
         session.info.pop("versions", None)
         session.info.pop("followups", None)
         session.info.pop("wrote", None)
+        session.info.pop("connected", None)
 
 
+def _on_begin(session: Session, _transaction: SessionTransaction, _connection: object) -> None:
+    session.info["connected"] = True
+
+
+event.listen(_Session, "after_begin", _on_begin)
 event.listen(_Session, "after_flush", lambda session, _ctx: _wrote(session))
 event.listen(_Session, "do_orm_execute", _on_execute)
 event.listen(_Session, "after_transaction_end", _on_transaction_end)
@@ -159,15 +169,21 @@ _VERSIONS = select(
     WorkspaceRow.name,
     WorkspaceRow.channel,
 ).where(WorkspaceRow.id == bindparam("ws"))
+# The cached client list, in the order it is kept (its order column is one the triggers watch).
+_CLIENT_LIST = (
+    select(ClientRow).where(ClientRow.workspace_id == bindparam("ws")).order_by(ClientRow.name_key)
+)
 
 
 class _Versions:
     """The workspace's (clients_version, people_version) as this unit of work sees them."""
 
-    __slots__ = ("caches", "s", "ws")
+    __slots__ = ("batcher", "caches", "s", "ws")
 
-    def __init__(self, session: AsyncSession, ws: int, caches: StoreCaches) -> None:
-        self.s, self.ws, self.caches = session, ws, caches
+    def __init__(
+        self, session: AsyncSession, ws: int, caches: StoreCaches, batcher: Batcher | None
+    ) -> None:
+        self.s, self.ws, self.caches, self.batcher = session, ws, caches, batcher
 
     @property
     def shared(self) -> bool:
@@ -177,10 +193,16 @@ class _Versions:
     async def get(self) -> tuple[int, int]:
         got: tuple[int, int] | None = self.s.info.get("versions")
         if got is None:
-            row = (await self.s.execute(_VERSIONS, {"ws": self.ws})).one_or_none()
+            row: Any = None
+            if self.batcher is not None and not self.s.info.get("connected"):
+                # Read in the next shared round (store/batch.py), with every other request's.
+                shared = await self.batcher.versions(self.ws)
+                row = shared[1:] if shared is not None else None
+            if row is None:
+                row = (await self.s.execute(_VERSIONS, {"ws": self.ws})).one_or_none()
             got = (int(row[0]), int(row[1])) if row is not None else (-1, -1)
             known = self.caches.workspaces.get(self.ws)
-            if known is not None and (row is None or (known.name, known.channel) != row[2:]):
+            if known is not None and (row is None or (known.name, known.channel) != tuple(row[2:])):
                 self.caches.stale.add(self.ws)  # changed elsewhere: the next lookup reloads
             self.s.info["versions"] = got
         return got
@@ -218,10 +240,11 @@ class SqlPeople(ScopedRepo):
         workspace_id: int,
         clock: Clock,
         caches: StoreCaches | None = None,
+        batcher: Batcher | None = None,
     ) -> None:
         super().__init__(session, workspace_id, clock)
         self._caches = caches or StoreCaches()
-        self._versions = _Versions(session, workspace_id, self._caches)
+        self._versions = _Versions(session, workspace_id, self._caches, batcher)
 
     async def _row(self, person_id: int) -> PersonRow | None:
         return await self.s.scalar(
@@ -394,10 +417,11 @@ class SqlClients(ScopedRepo):
         workspace_id: int,
         clock: Clock,
         caches: StoreCaches | None = None,
+        batcher: Batcher | None = None,
     ) -> None:
         super().__init__(session, workspace_id, clock)
         self._caches = caches or StoreCaches()
-        self._versions = _Versions(session, workspace_id, self._caches)
+        self._versions = _Versions(session, workspace_id, self._caches, batcher)
 
     async def _all(self) -> _ClientList:
         """Every client of the workspace, by name: from the cache while the version holds."""
@@ -407,9 +431,7 @@ class SqlClients(ScopedRepo):
             hit = self._caches.clients.get(self.ws)
             if hit is not None and hit[0] == version:
                 return hit[1]
-        rows = await self.s.scalars(
-            select(ClientRow).where(ClientRow.workspace_id == self.ws).order_by(ClientRow.name_key)
-        )
+        rows = await self.s.scalars(_CLIENT_LIST, {"ws": self.ws})
         entry = _ClientList(tuple(to_client(r) for r in rows))
         if version is not None and self._versions.shared:
             self._caches.keep_clients(self.ws, version, entry)
@@ -680,21 +702,6 @@ _TOUCH_EDITABLE = frozenset(
 
 
 _TOUCH_INSERTS: dict[str, Any] = {}
-_TOUCH_COLUMNS = (
-    "workspace_id",
-    "client_id",
-    "person_id",
-    "kind",
-    "contact",
-    "contact_key",
-    "note",
-    "occurred_on",
-    "awaiting_reply",
-    "source_id",
-    "matter_id",
-    "estimate_on",
-    "created_at",
-)
 
 
 def _touch_insert(session: AsyncSession) -> Any:
@@ -706,7 +713,7 @@ def _touch_insert(session: AsyncSession) -> Any:
         table = TouchRow.__table__
         stmt = (
             insert_for(session)(table)
-            .values({c: bindparam(c, type_=table.c[c].type) for c in _TOUCH_COLUMNS})
+            .values({c: bindparam(c, type_=table.c[c].type) for c in TOUCH_COLUMNS})
             .on_conflict_do_nothing(index_elements=["workspace_id", "source_id"])
             # What the confirmation's repair and handoff features ask next, in the same
             # round trip (see _followups).
@@ -717,6 +724,12 @@ def _touch_insert(session: AsyncSession) -> Any:
 
 
 class SqlTouches(ScopedRepo):
+    def __init__(
+        self, session: AsyncSession, workspace_id: int, clock: Clock, batcher: Batcher | None = None
+    ) -> None:
+        super().__init__(session, workspace_id, clock)
+        self._batcher = batcher
+
     async def add(self, touch: NewTouch) -> tuple[Touch, bool]:
         # One statement in the common case; a repeat of the same source message (a platform's
         # retry, a double click) conflicts and gets the first touch back.
@@ -735,6 +748,19 @@ class SqlTouches(ScopedRepo):
             "estimate_on": touch.estimate_on,
             "created_at": self.clock.now(),
         }
+        if (
+            self._batcher is not None
+            and touch.source_id
+            and not self.s.info.get("wrote")
+            and not self.s.info.get("connected")
+        ):
+            # Nothing else of this unit of work needs to share the touch's transaction: store
+            # it in the next shared round, committed with the touches of concurrent requests.
+            shared = await self._batcher.add_touch(params)
+            if shared is not None:
+                memo = self.s.info.setdefault("followups", {})
+                memo[touch.client_id] = (False, False)  # the shared insert checked
+                return to_touch(cast(TouchRow, shared)), True
         params.update(f_ws=self.ws, f_client=touch.client_id)
         row = (await self.s.execute(_touch_insert(self.s), params)).first()
         if row is not None:
@@ -992,41 +1018,93 @@ class SqlUnitOfWork:
         workspace_id: int,
         clock: Clock,
         caches: StoreCaches | None = None,
+        batcher: Batcher | None = None,
+        cipher: TokenCipher | None = None,
     ):
         self._sessions = sessions
         self.workspace_id = workspace_id
         self._clock = clock
         self._caches = caches or StoreCaches()
+        self._batcher = batcher
+        self._cipher = cipher
         self.session: AsyncSession | None = None
 
     async def __aenter__(self) -> Self:
         self.session = self._sessions()
-        s, ws, clock = self.session, self.workspace_id, self._clock
-        self.people = SqlPeople(s, ws, clock, self._caches)
-        self.clients = SqlClients(s, ws, clock, self._caches)
-        self.contacts = SqlContacts(s, ws, clock)
-        self.touches = SqlTouches(s, ws, clock)
-        self.history = SqlHistory(s, ws, clock)
-        self.nudges = SqlNudges(s, ws, clock)
-        self.matters = SqlMatters(s, ws, clock)
-        self.matching = SqlMatching(s, ws, clock)
-        self.repairs = _Repairs(s, ws, clock)
-        self.ownership = _Ownership(s, ws, clock)
-        self.outbox = SqlOutbox(s, ws)
-        self.archive = SqlArchive(s, ws, clock)
-        self.capture = SqlCapture(s, ws, clock)
         return self
+
+    # The repositories are made when first used: most requests need two or three of them.
+    @cached_property
+    def people(self) -> SqlPeople:
+        return SqlPeople(self._s, self.workspace_id, self._clock, self._caches, self._batcher)
+
+    @cached_property
+    def clients(self) -> SqlClients:
+        return SqlClients(self._s, self.workspace_id, self._clock, self._caches, self._batcher)
+
+    @cached_property
+    def contacts(self) -> SqlContacts:
+        return SqlContacts(self._s, self.workspace_id, self._clock)
+
+    @cached_property
+    def touches(self) -> SqlTouches:
+        return SqlTouches(self._s, self.workspace_id, self._clock, self._batcher)
+
+    @cached_property
+    def history(self) -> SqlHistory:
+        return SqlHistory(self._s, self.workspace_id, self._clock)
+
+    @cached_property
+    def nudges(self) -> SqlNudges:
+        return SqlNudges(self._s, self.workspace_id, self._clock)
+
+    @cached_property
+    def matters(self) -> SqlMatters:
+        return SqlMatters(self._s, self.workspace_id, self._clock)
+
+    @cached_property
+    def matching(self) -> SqlMatching:
+        return SqlMatching(self._s, self.workspace_id, self._clock)
+
+    @cached_property
+    def repairs(self) -> _Repairs:
+        return _Repairs(self._s, self.workspace_id, self._clock)
+
+    @cached_property
+    def ownership(self) -> _Ownership:
+        return _Ownership(self._s, self.workspace_id, self._clock)
+
+    @cached_property
+    def outbox(self) -> SqlOutbox:
+        return SqlOutbox(self._s, self.workspace_id)
+
+    @cached_property
+    def archive(self) -> SqlArchive:
+        return SqlArchive(self._s, self.workspace_id, self._clock)
+
+    @cached_property
+    def capture(self) -> SqlCapture:
+        return SqlCapture(self._s, self.workspace_id, self._clock, self._cipher)
+
+    @property
+    def _s(self) -> AsyncSession:
+        assert self.session is not None, "use the unit of work inside `async with`"
+        return self.session
 
     async def __aexit__(self, *exc: object) -> None:
         assert self.session is not None
-        try:
-            await self.session.rollback()  # anything not committed is discarded
-        finally:
-            await self.session.close()
+        # A unit that never reached the database (a /touch answered from the caches and the
+        # shared rounds) has nothing to roll back or close.
+        if self.session.in_transaction():
+            try:
+                await self.session.rollback()  # anything not committed is discarded
+            finally:
+                await self.session.close()
 
     async def commit(self) -> None:
         assert self.session is not None
-        await self.session.commit()
+        if self.session.in_transaction():
+            await self.session.commit()
 
 
 class SqlStore:
@@ -1036,13 +1114,19 @@ class SqlStore:
     # difference makes the next lookup reload.
     WORKSPACE_TTL_SECONDS = 30.0
 
-    def __init__(self, engine: AsyncEngine, clock: Clock) -> None:
+    def __init__(
+        self, engine: AsyncEngine, clock: Clock, *, cipher: TokenCipher | None = None
+    ) -> None:
+        """`cipher` encrypts the secrets kept in workspaces' rows (calendar addresses); None
+        when TOUCHBASE_SECRET_KEYS is unset, and then none is stored."""
         self.engine = engine
         self.clock = clock
+        self.cipher = cipher
         self.sessions = async_sessionmaker(
             engine, expire_on_commit=False, sync_session_class=_Session
         )
         self.caches = StoreCaches()
+        self.batcher = Batcher(engine)
         self._workspaces: dict[tuple[str, str], tuple[Workspace, float]] = {}
 
     def _remember(self, ws: Workspace) -> Workspace:
@@ -1052,7 +1136,9 @@ class SqlStore:
         return ws
 
     def unit(self, workspace_id: int) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.sessions, workspace_id, self.clock, self.caches)
+        return SqlUnitOfWork(
+            self.sessions, workspace_id, self.clock, self.caches, self.batcher, self.cipher
+        )
 
     def sweep_queries(self) -> SqlSweepQueries:
         return SqlSweepQueries(self.sessions)

@@ -1,10 +1,11 @@
-"""Secrets kept in the database (Slack OAuth bot tokens) are encrypted with Fernet.
+"""Secrets kept in the database (Slack OAuth bot tokens, people's secret calendar addresses)
+are encrypted with Fernet.
 
 The keys come from TOUCHBASE_SECRET_KEYS: one or more Fernet keys, comma-separated. The first
 encrypts; every one of them decrypts (cryptography's MultiFernet), so a key is rotated by
 putting a new key first and keeping the old ones after it: each stored token is re-encrypted
 with the new key the next time it is read, and the old key can go once every workspace has
-been used (or after `touchbase db rotate-keys`).
+been used (or after `touchbase db rotate-keys`). A calendar address works the same way.
 """
 
 from __future__ import annotations
@@ -46,13 +47,35 @@ class TokenCipher:
     def new_key() -> str:
         return Fernet.generate_key().decode()
 
+    def seal_value(self, value: str) -> str:
+        """One secret, encrypted with the first key and marked as such."""
+        return PREFIX + self._all.encrypt(value.encode()).decode()
+
+    def open_value(self, value: str, what: str = "A stored Slack token") -> tuple[str, bool]:
+        """One secret readable, and whether it should be stored again: kept in plain text from
+        before encryption (returned as it is), or encrypted under an old key."""
+        if not value.startswith(PREFIX):
+            return value, True
+        token = value.removeprefix(PREFIX).encode()
+        try:
+            return self._primary.decrypt(token).decode(), False
+        except InvalidToken:
+            pass
+        try:
+            return self._all.decrypt(token).decode(), True
+        except InvalidToken:
+            raise SecretKeyError(
+                f"{what} cannot be decrypted with TOUCHBASE_SECRET_KEYS: the key it was "
+                "encrypted with is missing. Add it back (after the new one)."
+            ) from None
+
     def seal(self, data: Mapping[str, Any]) -> dict[str, Any]:
         """The installation with every credential encrypted (with the first key)."""
         out = dict(data)
         for name in SECRET_FIELDS:
             value = out.get(name)
             if isinstance(value, str) and value and not value.startswith(PREFIX):
-                out[name] = PREFIX + self._all.encrypt(value.encode()).decode()
+                out[name] = self.seal_value(value)
         return out
 
     def open(self, data: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
@@ -64,20 +87,6 @@ class TokenCipher:
             value = out.get(name)
             if not isinstance(value, str) or not value:
                 continue
-            if not value.startswith(PREFIX):
-                stale = True  # stored before tokens were encrypted
-                continue
-            token = value.removeprefix(PREFIX).encode()
-            try:
-                out[name] = self._primary.decrypt(token).decode()
-            except InvalidToken:
-                try:
-                    out[name] = self._all.decrypt(token).decode()
-                except InvalidToken:
-                    raise SecretKeyError(
-                        "A stored Slack token cannot be decrypted with TOUCHBASE_SECRET_KEYS: "
-                        "the key it was encrypted with is missing. Add it back (after the new "
-                        "one)."
-                    ) from None
-                stale = True
+            out[name], again = self.open_value(value)
+            stale = stale or again
         return out, stale

@@ -26,6 +26,7 @@ from bot.domain import Platform
 from store.db import create_engine, sqlite_path, upgrade
 from store.models import Base
 from store.repositories import SqlStore
+from store.secrets import TokenCipher
 
 # CI explores the same examples every run, so a red run always means a change broke something;
 # developers' runs stay random and keep finding new cases.
@@ -63,6 +64,8 @@ PG_URL = _worker_database(os.environ.get("TEST_DATABASE_URL", ""))
 PG_SKIP = "PostgreSQL tests need TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1/test)"
 # Monday 23 November 2026, 15:00 UTC: a workday afternoon almost everywhere.
 T0 = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
+# A Fernet key (TOUCHBASE_SECRET_KEYS) for the secrets kept at rest: Slack tokens, calendars.
+SECRET_KEY = "o5mnTbdqSNNz0Oy0X1nUZs5o3tbhXgkXwsZBRmvQ4CQ="
 
 _pg_reset = False
 _pg_ready = False
@@ -170,7 +173,7 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def store(engine: AsyncEngine, clock: FixedClock) -> SqlStore:
-    return SqlStore(engine, clock)
+    return SqlStore(engine, clock, cipher=TokenCipher([SECRET_KEY]))
 
 
 @pytest.fixture

@@ -26,10 +26,10 @@ from bot.app import Touchbase
 from bot.clock import FixedClock
 from bot.commands import default_registry
 from store.repositories import SqlStore
+from tests.conftest import SECRET_KEY
 from tests.fakes.slack_api import FakeSlackApi
 
 SIGNING_SECRET = "test-signing-secret"
-SECRET_KEY = "o5mnTbdqSNNz0Oy0X1nUZs5o3tbhXgkXwsZBRmvQ4CQ="  # a Fernet key, for stored tokens
 BOT_TOKEN = "xoxb-test-token"
 TEAM = "T0FAKE"
 USER = "U0ADA"

@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from adapters.capture import build_sources
 from adapters.capture.feeds import FeedError, IcsFeedSource, PublicOnlyResolver, fetch_feed
@@ -21,7 +22,7 @@ from bot.commands import default_registry
 from bot.config import CoreConfig
 from bot.domain import Platform
 from store.repositories import SqlStore
-from tests.conftest import T0, Chat
+from tests.conftest import SECRET_KEY, T0, Chat
 from tests.fakes.calendar_feed import FakeCalendarFeed
 from tests.test_capture_core import MARKER, YESTERDAY, dump, ics, setup, vevent
 
@@ -180,7 +181,7 @@ async def test_hourly_job_reads_each_feed_once_per_hour_across_replicas(tmp_path
 
     url = f"sqlite:///{tmp_path / 'tb.db'}"
     capture = CaptureSettings(_env_file=None, allow_local_feeds=True)  # type: ignore[call-arg]
-    settings = Settings(database_url=url, capture=capture)
+    settings = Settings(database_url=url, capture=capture, secret_keys=SecretStr(SECRET_KEY))
     clock = FixedClock(T0)
     one = await bootstrap(settings, clock=clock)
     two = await bootstrap(settings, clock=clock, migrate=False)

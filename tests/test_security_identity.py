@@ -1,7 +1,7 @@
-"""Who takes up an imported owner's clients: only the person whose platform-verified e-mail
-(Slack's users.info ``profile.email``, the Teams roster's e-mail or UPN) is the one the import
-named. A display name set to the
-owner's name or e-mail inherits nothing."""
+"""Who takes up an imported owner's clients on Slack: only the person whose platform-verified
+e-mail (users.info ``profile.email``) is the one the import named. A display name set to the
+owner's name or e-mail inherits nothing. The same rule on Teams (the roster's e-mail or UPN), on
+both SDKs: ``tests/contract/test_teams_identity.py``."""
 
 from __future__ import annotations
 
@@ -17,9 +17,6 @@ from tests.slack_helpers import (  # noqa: F401  (fixtures)
     slack_fake_fixture,
     slack_fixture,
 )
-from tests.teams_helpers import TENANT, Teams, teams
-
-__all__ = ["teams"]  # the fixture
 
 pytestmark = pytest.mark.security
 
@@ -83,41 +80,3 @@ async def test_the_verified_email_takes_up_the_invitation(slack: Harness) -> Non
         people = await uow.people.list()
     assert [p.platform_user_id for p in people if p.email == "bob@example.com"] == []
     assert sum(p.platform_user_id == "U0BOB" for p in people) == 1
-
-
-async def teams_import(chat: Teams) -> int:
-    assert await chat.post(chat.personal("help")) == 201  # Ada, the first person: the admin
-    ws = await chat.services.store.workspace(Platform.TEAMS, TENANT)
-    async with chat.services.store.unit(ws.id) as uow:
-        assert (await import_clients(uow, CSV)).ok
-        await uow.commit()
-    return ws.id
-
-
-async def teams_owners(chat: Teams, ws: int) -> dict[str, str]:
-    store = chat.services.store
-    async with store.unit(ws) as uow:
-        people = {p.id: p for p in await uow.people.list()}
-        clients = await uow.clients.list()
-    return {c.name: people[c.owner_id].platform_user_id for c in clients if c.owner_id}
-
-
-async def test_on_teams_a_display_name_claims_nothing_and_the_roster_email_does(
-    teams: Teams,
-) -> None:
-    ws = await teams_import(teams)
-    mallory = {"id": "29:1mal", "name": "bob@example.com", "aadObjectId": "aad-mal-0003"}
-    teams.connector.add_member(
-        "29:1mal", "bob@example.com", aad_object_id="aad-mal-0003", email="mallory@example.com"
-    )
-    assert await teams.post(teams.personal("clients", sender=mallory)) == 201
-    assert await teams_owners(teams, ws) == {
-        "Initech": "import:bob@example.com",
-        "Globex": "import:carol jones",
-    }
-    bob = {"id": "29:1bob", "name": "Robert", "aadObjectId": "aad-bob-0004"}
-    teams.connector.add_member(
-        "29:1bob", "Robert", aad_object_id="aad-bob-0004", user_principal_name="BOB@example.com"
-    )
-    assert await teams.post(teams.personal("clients", sender=bob)) == 201
-    assert (await teams_owners(teams, ws))["Initech"] == "aad-bob-0004"

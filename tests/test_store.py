@@ -7,13 +7,13 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.domain import NewTouch, Platform, Role, TouchKind
 from store.db import async_url, create_engine, downgrade, upgrade
-from store.models import Base
+from store.models import VERSIONED, Base, version_trigger_ddl
 from store.repositories import SqlStore
 
 
@@ -42,6 +42,48 @@ async def test_models_match_migrations(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
         changes = await conn.run_sync(diff)
     assert changes == [], "store/models.py and the migrations differ: add a migration"
+
+
+# The version triggers on client and person, and on PostgreSQL the functions they call.
+_TRIGGERS = {
+    "sqlite": "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+    "AND tbl_name IN ('client', 'person') ORDER BY name",
+    "postgresql": (
+        "SELECT t.tgname, pg_get_triggerdef(t.oid) FROM pg_trigger t "
+        "JOIN pg_class c ON c.oid = t.tgrelid "
+        "WHERE NOT t.tgisinternal AND c.relname IN ('client', 'person') "
+        "UNION ALL SELECT proname, prosrc FROM pg_proc WHERE proname LIKE 'touchbase\\_bump\\_%' "
+        "ORDER BY 1"
+    ),
+}
+
+
+async def test_migrated_triggers_are_the_ones_the_models_create(engine: AsyncEngine) -> None:
+    """store.models.version_trigger_ddl is what a new database gets (create_all, the benchmarks)
+    and the migrations end at the same triggers."""
+    async with engine.connect() as conn:
+        dialect = conn.dialect.name
+        migrated = (await conn.execute(text(_TRIGGERS[dialect]))).all()
+        assert {name for name, _ in migrated} >= {
+            f"{table}_version_{op}"
+            for table, _ in VERSIONED
+            for op in ("insert", "update", "delete")
+        }
+        # Replaced by the models' DDL in this transaction, then rolled back (SQLite runs DDL
+        # outside it, but the file is this test's own).
+        for name, _ in migrated:
+            if name.startswith("touchbase_"):
+                continue
+            on = f" ON {name.partition('_version_')[0]}" if dialect == "postgresql" else ""
+            await conn.execute(text(f"DROP TRIGGER {name}{on}"))
+        for name, _ in migrated:
+            if name.startswith("touchbase_"):
+                await conn.execute(text(f"DROP FUNCTION {name}()"))
+        for statement in version_trigger_ddl(dialect):
+            await conn.exec_driver_sql(statement)
+        created = (await conn.execute(text(_TRIGGERS[dialect]))).all()
+        await conn.rollback()
+    assert migrated == created
 
 
 async def test_workspaces_cannot_see_each_other(store: SqlStore) -> None:

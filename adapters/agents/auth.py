@@ -8,8 +8,8 @@ MSAL for outbound tokens and by the SDK's JWT validator for inbound ones.
 Rules, as with botbuilder:
 
 * Without an app id the inbound check is off (the Bot Framework Emulator's mode). That is
-  allowed only with ``TOUCHBASE_ENV=development``; anywhere else :func:`check_settings` refuses
-  to start.
+  allowed only with ``TOUCHBASE_ENV=development``; anywhere else
+  :func:`adapters.teams.guard.check_settings` refuses to start.
 * Every authentication failure is a 401: missing or malformed header, not a JWT, unknown key,
   bad signature, expired, wrong audience, wrong issuer, or a ``serviceurl`` claim that is not
   the activity's. An issuer outside the allow-list is refused before any key is fetched, so a
@@ -35,23 +35,10 @@ from microsoft_agents.hosting.core import (
 )
 from microsoft_agents.hosting.core.authorization.jwt import JwtTokenValidator
 
-from adapters.teams.guard import (
-    TeamsConfigurationError,
-    Unauthorized,
-    check_settings,
-    looks_like_bearer,
-)
+from adapters.teams.guard import Unauthorized
 from app.settings import TeamsSettings
 
-__all__ = [
-    "TeamsConfigurationError",
-    "Unauthorized",
-    "auth_configuration",
-    "authenticate",
-    "check_settings",
-    "looks_like_bearer",
-    "sdk_configuration",
-]
+__all__ = ["auth_configuration", "authenticate", "sdk_configuration"]
 
 log = logging.getLogger(__name__)
 

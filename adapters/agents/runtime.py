@@ -12,7 +12,6 @@ a 401). The SDK then runs the turn; an invoke is answered with its invoke respon
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,11 +29,8 @@ from pydantic import ValidationError
 
 from adapters.agents.auth import (
     DevelopmentConnections,
-    TeamsConfigurationError,
-    Unauthorized,
     auth_configuration,
     authenticate,
-    check_settings,
     sdk_configuration,
 )
 from adapters.agents.bot import TouchbaseAgent, message_activity
@@ -42,11 +38,11 @@ from adapters.agents.messenger import AgentsMessenger
 from adapters.ports import Services
 from adapters.teams import limits
 from adapters.teams.endpoint import ROUTE, read_activity_json, turn_error_handler
+from adapters.teams.guard import TeamsConfigurationError, Unauthorized, check_settings
 from adapters.teams.limits import ConversationLimiter
+from adapters.teams.turn import TeamsTurns
 
 __all__ = ["AGENTS", "AgentsRuntime", "TeamsConfigurationError", "build_agents", "mount"]
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -102,10 +98,6 @@ def build_agents(
         if connections is None:
             connections = MsalConnectionManager(**sdk_configuration(teams))
     else:
-        log.warning(
-            "Teams runs WITHOUT authentication (TOUCHBASE_ENV=development, no MICROSOFT_APP_ID): "
-            "for the Bot Framework Emulator only"
-        )
         connections = connections or DevelopmentConnections()
     adapter = CloudAdapter(
         connection_manager=connections, channel_service_client_factory=QuickClients(connections)
@@ -113,9 +105,10 @@ def build_agents(
 
     adapter.on_turn_error = turn_error_handler(message_activity)
     messenger = AgentsMessenger(adapter, teams.id, limiter=limiter)
-    bot = TouchbaseAgent(
+    turns = TeamsTurns(
         services.app, services.directory, messenger, development=settings.env == "development"
     )
+    bot = TouchbaseAgent(turns)
     return AgentsRuntime(adapter, bot, messenger, auth)
 
 

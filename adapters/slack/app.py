@@ -60,6 +60,7 @@ from adapters.slack.tenancy import (
 )
 from app.settings import SlackSettings
 from bot.app import SORRY, Reply
+from bot.capture import without_secret
 from bot.catalog import COMMAND_NAMES, COMMANDS
 from bot.clock import local_today
 from bot.commands.touch import touch_form
@@ -439,7 +440,8 @@ class SlackAdapter:
                 ),
             )
 
-        reply, task = await self.within_budget(work(), f"/{name} {text}".strip())
+        echo = f"/{name} {without_secret(name, text)}".strip()
+        reply, task = await self.within_budget(work(), echo)
         user_id = str(context.user_id)
         state = ModalState(response_url=response_url, channel_id=channel_id)
         if reply is None:
@@ -477,13 +479,19 @@ class SlackAdapter:
 
     async def journal(self, command: dict[str, Any], key: str | None) -> str | None:
         """Write a command about to be answered "Saving…" to the intake journal: what Slack sent
-        (no token), so it can be run again as it came. None when there is no journal, or it
-        could not be written (logged): the command still goes on in this process."""
+        (no token), so it can be run again as it came. A calendar address in it is not written
+        as it is: the text is redacted, the original kept only encrypted (intake_journal). None
+        when there is no journal, or it could not be written (logged): the command still goes
+        on in this process."""
         journal = self.services.intake
         if journal is None:
             return None
         fields = ("command", "text", "user_id", "user_name", "team_domain", "channel_id")
         entry: dict[str, Any] = {f: str(command.get(f) or "") for f in fields}
+        secrets: dict[str, str] = {}
+        shown = without_secret(entry["command"], entry["text"])
+        if shown != entry["text"]:
+            secrets["text"], entry["text"] = entry["text"], shown
         entry.update(
             platform="slack",
             workspace=key or "",
@@ -492,7 +500,7 @@ class SlackAdapter:
             received_at=time.time(),
         )
         try:
-            return await journal.write(entry)
+            return await journal.write(entry, secrets)
         except OSError:
             log.exception("could not journal a slow command", extra={"platform": "slack"})
             return None
@@ -518,7 +526,7 @@ class SlackAdapter:
                 journal.release(entry.key)
                 continue
             try:
-                await self._replay_one(entry.key, entry.data)
+                await self._replay_one(entry.key, entry.data, entry.withheld)
             except Exception:
                 log.exception("could not complete a journaled command", extra={"platform": "slack"})
                 journal.release(entry.key)  # the next start tries again
@@ -532,7 +540,9 @@ class SlackAdapter:
             await self.services.app.drain()
         return done
 
-    async def _replay_one(self, entry_key: str, data: dict[str, Any]) -> None:
+    async def _replay_one(
+        self, entry_key: str, data: dict[str, Any], withheld: tuple[str, ...] = ()
+    ) -> None:
         key = data.get("workspace") or None
         client = await self.client_for(key)
         if client is None:
@@ -552,24 +562,33 @@ class SlackAdapter:
         until = float(data.get("received_at") or 0) + RESPONSE_URL_VALID_SECONDS
         fresh = time.time() < until
         response_url = str(data.get("response_url") or "") if fresh else None
-        command = CommandIn(
-            name,
-            text,
-            source_id=f"slack:{trigger_id}" if trigger_id else None,
-            channel={"channel": channel_id, "team": key} if channel_id else None,
-            mentions=mentions,
-        )
-        reply_to = reply_address(key, user_id, response_url, until)
-        try:
-            outcome = await self.services.app.command_later(
-                who, command, reply_to, f"slack:intake:{entry_key}"
+        echo = f"/{name} {without_secret(name, text)}".strip()
+        reply: Reply
+        if "text" in withheld:  # a calendar address, kept for nobody to read: ask again
+            reply = error(
+                "I couldn't finish saving your calendar address before a restart, and I don't "
+                "keep it anywhere it could be read. Please send it again.",
+                f"/{name} {text}".strip(),
             )
-        except Exception:
-            log.exception("Slack request failed", extra={"platform": "slack"})
-            outcome = error(SORRY, f"/{name} {text}".strip())
-        if outcome is None:  # queued with the command; the outbox sends it
-            return
-        reply = outcome
+        else:
+            command = CommandIn(
+                name,
+                text,
+                source_id=f"slack:{trigger_id}" if trigger_id else None,
+                channel={"channel": channel_id, "team": key} if channel_id else None,
+                mentions=mentions,
+            )
+            reply_to = reply_address(key, user_id, response_url, until)
+            try:
+                outcome = await self.services.app.command_later(
+                    who, command, reply_to, f"slack:intake:{entry_key}"
+                )
+            except Exception:
+                log.exception("Slack request failed", extra={"platform": "slack"})
+                outcome = error(SORRY, echo)
+            if outcome is None:  # queued with the command; the outbox sends it
+                return
+            reply = outcome
         if isinstance(reply, Form):
             reply = error("That took too long to open the form. Please run the command again.")
         if isinstance(reply, FormErrors):

@@ -1,4 +1,10 @@
-"""Neutral messages and forms → Block Kit, through slack_sdk's typed models; and back again.
+"""Neutral messages and forms → Block Kit; and back again.
+
+Messages (every reply, DM and digest, so the hot path) are rendered straight to the plain dicts
+chat.postMessage takes: the same keys, in the same order, that slack_sdk's typed models give from
+`.to_dict()`, without building, validating and serialising a model tree per reply
+(tests/test_slack_blocks_plain.py holds the typed rendering as the reference they must equal).
+Modals and the App Home tab, which are rare, still go through the typed models.
 
 The neutral model is plain text. Everything placed in a mrkdwn object here goes through
 `escape`, so a note holding `<!channel>` or `<https://evil|x>` shows as typed and never pings or
@@ -14,22 +20,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import (
-    ActionsBlock,
     Block,
-    ButtonElement,
     CheckboxesElement,
-    ContextBlock,
     DatePickerElement,
     ExternalDataSelectElement,
-    HeaderBlock,
     InputBlock,
     InputInteractiveElement,
-    MarkdownTextObject,
     Option,
     PlainTextInputElement,
     PlainTextObject,
-    SectionBlock,
     StaticSelectElement,
 )
 from slack_sdk.models.views import View
@@ -66,6 +67,7 @@ MAX_OPTION_VALUE = 150
 MAX_OPTIONS = 100
 MAX_PRIVATE_METADATA = 3000
 MAX_INITIAL_TEXT = 3000
+MAX_ACTION_ID = 255  # slack_sdk's ButtonElement refused a longer one
 
 ACTION_SEPARATOR = "::"
 VALUE_ACTION = "value"  # the action_id of every form input element except the client picker
@@ -107,8 +109,18 @@ def _plain(text: str, limit: int) -> PlainTextObject:
     return PlainTextObject(text=clip(text, limit) or " ", emoji=False)
 
 
-def _mrkdwn(escaped: str) -> MarkdownTextObject:
-    return MarkdownTextObject(text=escaped or " ", verbatim=True)
+# Messages are built as the dicts the typed models' `.to_dict()` gives: keys in sorted order,
+# empty ones left out.
+
+
+def _plain_text(text: str, limit: int) -> dict[str, Any]:
+    """`PlainTextObject(text=..., emoji=False).to_dict()`."""
+    return {"emoji": False, "text": clip(text, limit) or " ", "type": "plain_text"}
+
+
+def _mrkdwn_text(escaped: str) -> dict[str, Any]:
+    """`MarkdownTextObject(text=..., verbatim=True).to_dict()`."""
+    return {"text": escaped or " ", "type": "mrkdwn", "verbatim": True}
 
 
 # --- action ids ---------------------------------------------------------------------------------
@@ -123,24 +135,36 @@ def decode_action_id(action_id: str) -> str:
     return action_id.split(ACTION_SEPARATOR, 1)[0]
 
 
-def _button(action: Action, index: int) -> ButtonElement:
+def _button(action: Action, index: int) -> dict[str, Any]:
     value = action.value
     if len(value) > MAX_BUTTON_VALUE:  # the core keeps values short; never send a broken one
         raise ValueError(f"button value for {action.action_id!r} is too long for Slack")
-    return ButtonElement(
-        text=_plain(action.label, MAX_BUTTON_TEXT),
-        action_id=encode_action_id(action.action_id, index),
-        value=value or None,
-        style=_STYLES.get(action.style),
-    )
+    action_id = encode_action_id(action.action_id, index)
+    if len(action_id) > MAX_ACTION_ID:  # what ButtonElement.to_dict() refused with
+        raise SlackObjectFormationError(
+            f"action_id attribute cannot exceed {MAX_ACTION_ID} characters"
+        )
+    button: dict[str, Any] = {"action_id": action_id}
+    style = _STYLES.get(action.style)
+    if style:
+        button["style"] = style
+    button["text"] = _plain_text(action.label, MAX_BUTTON_TEXT)
+    button["type"] = "button"
+    if value:
+        button["value"] = value
+    return button
 
 
-def _actions_blocks(actions: Iterable[Action], start: int) -> list[Block]:
+def _actions_blocks(actions: Iterable[Action], start: int) -> list[dict[str, Any]]:
     buttons = [_button(a, start + i) for i, a in enumerate(actions)]
     return [
-        ActionsBlock(elements=buttons[i : i + MAX_ACTIONS])
+        {"elements": buttons[i : i + MAX_ACTIONS], "type": "actions"}
         for i in range(0, len(buttons), MAX_ACTIONS)
     ]
+
+
+def _context_block(text: str, limit: int) -> dict[str, Any]:
+    return {"elements": [_plain_text(text, limit)], "type": "context"}
 
 
 # --- messages -----------------------------------------------------------------------------------
@@ -159,34 +183,40 @@ def _checklist(items: Iterable[CheckItem], limit: int) -> str:
     return "\n".join(lines)
 
 
-def _section_blocks(section: Section, start: int) -> list[Block]:
-    blocks: list[Block] = []
+def _section_blocks(section: Section, start: int) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = []
     heading = f"*{clip_escaped(section.heading, 200)}*" if section.heading else ""
     room = MAX_SECTION_TEXT - len(heading) - 2
     ticks = _checklist(section.checklist, room // 2 if section.text else room)
     body = clip_escaped(section.text, room - len(ticks) - 1) if section.text else ""
     text = "\n".join(part for part in (heading, body, ticks) if part)
     if text:
-        blocks.append(SectionBlock(text=_mrkdwn(text)))
+        blocks.append({"text": _mrkdwn_text(text), "type": "section"})
     fields = [
-        _mrkdwn(f"*{clip_escaped(f.label, 200)}*\n{clip_escaped(f.value, MAX_FIELD_TEXT - 210)}")
+        _mrkdwn_text(
+            f"*{clip_escaped(f.label, 200)}*\n{clip_escaped(f.value, MAX_FIELD_TEXT - 210)}"
+        )
         for f in section.fields
     ]
     for i in range(0, len(fields), MAX_FIELDS):
-        blocks.append(SectionBlock(fields=fields[i : i + MAX_FIELDS]))
+        blocks.append({"fields": fields[i : i + MAX_FIELDS], "type": "section"})
     if section.context:
-        blocks.append(ContextBlock(elements=[_plain(section.context, MAX_CONTEXT_TEXT)]))
+        blocks.append(_context_block(section.context, MAX_CONTEXT_TEXT))
     blocks.extend(_actions_blocks(section.actions, start))
     return blocks
 
 
-def message_blocks(message: Message, *, limit: int = MAX_BLOCKS) -> list[Block]:
-    """The Block Kit blocks for a message: header, summary, sections, buttons."""
-    blocks: list[Block] = []
+def message_block_dicts(message: Message, *, limit: int = MAX_BLOCKS) -> list[dict[str, Any]]:
+    """The Block Kit blocks for a message, as dicts: header, summary, sections, buttons.
+
+    Slack's limits are kept as above: at most `limit` blocks, the trailing buttons always kept
+    and "(more not shown)" standing in for the sections that did not fit.
+    """
+    blocks: list[dict[str, Any]] = []
     if message.title:
-        blocks.append(HeaderBlock(text=_plain(message.title, MAX_HEADER)))
+        blocks.append({"text": _plain_text(message.title, MAX_HEADER), "type": "header"})
     summary = _ICONS[message.tone] + clip_escaped(message.text, MAX_SECTION_TEXT - 30)
-    blocks.append(SectionBlock(text=_mrkdwn(summary)))
+    blocks.append({"text": _mrkdwn_text(summary), "type": "section"})
     index = 0
     for section in message.sections:
         blocks.extend(_section_blocks(section, index))
@@ -195,9 +225,14 @@ def message_blocks(message: Message, *, limit: int = MAX_BLOCKS) -> list[Block]:
     if len(blocks) + len(trailing) > limit:
         keep = limit - len(trailing) - 1
         blocks = blocks[:keep]
-        blocks.append(ContextBlock(elements=[_plain("(more not shown)", 100)]))
+        blocks.append(_context_block("(more not shown)", 100))
     blocks.extend(trailing)
     return blocks[:limit]
+
+
+def message_blocks(message: Message, *, limit: int = MAX_BLOCKS) -> list[Block]:
+    """The same blocks as slack_sdk's typed models, for views that are built from models."""
+    return Block.parse_all(message_block_dicts(message, limit=limit))
 
 
 def fallback_text(message: Message) -> str:
@@ -207,10 +242,7 @@ def fallback_text(message: Message) -> str:
 
 def message_payload(message: Message) -> dict[str, Any]:
     """`text` and `blocks` as chat.postMessage, ack() and response_url take them."""
-    return {
-        "text": fallback_text(message),
-        "blocks": [b.to_dict() for b in message_blocks(message)],
-    }
+    return {"text": fallback_text(message), "blocks": message_block_dicts(message)}
 
 
 def home_view(message: Message) -> View:

@@ -4,7 +4,7 @@ Two rules:
 
 * An empty Microsoft App ID switches botbuilder's inbound token check off (the Bot Framework
   Emulator's mode). That is allowed only with ``TOUCHBASE_ENV=development``; anywhere else
-  :func:`check_settings` refuses to start.
+  :func:`adapters.teams.guard.check_settings` refuses to start.
 * Every authentication failure is a 401. botbuilder 4.17's ``CloudAdapter.process`` answers only
   ``PermissionError`` with 401 and lets an expired token, a bad signature, an unknown key or a
   malformed header escape as a 500, so :func:`authenticate` runs the check on its own and turns
@@ -28,22 +28,10 @@ from botframework.connector.auth import (
 )
 
 from adapters.teams import limits
-from adapters.teams.guard import (
-    TeamsConfigurationError,
-    Unauthorized,
-    check_settings,
-    looks_like_bearer,
-)
+from adapters.teams.guard import Unauthorized, check_settings
 from app.settings import Settings, TeamsSettings
 
-__all__ = [
-    "TeamsConfigurationError",
-    "Unauthorized",
-    "authenticate",
-    "build_authentication",
-    "check_settings",
-    "looks_like_bearer",
-]
+__all__ = ["authenticate", "build_authentication"]
 
 log = logging.getLogger(__name__)
 

@@ -2,36 +2,23 @@
 
 What an activity means (commands, mentions, card submits, who may act, where a reply may go) is
 decided from the activity's JSON by :mod:`adapters.teams.activity` and :mod:`adapters.teams.turn`,
-the same code the Agents SDK adapter runs. Here: the activity as JSON, replies as activities
-whose Adaptive Cards use Universal Actions (:mod:`adapters.teams.universal`), the roster through
-``TeamsInfo.get_member``, and the invoke response.
+and which rule each activity goes to and what a reply is by :mod:`adapters.teams.handler`: the
+same code the Agents SDK adapter runs. Here: the activity as JSON, replies as botbuilder
+activities, the roster through ``TeamsInfo.get_member``, and the invoke response.
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from botbuilder.core import ActivityHandler, InvokeResponse, TurnContext
 from botbuilder.core.teams import TeamsInfo
-from botbuilder.schema import (
-    Activity,
-    ActivityTypes,
-    Attachment,
-    ChannelAccount,
-    ConversationReference,
-)
+from botbuilder.schema import Activity, Attachment, ConversationReference
 
 from adapters.teams import activity as read
-from adapters.teams import cards, limits
-from adapters.teams.turn import CardSender, Json, TeamsTurns
-from adapters.teams.universal import universal
-from bot.app import Touchbase
-from bot.directory import Directory
+from adapters.teams.handler import SdkTurn, TeamsHandler, message_json
+from adapters.teams.turn import Json
 from bot.messages import Message
-from bot.ports import Address
-
-log = logging.getLogger(__name__)
 
 PERSONAL = read.PERSONAL
 CHANNEL = read.CHANNEL
@@ -52,80 +39,54 @@ def as_json(turn_context: TurnContext) -> dict[str, Any]:
     return data
 
 
-def reference_from_address(address: Address) -> ConversationReference:
-    reference = ConversationReference().deserialize(read.reference_json(address))
+def activity_of(data: dict[str, Any]) -> Activity:
+    """botbuilder's activity for reply JSON (:func:`adapters.teams.handler.reply_json`). Built
+    field by field: msrest's deserializer would copy each card and refuse what is not a plain
+    dict, list or scalar."""
+    return Activity(
+        type=data["type"],
+        summary=data.get("summary"),
+        attachments=[
+            Attachment(content_type=item["contentType"], content=item["content"])
+            for item in data.get("attachments", ())
+        ],
+    )
+
+
+def reference_of(data: dict[str, Any]) -> ConversationReference:
+    """botbuilder's conversation reference for stored reference JSON."""
+    reference = ConversationReference().deserialize(data)
     if reference.conversation is None or not reference.service_url:
         raise ValueError("not a Teams address: incomplete conversation reference")
     return reference
 
 
-# --- replies -------------------------------------------------------------------------------------
-
-
-def reply_activity(card: cards.Card, summary: str, user_id: str | None = None) -> Activity:
-    """A message with the card (Universal Actions; refreshed for ``user_id``, its reader)."""
-    return Activity(
-        type=ActivityTypes.message,
-        summary=cards.plain(summary)[:200] or None,
-        attachments=[Attachment(content_type=cards.CONTENT_TYPE, content=universal(card, user_id))],
-    )
-
-
 def message_activity(message: Message) -> Activity:
-    return reply_activity(cards.message_card(message), message.text)
+    return activity_of(message_json(message))
 
 
-class _Turn:
-    """:class:`adapters.teams.turn.TurnIO` over a botbuilder turn."""
+class _Turn(SdkTurn):
+    """:class:`adapters.teams.handler.SdkTurn` over a botbuilder turn."""
 
-    def __init__(self, turn_context: TurnContext) -> None:
-        self.turn_context = turn_context
-        self.unreachable = False  # the connector did not answer once: do not wait on it again
+    turn_context: TurnContext
 
-    async def reply(self, card: cards.Card, summary: str) -> None:
-        if self.unreachable:
-            raise ConnectionError("the Teams connector did not answer")
-        sender = self.turn_context.activity.from_property
-        await self.turn_context.send_activity(
-            reply_activity(card, summary, sender.id if sender is not None else None)
-        )
+    def activity_json(self) -> Json:
+        return as_json(self.turn_context)
 
-    async def member(self, member_id: str) -> Json | None:
-        try:
-            member = await TeamsInfo.get_member(self.turn_context, member_id)
-        except Exception as error:  # not a member here (404), or the connector did not answer
-            log.info("no roster entry for a Teams member: %s", type(error).__name__)
-            self.unreachable = limits.unreachable(error)
-            return None
+    def activity_of(self, data: dict[str, Any]) -> Activity:
+        return activity_of(data)
+
+    async def roster_entry(self, member_id: str) -> Json | None:
+        member = await TeamsInfo.get_member(self.turn_context, member_id)
         found: dict[str, Any] = member.serialize() if member is not None else {}
-        return found or None
+        return found
 
 
-class TouchbaseTeamsBot(ActivityHandler):  # type: ignore[misc]
-    """One instance per server; holds no per-conversation state."""
+class TouchbaseTeamsBot(TeamsHandler, ActivityHandler):  # type: ignore[misc]
+    """botbuilder's activity handler for :class:`adapters.teams.handler.TeamsHandler`."""
 
-    def __init__(
-        self,
-        app: Touchbase,
-        directory: Directory,
-        sender: CardSender,
-        *,
-        development: bool = False,
-    ) -> None:
-        super().__init__()
-        self.turns = TeamsTurns(app, directory, sender, development=development)
+    def turn_io(self, turn_context: TurnContext) -> _Turn:
+        return _Turn(turn_context)
 
-    async def on_message_activity(self, turn_context: TurnContext) -> None:
-        await self.turns.message(as_json(turn_context), _Turn(turn_context))
-
-    async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
-        status, body = await self.turns.invoke(as_json(turn_context), _Turn(turn_context))
+    def invoke_response(self, status: int, body: dict[str, Any]) -> InvokeResponse:
         return InvokeResponse(status=status, body=body)
-
-    async def on_members_added_activity(
-        self, members_added: list[ChannelAccount], turn_context: TurnContext
-    ) -> None:
-        await self.turns.members_added(as_json(turn_context), _Turn(turn_context))
-
-    async def on_installation_update_add(self, turn_context: TurnContext) -> None:
-        await self.turns.installation_added(as_json(turn_context), _Turn(turn_context))

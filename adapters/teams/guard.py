@@ -2,15 +2,19 @@
 without either SDK: the settings at start-up and the shape of a request's bearer header.
 
 * Without an app id the inbound token check is off (the Bot Framework Emulator's mode). That is
-  allowed only with ``TOUCHBASE_ENV=development``; anywhere else :func:`check_settings` refuses
-  to start.
+  allowed only with ``TOUCHBASE_ENV=development``, with a warning at start-up; anywhere else
+  :func:`check_settings` refuses to start.
 * Every authentication failure is a 401 (:class:`Unauthorized`); each adapter's ``authenticate``
   verifies the token itself with its SDK.
 """
 
 from __future__ import annotations
 
+import logging
+
 from app.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 class TeamsConfigurationError(RuntimeError):
@@ -35,6 +39,10 @@ def check_settings(settings: Settings, *, no_app_id: str = NO_APP_ID) -> None:
                 f"{no_app_id} For the Bot Framework Emulator on your own machine, set "
                 "TOUCHBASE_ENV=development."
             )
+        log.warning(
+            "Teams runs WITHOUT authentication (TOUCHBASE_ENV=development, no MICROSOFT_APP_ID): "
+            "for the Bot Framework Emulator only"
+        )
         return
     if teams.type != "UserAssignedMSI" and not teams.password.get_secret_value():
         raise TeamsConfigurationError(

@@ -148,6 +148,29 @@ def delivery_error_for(status: int | None, headers: Mapping[str, Any], cause: st
     return DeliveryError(f"Teams answered {status}")
 
 
+def delivery_error(error: Exception) -> DeliveryError:
+    """What an SDK raised while sending, as the port's DeliveryError (no message text, no
+    tokens)."""
+    status, headers = status_of(error)
+    return delivery_error_for(status, headers, type(error).__name__)
+
+
+def status_of(error: Exception) -> tuple[int | None, Mapping[str, Any]]:
+    """The HTTP status (and headers) behind an SDK's exception, when it reached the connector.
+
+    botbuilder's msrest raises ``HttpOperationError`` with the ``requests`` response
+    (``status_code``); the Agents SDK's connector client raises aiohttp's
+    ``ClientResponseError`` (``status``, ``headers``)."""
+    status = getattr(error, "status", None)
+    if isinstance(status, int):
+        return status, getattr(error, "headers", None) or {}
+    response = getattr(error, "response", None)
+    status = getattr(response, "status", None) or getattr(response, "status_code", None)
+    if isinstance(status, int):
+        return status, getattr(response, "headers", None) or {}
+    return None, {}
+
+
 def _retry_after(raw: Any) -> float | None:
     if raw is None:
         return None

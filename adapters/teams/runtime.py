@@ -10,7 +10,6 @@ does not depend on it.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -20,19 +19,14 @@ from botbuilder.schema import Activity
 from botframework.connector.auth import ServiceClientCredentialsFactory
 
 from adapters.ports import Services
-from adapters.teams.auth import (
-    TeamsConfigurationError,
-    Unauthorized,
-    authenticate,
-    build_authentication,
-)
+from adapters.teams.auth import authenticate, build_authentication
 from adapters.teams.bot import RAW_ACTIVITY, TouchbaseTeamsBot, message_activity
 from adapters.teams.endpoint import ROUTE, read_activity_json, turn_error_handler
+from adapters.teams.guard import TeamsConfigurationError, Unauthorized
 from adapters.teams.messenger import ConversationLimiter, TeamsMessenger
+from adapters.teams.turn import TeamsTurns
 
 __all__ = ["TEAMS", "TeamsConfigurationError", "TeamsRuntime", "build_teams", "mount"]
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -60,18 +54,14 @@ def build_teams(
     """
     settings = services.settings
     authentication = build_authentication(settings, credentials_factory=credentials_factory)
-    if not settings.teams.id:
-        log.warning(
-            "Teams runs WITHOUT authentication (TOUCHBASE_ENV=development, no MICROSOFT_APP_ID): "
-            "for the Bot Framework Emulator only"
-        )
     adapter = CloudAdapter(authentication)
 
     adapter.on_turn_error = turn_error_handler(message_activity)
     messenger = TeamsMessenger(adapter, settings.teams.id, limiter=limiter)
-    bot = TouchbaseTeamsBot(
+    turns = TeamsTurns(
         services.app, services.directory, messenger, development=settings.env == "development"
     )
+    bot = TouchbaseTeamsBot(turns)
     return TeamsRuntime(adapter, bot, messenger, auth_required=bool(settings.teams.id))
 
 

@@ -14,6 +14,7 @@ from dataclasses import replace
 
 from bot.app import Context, Registry, Reply
 from bot.capture import (
+    FORGET_WORDS,
     feed_problem,
     firm_domains,
     is_public,
@@ -21,7 +22,7 @@ from bot.capture import (
     log_suggestion,
     normal_domain,
 )
-from bot.capture_ports import CaptureMode, Suggestion, SuggestionState
+from bot.capture_ports import CaptureMode, SecretUnavailable, Suggestion, SuggestionState
 from bot.domain import Client
 from bot.messages import Field, Message, Section, Tone, error, notice
 from bot.text import clip, row_id, stop
@@ -163,7 +164,7 @@ async def capture_command(ctx: Context, text: str) -> Reply:
 async def calendar_command(ctx: Context, text: str) -> Reply:
     url = text.strip().strip("<>")
     setup = await ctx.uow.capture.setup(ctx.person.id)
-    if url.lower() in {"off", "stop", "remove", "none"}:
+    if url.lower() in FORGET_WORDS:
         await ctx.uow.capture.save_setup(replace(setup, feed_url=None))
         return notice("I've forgotten your calendar address.", tone=Tone.SUCCESS)
     if not url:
@@ -181,7 +182,15 @@ async def calendar_command(ctx: Context, text: str) -> Reply:
         return error(problem, CALENDAR_USAGE)
     if url.lower().startswith("webcal://"):
         url = "https://" + url[len("webcal://") :]
-    await ctx.uow.capture.save_setup(replace(setup, feed_url=url))
+    try:
+        await ctx.uow.capture.save_setup(replace(setup, feed_url=url))
+    except SecretUnavailable:
+        return error(
+            "I didn't save that: calendar addresses are kept encrypted, and this Touchbase has "
+            "no key to encrypt them with yet.",
+            "Ask whoever runs Touchbase to set TOUCHBASE_SECRET_KEYS (touchbase db new-key "
+            "makes one), then send me the address again.",
+        )
     mode = "off" if setup.mode is CaptureMode.OFF else setup.mode.value
     return notice(
         "Saved your calendar's address; I'll read it every hour (capture is "
