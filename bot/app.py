@@ -259,6 +259,9 @@ class Touchbase:
         workspace = await self.store.workspace(who.platform, who.workspace_key, who.workspace_name)
         try:
             async with self.store.unit(workspace.id) as uow:
+                # Asked first, in this unit's own transaction, which also keeps everything the
+                # command writes in that transaction (no shared round, store/batch.py): the
+                # reply is committed with the command or not at all.
                 if later is not None and await uow.outbox.holds(later.kind):
                     # An earlier run committed this command and queued its reply: the outbox
                     # sends it (or has); nothing is done again.
@@ -288,13 +291,12 @@ class Touchbase:
                     mentioned=mentioned or {},
                 )
                 reply = await work(ctx)
-                deferred = later is not None and isinstance(reply, Message)
                 if later is not None and isinstance(reply, Message):
                     ctx.outbox.append(Outbound(later.address, reply, kind=later.kind))
                 queued = await self.queue(uow, workspace.platform, ctx.outbox)
                 await uow.commit()
-            if later is not None:
-                later.queued = deferred and bool(queued)  # committed with the command
+            if later is not None:  # committed with the command, unless this process can't send
+                later.queued = isinstance(reply, Message) and bool(queued)
         except Exception:
             log.exception(
                 "handler failed",
