@@ -188,3 +188,21 @@ async def test_a_reply_past_the_response_url_window_goes_by_dm_once(
     async with store.sessions() as s:
         [row] = list(await s.scalars(select(OutboxRow).where(OutboxRow.kind.like("reply:%"))))
     assert row.status == "sent"
+
+
+async def test_a_reply_slack_refuses_at_the_response_url_goes_by_dm_once(
+    acme: Harness, tmp_path: Path
+) -> None:
+    directory = tmp_path / "intake"
+    leave_entry(directory, acme.fake)
+    acme.fake.fail_next("response_url", status=404, error="expired_url")
+    journal_on(acme, directory)
+    assert await acme.adapter.replay_intake() == 1
+    await acme.settle()
+    [refused] = acme.fake.calls("response_url")
+    assert refused.status == 404
+    [dm] = acme.fake.calls("chat.postMessage")
+    assert dm.params.get("channel") == USER
+    assert "Logged call with Dana at Acme" in str(dm.params.get("text")), dm.params
+    assert await acme.adapter.replay_intake() == 0
+    assert len(acme.fake.calls("chat.postMessage")) == 1
