@@ -5,10 +5,15 @@ handler's changes are committed before the reply is returned, so anything a pers
 saved has been saved. Messages for other people (a DM to a new owner, a channel post) are written
 to the durable outbox in the same transaction and sent right after the commit (see bot/outbox.py);
 a crash in between delays them, the scheduler's drainer sends them.
+
+`Touchbase.command_later` is for a command whose person is no longer waiting on the request (the
+process that acknowledged it died): its reply goes the same way, queued with the command's own
+changes under a key, so running it again sends nothing more.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import socket
@@ -39,6 +44,22 @@ class Outbound:
     address: Address | None
     message: Message
     person_id: int | None = None
+    kind: str = "notice"
+
+
+@dataclass
+class _Later:
+    """Where the reply of a command run with `command_later` goes, under which outbox kind; and
+    whether it is queued (now, or by an earlier run of the same command)."""
+
+    address: Address
+    kind: str
+    queued: bool = False
+
+
+def reply_kind(key: str) -> str:
+    """The outbox kind of a deferred reply: one per key, within the column's 32 characters."""
+    return "reply:" + hashlib.sha256(key.encode()).hexdigest()[:26]
 
 
 @dataclass
@@ -146,6 +167,9 @@ class Touchbase:
         self.worker = f"app:{socket.gethostname()}:{os.getpid()}:{id(self):x}"
 
     async def command(self, who: Identity, cmd: CommandIn) -> Reply:
+        return await self._command(who, cmd, None)
+
+    async def _command(self, who: Identity, cmd: CommandIn, later: _Later | None) -> Reply:
         if is_outsider(who):  # before anything is looked up or stored (bot/privacy.py)
             return refusal()
         name = cmd.name.lstrip("/").lower()
@@ -170,7 +194,21 @@ class Touchbase:
             source_id=cmd.source_id,
             echo=f"/{cmd.name} {without_secret(cmd.name, cmd.text)}".strip(),
             label=f"command:{cmd.name}",
+            later=later,
         )
+
+    async def command_later(
+        self, who: Identity, cmd: CommandIn, reply_to: Address, key: str
+    ) -> Reply | None:
+        """Run a command nobody waits on any more, its reply for `reply_to`. The reply is written
+        to the outbox in the command's own transaction, under `key`, and sent from there: once,
+        however often this is called with the same key (a run whose reply is already queued
+        changes nothing and sends nothing). Returns None when the reply is queued; otherwise the
+        reply the caller must deliver itself (the command failed and nothing was saved, it
+        answered with a form, or this process cannot send on the platform)."""
+        later = _Later(reply_to, reply_kind(key))
+        reply = await self._command(who, cmd, later)
+        return None if later.queued else reply
 
     async def action(self, who: Identity, act: ActionIn) -> Reply:
         if is_outsider(who):
@@ -216,10 +254,19 @@ class Touchbase:
         conversation: Conversation | None = None,
         source_id: str | None = None,
         echo: str | None = None,
+        later: _Later | None = None,
     ) -> Reply:
         workspace = await self.store.workspace(who.platform, who.workspace_key, who.workspace_name)
         try:
             async with self.store.unit(workspace.id) as uow:
+                # Asked first, in this unit's own transaction, which also keeps everything the
+                # command writes in that transaction (no shared round, store/batch.py): the
+                # reply is committed with the command or not at all.
+                if later is not None and await uow.outbox.holds(later.kind):
+                    # An earlier run committed this command and queued its reply: the outbox
+                    # sends it (or has); nothing is done again.
+                    later.queued = True
+                    return Message(text="")
                 person = await uow.people.ensure(
                     who.user_id,
                     who.display_name,
@@ -244,8 +291,12 @@ class Touchbase:
                     mentioned=mentioned or {},
                 )
                 reply = await work(ctx)
+                if later is not None and isinstance(reply, Message):
+                    ctx.outbox.append(Outbound(later.address, reply, kind=later.kind))
                 queued = await self.queue(uow, workspace.platform, ctx.outbox)
                 await uow.commit()
+            if later is not None:  # committed with the command, unless this process can't send
+                later.queued = isinstance(reply, Message) and bool(queued)
         except Exception:
             log.exception(
                 "handler failed",
@@ -262,7 +313,10 @@ class Touchbase:
             return []
         return [
             await uow.outbox.add(
-                item.address, message_to_json(item.message), person_id=item.person_id
+                item.address,
+                message_to_json(item.message),
+                person_id=item.person_id,
+                kind=item.kind,
             )
             for item in outbox
         ]

@@ -39,6 +39,11 @@ class OutboxRepo(Protocol):
         address (they have not used Touchbase yet). Returns the row's id."""
         ...
 
+    async def holds(self, kind: str) -> bool:
+        """Whether a message of this kind was ever queued in the workspace (sent or not): how a
+        reply queued under a key is known to be queued already."""
+        ...
+
 
 class OutboxQueue(Protocol):
     """Across workspaces: what the drainer claims and settles. Every lease and every "due" is

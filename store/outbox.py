@@ -47,6 +47,14 @@ class SqlOutbox:
         await self.s.flush()
         return row.id
 
+    async def holds(self, kind: str) -> bool:
+        found = await self.s.scalar(
+            select(OutboxRow.id)
+            .where(OutboxRow.workspace_id == self.ws, OutboxRow.kind == kind)
+            .limit(1)
+        )
+        return found is not None
+
 
 class SqlOutboxQueue:
     """The drainer's side, across workspaces."""

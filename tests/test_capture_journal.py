@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -58,19 +56,12 @@ async def feed_of(slack: Harness) -> str | None:
         return (await uow.capture.setup(ada.id)).feed_url
 
 
-def dead_pid() -> int:
-    proc = subprocess.Popen([sys.executable, "-c", "pass"])
-    proc.wait()
-    return proc.pid
-
-
-def as_if_dead(directory: Path) -> None:
-    """The process that wrote the entries is gone: the next start replays them."""
-    pid = dead_pid()
-    for path in directory.glob("*.json"):
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        raw["pid"] = pid
-        path.write_text(json.dumps(raw), encoding="utf-8")
+def as_if_dead(journal: IntakeJournal | None) -> None:
+    """The process that wrote the entries is gone, and its locks on them with it: the next
+    start replays them."""
+    assert journal is not None
+    for path in journal.directory.glob("*.json"):
+        journal.release(path.stem)
 
 
 async def test_a_slow_calendar_command_completes_once_and_the_journal_never_holds_it(
@@ -123,7 +114,7 @@ async def test_after_a_crash_the_sealed_copy_completes_it_once(
     slack.services.intake = IntakeJournal(directory, TokenCipher([SECRET_KEY]))
     assert await slack.adapter.journal(command_dict(slack, f"calendar {FEED}", "crash"), slack.team)
     assert_no_address(directory)
-    as_if_dead(directory)
+    as_if_dead(slack.services.intake)
 
     assert await slack.adapter.replay_intake() == 1
     [told] = await slack.fake.wait_for("response_url", 1)
@@ -148,7 +139,7 @@ async def test_without_a_key_the_journal_keeps_no_copy_and_the_person_is_asked_a
     assert await slack.adapter.journal(command_dict(slack, "calendar off", "off"), slack.team)
     texts = sorted(e["data"]["text"] for e in assert_no_address(directory))
     assert texts == ["calendar [secret address]", "calendar off"]
-    as_if_dead(directory)
+    as_if_dead(slack.services.intake)
 
     assert await slack.adapter.replay_intake() == 2
     told = {c.path.rsplit("/", 1)[1]: c for c in await slack.fake.wait_for("response_url", 2)}

@@ -30,7 +30,6 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
-from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.client_errors import ClientErrorLog, refuse
 from adapters.manifests import declared_bot_scopes, slack_manifest
@@ -48,6 +47,7 @@ from adapters.slack.blocks import (
     view_values,
 )
 from adapters.slack.guard import check_slack_request
+from adapters.slack.messenger import post_response_url, reply_address
 from adapters.slack.people import SlackPeople
 from adapters.slack.tenancy import (
     Host,
@@ -354,23 +354,7 @@ class SlackAdapter:
     # --- replies --------------------------------------------------------------------------------
 
     async def post_response_url(self, url: str | None, body: dict[str, Any]) -> bool:
-        if not url:
-            return False
-        try:
-            response = await AsyncWebhookClient(
-                url, logger=quiet_logger("adapters.slack.webhook", logging.INFO)
-            ).send_dict(body)
-        except Exception as exc:
-            log.warning(
-                "response_url unreachable", extra={"platform": "slack", "error": type(exc).__name__}
-            )
-            return False
-        if response.status_code != 200:
-            log.warning(
-                "response_url refused", extra={"platform": "slack", "status": response.status_code}
-            )
-            return False
-        return True
+        return await post_response_url(url, body)
 
     async def send_dm(self, client: AsyncWebClient, user_id: str, message: Message) -> None:
         await client.chat_postMessage(channel=user_id, **message_payload(message))
@@ -523,28 +507,42 @@ class SlackAdapter:
 
     async def replay_intake(self) -> int:
         """Complete every journaled command a dead process left, once, and tell each person the
-        outcome: through response_url while Slack still takes it (30 minutes), else a DM.
-        Returns how many were completed."""
+        outcome once: through response_url while Slack still takes it (30 minutes), else a DM.
+        Returns how many were completed.
+
+        Each entry is claimed first (see adapters.intake_journal): a replica starting beside
+        this one, or the live process that wrote it, never runs it too. The outcome is queued in
+        the durable outbox in the command's own transaction, under the entry's key, and sent
+        from there; a run after a crash that came after that commit (the entry was not yet
+        removed) finds the reply queued and does nothing. The outbox claims each message before
+        it is sent and settles it after; only a death between Slack taking the message and that
+        settlement sends it twice, once the claim's lease has passed (bot/outbox.py)."""
         journal = self.services.intake
         if journal is None:
             return 0
         done = 0
-        for entry in journal.orphans():
-            data = entry.data
-            if data.get("platform") != "slack":
+        for entry in journal.claim():
+            if entry.data.get("platform") != "slack":
+                journal.release(entry.key)
                 continue
             try:
-                await self._replay_one(data, entry.withheld)
+                await self._replay_one(entry.key, entry.data, entry.withheld)
             except Exception:
                 log.exception("could not complete a journaled command", extra={"platform": "slack"})
+                journal.release(entry.key)  # the next start tries again
                 continue
             await journal.done(entry.key)
             done += 1
         if done:
             log.info("completed %d journaled commands", done, extra={"platform": "slack"})
+            # A reply an earlier run queued but did not get to send goes now, not at the
+            # scheduler's next turn (a message another drainer holds is left to it).
+            await self.services.app.drain()
         return done
 
-    async def _replay_one(self, data: dict[str, Any], withheld: tuple[str, ...] = ()) -> None:
+    async def _replay_one(
+        self, entry_key: str, data: dict[str, Any], withheld: tuple[str, ...] = ()
+    ) -> None:
         key = data.get("workspace") or None
         client = await self.client_for(key)
         if client is None:
@@ -561,6 +559,10 @@ class SlackAdapter:
         text, mentions = from_slack_text(str(data.get("text", "")))
         channel_id = data.get("channel_id") or None
         trigger_id = data.get("trigger_id") or None
+        until = float(data.get("received_at") or 0) + RESPONSE_URL_VALID_SECONDS
+        fresh = time.time() < until
+        response_url = str(data.get("response_url") or "") if fresh else None
+        echo = f"/{name} {without_secret(name, text)}".strip()
         reply: Reply
         if "text" in withheld:  # a calendar address, kept for nobody to read: ask again
             reply = error(
@@ -569,25 +571,28 @@ class SlackAdapter:
                 f"/{name} {text}".strip(),
             )
         else:
-            reply = await self._safely(
-                self.services.app.command(
-                    who,
-                    CommandIn(
-                        name,
-                        text,
-                        source_id=f"slack:{trigger_id}" if trigger_id else None,
-                        channel={"channel": channel_id, "team": key} if channel_id else None,
-                        mentions=mentions,
-                    ),
-                ),
-                f"/{name} {without_secret(name, text)}".strip(),
+            command = CommandIn(
+                name,
+                text,
+                source_id=f"slack:{trigger_id}" if trigger_id else None,
+                channel={"channel": channel_id, "team": key} if channel_id else None,
+                mentions=mentions,
             )
+            reply_to = reply_address(key, user_id, response_url, until)
+            try:
+                outcome = await self.services.app.command_later(
+                    who, command, reply_to, f"slack:intake:{entry_key}"
+                )
+            except Exception:
+                log.exception("Slack request failed", extra={"platform": "slack"})
+                outcome = error(SORRY, echo)
+            if outcome is None:  # queued with the command; the outbox sends it
+                return
+            reply = outcome
         if isinstance(reply, Form):
             reply = error("That took too long to open the form. Please run the command again.")
         if isinstance(reply, FormErrors):
             reply = error(" ".join(reply.errors.values()) or "That didn't work.")
-        fresh = time.time() - float(data.get("received_at") or 0) < RESPONSE_URL_VALID_SECONDS
-        response_url = str(data.get("response_url") or "") if fresh else None
         await self.reply_later(client, user_id, reply, response_url or None, replace=True)
 
     async def _finish_command(
@@ -600,6 +605,10 @@ class SlackAdapter:
         journaled: str | None = None,
     ) -> None:
         await self._complete_command(task, client, user_id, trigger_id, state)
+        # The one window left open: a death after Slack took the reply and before the entry is
+        # removed here makes the next start run the command again (its source id keeps the
+        # touch single) and tell the person a second time. The entry stays locked by this
+        # process until then, so no replica replays it meanwhile.
         if journaled is not None and self.services.intake is not None:
             await self.services.intake.done(journaled)
 
