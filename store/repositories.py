@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import builtins
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 from functools import cached_property
-from typing import Any, Self, cast
+from typing import Any, Generic, Self, TypeVar, cast
 
 from sqlalchemy import Table, bindparam, delete, event, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -68,6 +68,8 @@ from store.outbox import SqlOutbox, SqlOutboxQueue
 from store.ownership import SqlOwnership
 from store.repairs import SqlRepairs
 from store.secrets import TokenCipher
+
+R = TypeVar("R")
 
 
 def name_key(name: str) -> str:
@@ -233,7 +235,9 @@ def _unchanged(
 # --- repositories -------------------------------------------------------------------------------
 
 
-class SqlPeople(ScopedRepo):
+class _CachedRepo(ScopedRepo):
+    """A repository whose reads may come from the process's caches (see above)."""
+
     def __init__(
         self,
         session: AsyncSession,
@@ -246,6 +250,8 @@ class SqlPeople(ScopedRepo):
         self._caches = caches or StoreCaches()
         self._versions = _Versions(session, workspace_id, self._caches, batcher)
 
+
+class SqlPeople(_CachedRepo):
     async def _row(self, person_id: int) -> PersonRow | None:
         return await self.s.scalar(
             select(PersonRow).where(PersonRow.workspace_id == self.ws, PersonRow.id == person_id)
@@ -410,19 +416,7 @@ class SqlPeople(ScopedRepo):
         return [to_person(r) for r in rows]
 
 
-class SqlClients(ScopedRepo):
-    def __init__(
-        self,
-        session: AsyncSession,
-        workspace_id: int,
-        clock: Clock,
-        caches: StoreCaches | None = None,
-        batcher: Batcher | None = None,
-    ) -> None:
-        super().__init__(session, workspace_id, clock)
-        self._caches = caches or StoreCaches()
-        self._versions = _Versions(session, workspace_id, self._caches, batcher)
-
+class SqlClients(_CachedRepo):
     async def _all(self) -> _ClientList:
         """Every client of the workspace, by name: from the cache while the version holds."""
         version: int | None = None
@@ -1011,6 +1005,21 @@ class _Ownership(SqlOwnership):
 # --- unit of work and store ---------------------------------------------------------------------
 
 
+class _Scoped(Generic[R]):
+    """A repository of a unit of work, made on first use from (session, workspace, clock)."""
+
+    def __init__(self, repo: Callable[[AsyncSession, int, Clock], R]) -> None:
+        self.repo = repo
+
+    def __set_name__(self, _owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, uow: SqlUnitOfWork, _owner: type | None = None) -> R:
+        made = self.repo(uow._s, uow.workspace_id, uow._clock)
+        uow.__dict__[self.name] = made  # later lookups find it without coming here
+        return made
+
+
 class SqlUnitOfWork:
     def __init__(
         self,
@@ -1034,6 +1043,15 @@ class SqlUnitOfWork:
         return self
 
     # The repositories are made when first used: most requests need two or three of them.
+    contacts = _Scoped(SqlContacts)
+    history = _Scoped(SqlHistory)
+    nudges = _Scoped(SqlNudges)
+    matters = _Scoped(SqlMatters)
+    matching = _Scoped(SqlMatching)
+    repairs = _Scoped(_Repairs)
+    ownership = _Scoped(_Ownership)
+    archive = _Scoped(SqlArchive)
+
     @cached_property
     def people(self) -> SqlPeople:
         return SqlPeople(self._s, self.workspace_id, self._clock, self._caches, self._batcher)
@@ -1043,44 +1061,12 @@ class SqlUnitOfWork:
         return SqlClients(self._s, self.workspace_id, self._clock, self._caches, self._batcher)
 
     @cached_property
-    def contacts(self) -> SqlContacts:
-        return SqlContacts(self._s, self.workspace_id, self._clock)
-
-    @cached_property
     def touches(self) -> SqlTouches:
         return SqlTouches(self._s, self.workspace_id, self._clock, self._batcher)
 
     @cached_property
-    def history(self) -> SqlHistory:
-        return SqlHistory(self._s, self.workspace_id, self._clock)
-
-    @cached_property
-    def nudges(self) -> SqlNudges:
-        return SqlNudges(self._s, self.workspace_id, self._clock)
-
-    @cached_property
-    def matters(self) -> SqlMatters:
-        return SqlMatters(self._s, self.workspace_id, self._clock)
-
-    @cached_property
-    def matching(self) -> SqlMatching:
-        return SqlMatching(self._s, self.workspace_id, self._clock)
-
-    @cached_property
-    def repairs(self) -> _Repairs:
-        return _Repairs(self._s, self.workspace_id, self._clock)
-
-    @cached_property
-    def ownership(self) -> _Ownership:
-        return _Ownership(self._s, self.workspace_id, self._clock)
-
-    @cached_property
     def outbox(self) -> SqlOutbox:
         return SqlOutbox(self._s, self.workspace_id)
-
-    @cached_property
-    def archive(self) -> SqlArchive:
-        return SqlArchive(self._s, self.workspace_id, self._clock)
 
     @cached_property
     def capture(self) -> SqlCapture:
