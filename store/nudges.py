@@ -27,6 +27,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    true,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -92,9 +93,23 @@ def due_clients_query(
     Each client's latest touch is one backward probe of the (client_id, occurred_on) index,
     so the cost follows the number of clients, not the length of the touch history."""
     touch = aliased(TouchRow)
-    last = (
-        select(func.max(touch.occurred_on)).where(touch.client_id == ClientRow.id).scalar_subquery()
-    )
+    probe: Any = None
+    last: ColumnElement[Any]
+    if dialect == "postgresql":
+        # A lateral join: probed once per client, and the rows flow straight on to the
+        # filter (no materialised table in between).
+        probe = (
+            select(func.max(touch.occurred_on).label("touched"))
+            .where(touch.client_id == ClientRow.id)
+            .lateral("probe")
+        )
+        last = probe.c.touched
+    else:
+        last = (
+            select(func.max(touch.occurred_on))
+            .where(touch.client_id == ClientRow.id)
+            .scalar_subquery()
+        )
     cadence = func.coalesce(ClientRow.cadence_days, SegmentRow.cadence_days, default_cadence)
     inner = (
         select(
@@ -106,7 +121,7 @@ def due_clients_query(
             ClientRow.last_contact_on.label("known"),
             created_date(dialect).label("since"),
         )
-        .select_from(ClientRow)
+        .select_from(ClientRow if probe is None else ClientRow.__table__.outerjoin(probe, true()))
         .outerjoin(
             SegmentRow,
             and_(
@@ -122,8 +137,11 @@ def due_clients_query(
     )
     if owner_ids is not None:
         inner = inner.where(one_of(dialect, ClientRow.owner_id, owner_ids))
-    # Materialised, so each client's latest touch is looked up once, not again for the output.
-    c = inner.cte("client_last").prefix_with("MATERIALIZED")
+    # SQLite: materialised, so each client's latest touch is looked up once, not again for the
+    # output. PostgreSQL probes in the lateral join, once per client, and inlines the rest.
+    c = inner.cte("client_last").prefix_with(
+        "MATERIALIZED" if probe is None else "NOT MATERIALIZED"
+    )
     # The latest touch, or the last contact known from an import when that is later.
     latest = case(
         (c.c.known.is_(None), c.c.touched),
