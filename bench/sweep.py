@@ -227,9 +227,16 @@ async def sweep_due(store: SqlStore, config: CoreConfig) -> dict[int, Agenda]:
     shows written in full (`build_digests` does the same)."""
     candidates = await due_candidates(store, NOW, config)
     ids = [c.person.id for c in candidates]
+    zones = {c.person.id: c.person.tz for c in candidates if c.person.tz is not None}
     async with store.unit(1) as uow:
         return await collect_agendas(
-            uow, ids, NOW, config, [RegularitySource()], limit=config.digest_max_items
+            uow,
+            ids,
+            NOW,
+            config,
+            [RegularitySource()],
+            limit=config.digest_max_items,
+            zones=zones,
         )
 
 

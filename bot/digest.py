@@ -167,13 +167,9 @@ def _backoff(attempt: int, error: DeliveryError | None) -> timedelta:
 
 async def due_candidates(store: Store, now: datetime, config: CoreConfig) -> list[DigestCandidate]:
     """People whose digest may go out now: morning window, workday, not yet sent or held."""
-    queries = store.sweep_queries()
-    local_dates: dict[str, date] = {}
-    for tz in await queries.person_zones():
-        day = digest_local_date(now, tz, config)
-        if day is not None:
-            local_dates[tz] = day
-    found = await queries.digest_candidates(local_dates, now, LEASE)
+    found = await store.sweep_queries().digest_candidates(
+        lambda tz: digest_local_date(now, tz, config), now, LEASE
+    )
     return [c for c in found if is_workday(c.person, c.local_date) and c.person.address]
 
 
@@ -196,6 +192,7 @@ async def build_digests(
             config,
             nudge_sources() if sources is None else sources,
             limit=config.digest_max_items,
+            zones={p.id: p.tz for p in people if p.tz is not None},
         )
         owned = await uow.nudges.owned_counts(ids)
     out: dict[int, Message | None] = {}

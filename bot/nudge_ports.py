@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import NamedTuple, Protocol
@@ -90,6 +90,11 @@ class NudgeRepo(Protocol):
         """Each person's time zone name, by id (cheaper than loading the people)."""
         ...
 
+    def know_zones(self, zones: Mapping[int, str]) -> None:
+        """Zones the caller has just read (a sweep's candidates): `zones` answers from them for
+        these people, in this unit of work, rather than asking the database again."""
+        ...
+
     async def awaiting_replies(self, person_ids: Sequence[int] | None) -> list[AwaitingReply]: ...
     async def owned_counts(self, person_ids: Sequence[int] | None) -> dict[int, int]:
         """Clients (not inactive) owned by each person."""
@@ -149,15 +154,11 @@ class NudgeRepo(Protocol):
 
 
 class SweepQueries(Protocol):
-    async def person_zones(self) -> list[str]:
-        """The distinct time zone names of reachable people in active workspaces."""
-        ...
-
     async def digest_candidates(
-        self, local_dates: Mapping[str, date], now: datetime, lease: timedelta
+        self, local_date: Callable[[str], date | None], now: datetime, lease: timedelta
     ) -> list[DigestCandidate]:
-        """Reachable people, in any active workspace, whose zone name is a key of `local_dates`
-        and whose digest for that local date is unclaimed, or claimable again by the database's
-        clock (see
-        `NudgeRepo.claim_digest`). Work days are not checked here."""
+        """Reachable people, in any active workspace, whose zone has a local date whose digest
+        may go out now (`local_date(zone name)`, None: none), and whose digest for that date is
+        unclaimed, or claimable again by the database's clock (see `NudgeRepo.claim_digest`).
+        Work days are not checked here."""
         ...

@@ -463,10 +463,14 @@ async def collect_agendas(
     sources: Sequence[NudgeSource],
     *,
     limit: int | None = None,
+    zones: Mapping[int, str] | None = None,
 ) -> dict[int, Agenda]:
     """The sources' nudges for these people, snoozed ones removed, ranked per person; only the
-    `limit` first of each person's are written in full (see `agenda`).
+    `limit` first of each person's are written in full (see `agenda`). `zones`: the people's
+    time zones when the caller holds them already (the sweep does), so no source asks again.
     `bot.sources.nudge_sources()` lists every feature's."""
+    if zones:
+        uow.nudges.know_zones(zones)
     found: list[Item] = []
     for source in sources:
         found.extend(await source.nudges(uow, person_ids, now, config))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -27,6 +27,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    true,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -92,9 +93,23 @@ def due_clients_query(
     Each client's latest touch is one backward probe of the (client_id, occurred_on) index,
     so the cost follows the number of clients, not the length of the touch history."""
     touch = aliased(TouchRow)
-    last = (
-        select(func.max(touch.occurred_on)).where(touch.client_id == ClientRow.id).scalar_subquery()
-    )
+    probe: Any = None
+    last: ColumnElement[Any]
+    if dialect == "postgresql":
+        # A lateral join: probed once per client, and the rows flow straight on to the
+        # filter (no materialised table in between).
+        probe = (
+            select(func.max(touch.occurred_on).label("touched"))
+            .where(touch.client_id == ClientRow.id)
+            .lateral("probe")
+        )
+        last = probe.c.touched
+    else:
+        last = (
+            select(func.max(touch.occurred_on))
+            .where(touch.client_id == ClientRow.id)
+            .scalar_subquery()
+        )
     cadence = func.coalesce(ClientRow.cadence_days, SegmentRow.cadence_days, default_cadence)
     inner = (
         select(
@@ -106,7 +121,7 @@ def due_clients_query(
             ClientRow.last_contact_on.label("known"),
             created_date(dialect).label("since"),
         )
-        .select_from(ClientRow)
+        .select_from(ClientRow if probe is None else ClientRow.__table__.outerjoin(probe, true()))
         .outerjoin(
             SegmentRow,
             and_(
@@ -122,8 +137,11 @@ def due_clients_query(
     )
     if owner_ids is not None:
         inner = inner.where(one_of(dialect, ClientRow.owner_id, owner_ids))
-    # Materialised, so each client's latest touch is looked up once, not again for the output.
-    c = inner.cte("client_last").prefix_with("MATERIALIZED")
+    # SQLite: materialised, so each client's latest touch is looked up once, not again for the
+    # output. PostgreSQL probes in the lateral join, once per client, and inlines the rest.
+    c = inner.cte("client_last").prefix_with(
+        "MATERIALIZED" if probe is None else "NOT MATERIALIZED"
+    )
     # The latest touch, or the last contact known from an import when that is later.
     latest = case(
         (c.c.known.is_(None), c.c.touched),
@@ -168,6 +186,8 @@ class SqlNudges:
         self.s = session
         self.ws = workspace_id
         self.clock = clock
+        # Zones the caller read already, in this sweep (`know_zones`): not asked for again.
+        self.known_zones: dict[int, str] = {}
 
     async def due_clients(
         self,
@@ -181,9 +201,11 @@ class SqlNudges:
             _dialect(self.s), self.ws, by, default_cadence, owner_ids=owner_ids, include=include
         )
         # A plain Core result (no ORM row processing): a sweep reads every client due.
-        result = await (await self.s.connection()).execute(query)
+        rows = (await (await self.s.connection()).execute(query)).all()
+        if _dialect(self.s) == "postgresql":  # dates come back as dates: the rows are the tuples
+            return list(map(ClientDue._make, rows))
         out: list[ClientDue] = []
-        for client_id, name, owner_id, cadence, last, since, due_on in result.all():
+        for client_id, name, owner_id, cadence, last, since, due_on in rows:
             # SQLite hands computed dates back as text.
             if last is not None and not isinstance(last, date):
                 last = date.fromisoformat(last[:10])
@@ -194,7 +216,13 @@ class SqlNudges:
             out.append(ClientDue(client_id, name, owner_id, cadence, last, since, due_on))
         return out
 
+    def know_zones(self, zones: Mapping[int, str]) -> None:
+        self.known_zones.update(zones)
+
     async def zones(self, person_ids: Sequence[int] | None) -> dict[int, str]:
+        known = self.known_zones
+        if person_ids is not None and known and all(p in known for p in person_ids):
+            return {p: known[p] for p in person_ids}
         query = select(PersonRow.id, PersonRow.tz).where(PersonRow.workspace_id == self.ws)
         if person_ids is not None:
             query = query.where(one_of(_dialect(self.s), PersonRow.id, person_ids))
@@ -267,15 +295,15 @@ class SqlNudges:
         return {p: counts.get(p, 0) for p in person_ids}
 
     async def snoozes(self, person_ids: Sequence[int] | None, now: datetime) -> list[Snooze]:
-        query = select(SnoozeRow).where(SnoozeRow.workspace_id == self.ws, SnoozeRow.until > now)
+        query = select(
+            SnoozeRow.person_id, SnoozeRow.until, SnoozeRow.client_id, SnoozeRow.nudge_key
+        ).where(SnoozeRow.workspace_id == self.ws, SnoozeRow.until > now)
         if person_ids is not None:
             query = query.where(one_of(_dialect(self.s), SnoozeRow.person_id, person_ids))
-        rows = await self.s.scalars(query)
+        rows = await (await self.s.connection()).execute(query)
         return [
-            Snooze(
-                person_id=r.person_id, until=r.until, client_id=r.client_id, nudge_key=r.nudge_key
-            )
-            for r in rows
+            Snooze(person_id=person, until=until, client_id=client, nudge_key=key)
+            for person, until, client, key in rows
         ]
 
     async def snooze(
@@ -444,7 +472,9 @@ def _workdays(text: str) -> tuple[int, ...]:
     return tuple(int(d) for d in text.split(",") if d.strip())
 
 
-def reclaimable(clock: datetime, now: datetime, lease: timedelta) -> ColumnElement[bool]:
+def reclaimable(
+    clock: datetime | ColumnElement[Any], now: datetime, lease: timedelta
+) -> ColumnElement[bool]:
     """A claim whose owner stopped heartbeating `lease` ago by `clock` (the database's), or a
     retry whose time has come by `now` (the sweep's planning time)."""
     beat = func.coalesce(DigestRow.heartbeat_at, DigestRow.claimed_at)
@@ -463,49 +493,50 @@ class SqlSweepQueries:
     def _reachable(self) -> list[ColumnElement[bool]]:
         return [WorkspaceRow.active.is_(True), PersonRow.unreachable_since.is_(None)]
 
-    async def person_zones(self) -> list[str]:
-        query = (
+    async def digest_candidates(
+        self, local_date: Callable[[str], date | None], now: datetime, lease: timedelta
+    ) -> list[DigestCandidate]:
+        zones = (
             select(PersonRow.tz)
             .distinct()
             .join(WorkspaceRow, WorkspaceRow.id == PersonRow.workspace_id)
             .where(*self._reachable())
         )
         async with self.sessions() as s:
-            return [tz for tz in await s.scalars(query) if tz is not None]
-
-    async def digest_candidates(
-        self, local_dates: Mapping[str, date], now: datetime, lease: timedelta
-    ) -> list[DigestCandidate]:
-        if not local_dates:
-            return []
-        dates = sorted(set(local_dates.values()))
-        query = (
-            select(*_CANDIDATE_COLUMNS, WorkspaceRow.platform)
-            .join(WorkspaceRow, WorkspaceRow.id == PersonRow.workspace_id)
-            .where(*self._reachable(), PersonRow.tz.in_(list(local_dates)))
-            .order_by(PersonRow.workspace_id, PersonRow.id)
-        )
-        async with self.sessions() as s:
-            clock = await database_now(s)
-            # Each person's claims on any of tonight's candidate dates, unless they may be
-            # re-taken.
-            blocked_query = (
-                select(DigestRow.person_id, DigestRow.local_date)
-                .join(PersonRow, PersonRow.id == DigestRow.person_id)
-                .where(
-                    PersonRow.tz.in_(list(local_dates)),
-                    DigestRow.local_date.in_(dates),
-                    ~reclaimable(clock, now, lease),
-                )
+            conn = await s.connection()
+            local_dates: dict[str, date] = {}
+            for (tz,) in await conn.execute(zones):
+                day = local_date(tz) if tz is not None else None
+                if day is not None:
+                    local_dates[tz] = day
+            if not local_dates:
+                return []
+            # The database's clock judges leases: inline on PostgreSQL (the transaction's
+            # now()), read first on SQLite.
+            clock: datetime | ColumnElement[Any] = (
+                func.now() if conn.dialect.name == "postgresql" else await database_now(s)
             )
-            blocked = {(p, d) for p, d in await s.execute(blocked_query)}
+            # Each person's claim on their own local date, unless it may be re-taken.
+            day_of = case(
+                {tz: literal(day, Date) for tz, day in local_dates.items()}, value=PersonRow.tz
+            )
+            held = exists().where(
+                DigestRow.person_id == PersonRow.id,
+                DigestRow.local_date == day_of,
+                ~reclaimable(clock, now, lease),
+            )
+            query = (
+                select(*_CANDIDATE_COLUMNS, WorkspaceRow.platform)
+                .join(WorkspaceRow, WorkspaceRow.id == PersonRow.workspace_id)
+                .where(*self._reachable(), PersonRow.tz.in_(list(local_dates)), ~held)
+                .order_by(PersonRow.workspace_id, PersonRow.id)
+            )
             # A plain Core result (no ORM row processing): one row per person of the firm.
-            rows = (await (await s.connection()).execute(query)).all()
+            rows = (await conn.execute(query)).all()
         out: list[DigestCandidate] = []
         platforms = {p.value: p for p in Platform}
         for row in rows:
-            day = local_dates[row[6]]
-            if (row[0], day) in blocked:
-                continue
-            out.append(DigestCandidate(candidate_person(row), platforms[row[9]], day))
+            out.append(
+                DigestCandidate(candidate_person(row), platforms[row[9]], local_dates[row[6]])
+            )
         return out

@@ -567,13 +567,12 @@ class SqlClients(_CachedRepo):
         return merge_last_contact(out, known)
 
     async def archived_ids(self) -> set[int]:
-        rows = await self.s.scalars(
-            select(ClientRow.id).where(
-                ClientRow.workspace_id == self.ws,
-                ClientRow.status == ClientStatus.ARCHIVED.value,
-            )
+        query = select(ClientRow.id).where(
+            ClientRow.workspace_id == self.ws,
+            ClientRow.status == ClientStatus.ARCHIVED.value,
         )
-        return set(rows)
+        # A plain Core result: every nudge build asks.
+        return set((await (await self.s.connection()).execute(query)).scalars())
 
     async def merge(self, from_id: int, into_id: int) -> dict[str, int]:
         """Move every row of `from_id` (touches, key people, matters, repairs, history...) to

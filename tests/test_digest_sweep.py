@@ -198,3 +198,56 @@ async def test_a_hanging_send_is_given_up_and_retried(
     m = RecordingMessenger()
     await sweep(store, m, MON + timedelta(minutes=30))  # the retry, through a working platform
     assert m.sent
+
+
+async def test_a_claim_blocks_only_its_own_local_date(store: SqlStore, clock: FixedClock) -> None:
+    """People a day apart are swept together, each for their own local date: a digest done for
+    one date does not hold back the same person's digest for the other."""
+    ws = await workspace(store)
+    east = await add_person(store, ws, "east", tz="Pacific/Kiritimati")  # UTC+14
+    west = await add_person(store, ws, "west", tz="Pacific/Pago_Pago")  # UTC-11
+    at = datetime(2026, 11, 24, 19, 30, tzinfo=UTC)  # Wed 09:30 east, Tue 08:30 west
+    tue, wed = date(2026, 11, 24), date(2026, 11, 25)
+    async with store.sessions() as s:
+        for person, day in ((east, tue), (west, wed)):  # each done for the OTHER date
+            s.add(
+                DigestRow(
+                    workspace_id=ws,
+                    person_id=person.id,
+                    local_date=day,
+                    claimed_at=at - timedelta(hours=12),
+                    heartbeat_at=at - timedelta(hours=12),
+                    claimed_by="earlier",
+                    status="sent",
+                    item_count=1,
+                    attempts=1,
+                )
+            )
+        await s.commit()
+    report = await run_sweep(store, {}, FixedClock(at), CoreConfig(), "test", dry_run=True)
+    assert sorted((p.platform_user_id, p.tz) for p, _ in report.planned) == [
+        ("east", "Pacific/Kiritimati"),
+        ("west", "Pacific/Pago_Pago"),
+    ]
+    async with store.sessions() as s:  # the dry run claimed nothing
+        assert len((await s.scalars(select(DigestRow))).all()) == 2
+
+    # Once each is done for their own date, neither is due again.
+    async with store.sessions() as s:
+        for person, day in ((east, wed), (west, tue)):
+            s.add(
+                DigestRow(
+                    workspace_id=ws,
+                    person_id=person.id,
+                    local_date=day,
+                    claimed_at=at,
+                    heartbeat_at=at,
+                    claimed_by="other",
+                    status="sent",
+                    item_count=1,
+                    attempts=1,
+                )
+            )
+        await s.commit()
+    report = await run_sweep(store, {}, FixedClock(at), CoreConfig(), "test", dry_run=True)
+    assert report.planned == []
