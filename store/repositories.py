@@ -579,6 +579,7 @@ class SqlClients(_CachedRepo):
         `into_id`, then remove `from_id`. Counts what moved, by table."""
         if await self._row(from_id) is None or await self._row(into_id) is None:
             raise LookupError("both clients must be in this workspace")
+        await self._lock(from_id)
         moved: dict[str, int] = {}
         for table in _client_tables():
             result = await self.s.execute(
@@ -595,6 +596,7 @@ class SqlClients(_CachedRepo):
         """Remove the client and everything of it, for good. Counts what went, by table."""
         if await self._row(client_id) is None:
             raise LookupError(f"no client {client_id} in this workspace")
+        await self._lock(client_id)
         gone: dict[str, int] = {}
         for table in reversed(_client_tables()):
             result = await self.s.execute(delete(table).where(table.c.client_id == client_id))
@@ -604,6 +606,17 @@ class SqlClients(_CachedRepo):
         )
         self.s.expunge_all()
         return gone
+
+    async def _lock(self, client_id: int) -> None:
+        """Hold the client's row until this unit of work ends (PostgreSQL; SQLite has one
+        writer anyway). A touch being stored for it at the same moment is then either in
+        before the rows move (and moves with them) or waits and finds the client gone: never
+        stored between the moves and the delete, and deleted with the client."""
+        await self.s.execute(
+            select(ClientRow.id)
+            .where(ClientRow.workspace_id == self.ws, ClientRow.id == client_id)
+            .with_for_update()
+        )
 
 
 def _client_tables() -> builtins.list[Table]:

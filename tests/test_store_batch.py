@@ -234,3 +234,48 @@ async def test_a_touch_arriving_while_a_round_commits_is_not_left_behind(
     gate.set()
     assert await asyncio.wait_for(asyncio.gather(first, second), 10) == [True, True]
     assert store.batcher.stored == 2
+
+
+async def test_a_touch_stored_during_a_merge_moves_with_it(
+    store: SqlStore, engine: AsyncEngine, db_url: str, clock: FixedClock
+) -> None:
+    """A touch committed by another request while a merge is under way is never deleted with
+    the merged client: the merge waits for it and moves it."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time anyway")
+    from store.db import create_engine
+
+    ws = await store.workspace(Platform.SLACK, "T1", "Firm")
+    async with store.unit(ws.id) as uow:
+        person = await uow.people.ensure("U1", "Ada")
+        globex = await uow.clients.add("Globex")
+        acme = await uow.clients.add("Acme")
+        await uow.commit()
+    other = create_engine(db_url)
+    try:
+        async with other.connect() as conn:
+            # Another request's touch for Globex, inserted and not yet committed.
+            await conn.execute(
+                text(
+                    "INSERT INTO touch (workspace_id, client_id, person_id, kind, note, "
+                    "occurred_on, awaiting_reply, source_id, revision, created_at) VALUES "
+                    "(:ws, :client, :person, 'call', 'during the merge', :day, false, "
+                    "'during', 0, now())"
+                ),
+                {"ws": ws.id, "client": globex.id, "person": person.id, "day": clock.now().date()},
+            )
+
+            async def merge() -> None:
+                async with store.unit(ws.id) as uow:
+                    await uow.clients.merge(globex.id, acme.id)
+                    await uow.commit()
+
+            merging = asyncio.create_task(merge())
+            await asyncio.sleep(0.5)  # the merge is now waiting for that touch's transaction
+            await conn.commit()
+        await asyncio.wait_for(merging, 10)
+    finally:
+        await other.dispose()
+    async with engine.connect() as conn:
+        moved = await conn.scalar(text("SELECT client_id FROM touch WHERE source_id = 'during'"))
+    assert moved == acme.id
