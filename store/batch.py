@@ -152,7 +152,7 @@ class Batcher:
     async def versions(self, workspace_id: int) -> tuple[Any, ...] | None:
         """(id, clients_version, people_version, name, channel) of the workspace; None if it
         could not be read here or does not exist."""
-        future: asyncio.Future[tuple[Any, ...] | None] = loop_future()
+        future: asyncio.Future[tuple[Any, ...] | None] = asyncio.get_running_loop().create_future()
         self._reads.setdefault(workspace_id, []).append(future)
         if self._reader is None or self._reader.done():
             self._reader = asyncio.get_running_loop().create_task(self._read_lane())
@@ -241,7 +241,3 @@ async def _insert(conn: AsyncConnection, touches: Sequence[Mapping[str, Any]]) -
         f"{c}_{i}": touches[min(i, len(touches) - 1)][c] for i in range(size) for c in TOUCH_COLUMNS
     }
     return list(await conn.execute(_touch_insert(conn.dialect.name, size), params))
-
-
-def loop_future() -> asyncio.Future[Any]:
-    return asyncio.get_running_loop().create_future()

@@ -87,7 +87,7 @@ class SdkTurn(ABC):
         return found or None
 
 
-class TeamsHandler:
+class TeamsHandler(ABC):
     """The activity handler methods of both SDKs, each handing the turn to its
     :class:`TeamsTurns` rule. Mixed in before the SDK's ``ActivityHandler``, whose ``on_turn``
     dispatches to them. One instance per server; holds no per-conversation state."""
@@ -96,13 +96,13 @@ class TeamsHandler:
         super().__init__()
         self.turns = turns
 
+    @abstractmethod
     def turn_io(self, turn_context: Any) -> SdkTurn:
         """The SDK's :class:`SdkTurn` for this turn."""
-        raise NotImplementedError
 
+    @abstractmethod
     def invoke_response(self, status: int, body: dict[str, Any]) -> Any:
         """The SDK's invoke response with this status and body."""
-        raise NotImplementedError
 
     async def on_message_activity(self, turn_context: Any) -> None:
         io = self.turn_io(turn_context)
