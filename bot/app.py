@@ -171,7 +171,7 @@ class Touchbase:
 
     async def _command(self, who: Identity, cmd: CommandIn, later: _Later | None) -> Reply:
         if is_outsider(who):  # before anything is looked up or stored (bot/privacy.py)
-            return refusal()
+            return refusal(who)
         name = cmd.name.lstrip("/").lower()
         text = storable(cmd.text).strip()
         first, _, rest = text.partition(" ")
@@ -212,7 +212,7 @@ class Touchbase:
 
     async def action(self, who: Identity, act: ActionIn) -> Reply:
         if is_outsider(who):
-            return refusal()
+            return refusal(who)
         handler = self.registry.actions.get(act.action_id)
         if handler is None:
             return error("That button no longer does anything. Type /touchbase help for commands.")
@@ -226,7 +226,7 @@ class Touchbase:
 
     async def submit(self, who: Identity, form: FormIn) -> Reply:
         if is_outsider(who):
-            return refusal()
+            return refusal(who)
         handler = self.registry.forms.get(form.form_id)
         if handler is None:
             return error("That form is out of date. Please open it again.")

@@ -117,6 +117,9 @@ class Membership(enum.StrEnum):
     MEMBER = "member"  # a person of the firm that installed Touchbase
     EXTERNAL = "external"  # another organisation: Slack Connect, another Teams tenant
     GUEST = "guest"  # a guest account in the firm's own workspace or tenant
+    # The platform could not say who this is (its lookup failed) and Touchbase has not met them
+    # before: treated as an outsider until it can, and asked to try again.
+    UNVERIFIED = "unverified"
 
 
 def is_outsider(identity: object) -> bool:
@@ -130,8 +133,17 @@ REFUSAL = (
 )
 
 
-def refusal() -> Message:
-    """The one short, polite answer an outsider gets: nothing of the firm's, nothing stored."""
+UNVERIFIED_REFUSAL = (
+    "I couldn't confirm your account with the chat service just now, so I haven't done or "
+    "saved anything. Please try again in a minute."
+)
+
+
+def refusal(who: object = None) -> Message:
+    """The one short, polite answer an outsider gets: nothing of the firm's, nothing stored.
+    Someone the platform would not describe is asked to try again instead."""
+    if getattr(who, "membership", None) is Membership.UNVERIFIED:
+        return Message(text=UNVERIFIED_REFUSAL, tone=Tone.WARNING, private=True)
     return Message(text=REFUSAL, tone=Tone.WARNING, private=True)
 
 

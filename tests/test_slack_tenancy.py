@@ -8,10 +8,12 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
-from bot.privacy import REFUSAL
+from bot.clock import FixedClock
+from bot.privacy import REFUSAL, UNVERIFIED_REFUSAL
 from tests.slack_helpers import (  # noqa: F401  (fixtures)
     TEAM,
     USER,
@@ -403,3 +405,35 @@ async def test_a_command_from_another_team_is_refused_without_a_lookup(slack: Ha
     assert body["text"] == REFUSAL
     assert slack.fake.calls("users.info") == []
     assert [w.external_id for w in await slack.store.workspaces()] == [TEAM]
+
+
+async def test_a_guest_slack_will_not_describe_is_asked_to_try_again_not_let_in(
+    slack: Harness,
+) -> None:
+    """users.info failing is no licence: someone Touchbase has never met could be a guest, so
+    they get nothing of the firm's and nothing is stored until Slack can say who they are."""
+    guest = slack.fake.add_user("U0GUEST", "gus")
+    guest["is_restricted"] = True
+    await firm_with_a_client(slack)
+    slack.fake.fail_next("users.info", error="internal_error")
+    _status, body = await slack.command("Acme call with the CFO", user="U0GUEST")
+    assert body["response_type"] == "ephemeral"
+    assert body["text"] == UNVERIFIED_REFUSAL
+    assert len(await slack.touches()) == 1
+    assert "U0GUEST" not in await people_ids(slack)
+    # Once Slack answers, the guest is a guest.
+    _status, body = await slack.command("Acme call with the CFO", user="U0GUEST")
+    assert body["text"] == REFUSAL
+    assert len(await slack.touches()) == 1
+
+
+async def test_a_member_already_met_keeps_working_while_slack_will_not_describe_them(
+    slack: Harness, clock: FixedClock
+) -> None:
+    await firm_with_a_client(slack)
+    clock.advance(timedelta(days=2))  # the stored profile is due a refresh
+    slack.fake.fail_next("users.info", error="internal_error", times=3)
+    _status, body = await slack.command("Acme call with the CFO")
+    assert "Logged" in body["text"]
+    assert len(await slack.touches()) == 2
+    assert len(slack.fake.calls("users.info")) >= 2  # the refresh was tried, not skipped

@@ -296,7 +296,7 @@ class SlackAdapter:
                 found[user_id] = Mentioned(user_id, label, MentionStatus.BOT)
                 continue
             profile = await self.people.profile(client, key, user_id)
-            if profile is None:
+            if profile is None or profile.membership is Membership.UNVERIFIED:
                 found[user_id] = Mentioned(user_id, label, MentionStatus.UNKNOWN)
                 continue
             if profile.is_bot:
@@ -783,7 +783,7 @@ class SlackAdapter:
         else:
             if is_outsider(who):  # no form for people outside the firm: it would save nothing
                 await self.reply_later(
-                    client, who.user_id, refusal(), shortcut.get("response_url"), replace=False
+                    client, who.user_id, refusal(who), shortcut.get("response_url"), replace=False
                 )
                 return
         today = local_today(self.services.clock, tz or self.services.app.config.default_tz)

@@ -151,11 +151,8 @@ class SlackPeople:
         workspace, person = await self._directory.known_person(
             Platform.SLACK, workspace_key, user_id, workspace_name
         )
-        if (
-            person is not None
-            and person.profile_refreshed_at is not None
-            and now - person.profile_refreshed_at < REFRESH_AFTER
-        ):
+        stored = None
+        if person is not None and person.profile_refreshed_at is not None:
             stored = Profile(
                 person.display_name,
                 person.tz,
@@ -163,8 +160,9 @@ class SlackPeople:
                 person.profile_refreshed_at,
                 person.locale,
             )
-            self._remember(key, stored)
-            return stored
+            if now - person.profile_refreshed_at < REFRESH_AFTER:
+                self._remember(key, stored)
+                return stored
         try:
             response = await client.users_info(user=user_id, include_locale=True)
         except SlackApiError as exc:
@@ -176,7 +174,16 @@ class SlackPeople:
                     "error": exc.response.get("error"),
                 },
             )
-            return None
+            # Someone Touchbase has met was a member when last seen: their stored profile
+            # serves (not remembered, so the next request asks again). Anyone else might be a
+            # guest: nobody, until Slack can say.
+            return stored or Profile(
+                fallback_name or user_id,
+                None,
+                None,
+                now - REFRESH_AFTER,
+                membership=Membership.UNVERIFIED,
+            )
         user = response.get("user")
         if not isinstance(user, dict):
             return None
