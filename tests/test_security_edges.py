@@ -165,3 +165,11 @@ async def test_teams_checks_the_bearer_before_reading_the_body(
         assert response.status == 401
         assert (await response.json())["ok"] is False
     assert teams.connector.calls() == []
+
+
+def test_a_signature_that_is_not_ascii_is_refused_not_raised() -> None:
+    raw = b"command=%2Ftouch&text=Acme+lunch"
+    refusal = check_slack_request(
+        raw, FORM, "1700000000", "v0=caf\u00e9", SIGNING_SECRET, now=lambda: 1700000000.0
+    )
+    assert refusal is not None and (refusal.status, refusal.error) == (401, "bad_signature")

@@ -21,7 +21,10 @@ from typing import Any
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
@@ -973,21 +976,14 @@ class SlackAdapter:
                 enterprise_id=host.enterprise_id, team_id=None if org_wide else host.team_id
             )
 
-    async def resume_if_paused(
-        self,
-        context: AsyncBoltContext,
-        body: dict[str, Any],
-        next: Callable[[], Awaitable[Any]],  # bolt passes it by this name
-    ) -> Any:
+    def resume_if_paused(self) -> AsyncMiddleware:
         """Every authorized request: a paused workspace whose token works again (reinstalled,
-        or a new token after a restart) is resumed, after a
-        fresh auth.test, so a cached authorization never resumes it by mistake. Whether it is
-        paused is read through the store's short-lived workspace cache, so it is cheap."""
-        try:
-            await self._resume(context, body)
-        except Exception:
-            log.warning("could not check whether the workspace is paused", exc_info=True)
-        return await next()
+        or a new token after a restart) is resumed, after a fresh auth.test, so a cached
+        authorization never resumes it by mistake. Whether it is paused is read through the
+        store's short-lived workspace cache, so it is cheap. (A middleware class: bolt calls
+        it with the request as it is, where a plain function gets a dozen injected
+        arguments built for it on every request.)"""
+        return _ResumeIfPaused(self)
 
     async def _resume(self, context: AsyncBoltContext, body: dict[str, Any]) -> None:
         event = body.get("event") or {}
@@ -1031,7 +1027,7 @@ class SlackAdapter:
 
     def register(self) -> None:
         app = self.bolt
-        app.use(self.resume_if_paused)
+        app.use(self.resume_if_paused())
         for name in SLASH_COMMANDS:
             app.command(name)(self.on_command)
         self.registered["commands"] = set(SLASH_COMMANDS)
@@ -1057,6 +1053,24 @@ class SlackAdapter:
 
 
 EventHandler = Callable[..., Coroutine[Any, Any, None]]
+
+
+class _ResumeIfPaused(AsyncMiddleware):
+    def __init__(self, adapter: SlackAdapter) -> None:
+        self.adapter = adapter
+
+    async def async_process(
+        self,
+        *,
+        req: AsyncBoltRequest,
+        resp: BoltResponse,
+        next: Callable[[], Awaitable[BoltResponse]],  # bolt passes it by this name
+    ) -> BoltResponse | None:
+        try:
+            await self.adapter._resume(req.context, req.body)
+        except Exception:
+            log.warning("could not check whether the workspace is paused", exc_info=True)
+        return await next()
 
 
 def _where(state: ModalState) -> tuple[str | None, str | None]:
@@ -1114,6 +1128,9 @@ def build_slack(
         # as a listener returns, instead of polling for the ack every 10 ms (which cost a
         # /touch ~1.7 ms of CPU and up to 10 ms of latency under load).
         process_before_response=True,
+        # handle_http has checked the signature (check_slack_request) before bolt sees the
+        # request; Socket Mode needs none.
+        request_verification_enabled=False,
         **kwargs,
     )
     adapter = SlackAdapter(
