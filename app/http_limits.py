@@ -63,7 +63,9 @@ def install_body_timeout(app: web.Application, seconds: float) -> None:
         protocol = request.protocol
         busy.add(protocol)
         try:
-            if request.can_read_body:
+            # A body already received in full (most are: they come with the headers) is
+            # read at once; only one still arriving is timed.
+            if request.can_read_body and not request.content.is_eof():
                 try:
                     async with asyncio.timeout(seconds):
                         await request.read()

@@ -9,10 +9,10 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
 import re
 import signal
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -53,7 +53,7 @@ async def request_id(request: web.Request, handler: Handler) -> web.StreamRespon
     sends the one it files the command under), a fresh one otherwise. It is sent back in the
     response's X-Request-Id and ends the request's access-log line."""
     given = request.headers.get("X-Request-Id", "")
-    ident = given if _GIVEN_ID.match(given) else uuid.uuid4().hex[:12]
+    ident = given if _GIVEN_ID.match(given) else os.urandom(6).hex()
     request[REQUEST_ID] = ident
     try:
         response = await handler(request)

@@ -348,11 +348,8 @@ class SlackAdapter:
     ) -> tuple[Reply | None, asyncio.Task[Any]]:
         """The reply if the work finishes within the ack budget, else None; the work goes on."""
         task = self.spawn(self._safely(work, echo), "core call")
-        try:
-            reply = await asyncio.wait_for(asyncio.shield(task), self.ack_budget)
-        except TimeoutError:
-            return None, task
-        return reply, task
+        done, _pending = await asyncio.wait((task,), timeout=self.ack_budget)
+        return (task.result() if done else None), task
 
     # --- replies --------------------------------------------------------------------------------
 
