@@ -437,3 +437,32 @@ async def test_a_member_already_met_keeps_working_while_slack_will_not_describe_
     assert "Logged" in body["text"]
     assert len(await slack.touches()) == 2
     assert len(slack.fake.calls("users.info")) >= 2  # the refresh was tried, not skipped
+
+
+async def test_a_click_from_someone_never_met_waits_for_slack_to_say_who_they_are(
+    slack: Harness,
+) -> None:
+    """A click cannot wait for a slow users.info; someone met before is taken as last seen,
+    but someone never met could be a guest, so they are asked to try again."""
+    guest = slack.fake.add_user("U0GUEST", "gus")
+    guest["is_restricted"] = True
+    await firm_with_a_client(slack)
+    slack.adapter.profile_wait = 0  # users.info never answers in time
+    await slack.post(slack.block_actions_body("touch_undo", "1", user="U0GUEST"))
+    await slack.settle()
+    [answer] = slack.fake.calls("response_url")
+    assert answer.params["text"] == UNVERIFIED_REFUSAL
+    assert len(await slack.touches()) == 1
+    assert "U0GUEST" not in await people_ids(slack)
+
+
+async def test_a_click_from_a_member_met_before_goes_on_while_slack_is_slow(
+    slack: Harness,
+) -> None:
+    await firm_with_a_client(slack)
+    slack.adapter.profile_wait = 0
+    await slack.post(slack.block_actions_body("touch_undo", "1"))
+    await slack.settle()
+    [answer] = slack.fake.calls("response_url")
+    assert answer.params["text"] != UNVERIFIED_REFUSAL
+    assert await slack.touches() == []

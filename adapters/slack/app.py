@@ -261,8 +261,9 @@ class SlackAdapter:
         self, client: AsyncWebClient, context: AsyncBoltContext, body: dict[str, Any]
     ) -> Identity:
         """Who clicked, within the life of the click's trigger (3 s), so a button that opens a
-        modal opens it: users.info gets `profile_wait` seconds, then the person is who the
-        payload says (their team already checked) and the lookup finishes in the background,
+        modal opens it: users.info gets `profile_wait` seconds, then the person is who they
+        were when last seen (their team already checked), or, never met, unverified: asked to
+        try again, since they could be a guest. The lookup finishes in the background,
         remembered for next time."""
         user = body.get("user") or {}
         fallback = str(user.get("name") or user.get("username") or "")
@@ -274,14 +275,8 @@ class SlackAdapter:
         if isinstance(found, Identity):
             return found
         log.info("profile lookup still running; going on", extra={"platform": "slack"})
-        key = self.workspace(context, body)
-        user_id = str(context.user_id)
-        return Identity(
-            platform=Platform.SLACK,
-            workspace_key=key,
-            user_id=user_id,
-            display_name=fallback or user_id,
-            address={"channel": user_id, "team": key},
+        return await self.people.as_last_seen(
+            self.workspace(context, body), str(context.user_id), fallback_name=fallback
         )
 
     async def mentioned(

@@ -22,7 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.tenancy import Host, membership_from_user, split_workspace_key
 from bot.clock import Clock
 from bot.directory import Directory
-from bot.domain import Platform
+from bot.domain import Person, Platform
 from bot.inbound import Identity
 from bot.privacy import Membership
 
@@ -103,18 +103,35 @@ class SlackPeople:
         fallback_name: str = "",
     ) -> Identity:
         profile = await self.profile(client, workspace_key, user_id, workspace_name, fallback_name)
-        return Identity(
-            platform=Platform.SLACK,
-            workspace_key=workspace_key,
-            workspace_name=workspace_name,
-            user_id=user_id,
-            display_name=profile.display_name if profile else (fallback_name or user_id),
-            tz=profile.tz if profile else None,
-            email=profile.email if profile else None,
-            locale=profile.locale if profile else None,
-            address={"channel": user_id, "team": workspace_key},
-            profile_refreshed_at=profile.fetched_at if profile else None,
-            membership=profile.membership if profile else Membership.MEMBER,
+        return _identity(workspace_key, user_id, profile, workspace_name, fallback_name)
+
+    async def as_last_seen(
+        self, workspace_key: str, user_id: str, *, fallback_name: str = ""
+    ) -> Identity:
+        """Who this is without asking Slack (users.info is slow to answer): a person met before
+        as they were last seen; anyone else unverified (they could be a guest) until it does."""
+        profile = self._cache.get((workspace_key, user_id))
+        if profile is None:
+            _workspace, person = await self._directory.known_person(
+                Platform.SLACK, workspace_key, user_id, None
+            )
+            if person is not None and person.profile_refreshed_at is not None:
+                profile = _stored(person)
+        return _identity(
+            workspace_key,
+            user_id,
+            profile or self._unverified(user_id, fallback_name),
+            None,
+            fallback_name,
+        )
+
+    def _unverified(self, user_id: str, fallback_name: str) -> Profile:
+        return Profile(
+            fallback_name or user_id,
+            None,
+            None,
+            self._clock.now() - REFRESH_AFTER,
+            membership=Membership.UNVERIFIED,
         )
 
     async def profile(
@@ -153,13 +170,7 @@ class SlackPeople:
         )
         stored = None
         if person is not None and person.profile_refreshed_at is not None:
-            stored = Profile(
-                person.display_name,
-                person.tz,
-                person.email,
-                person.profile_refreshed_at,
-                person.locale,
-            )
+            stored = _stored(person)
             if now - person.profile_refreshed_at < REFRESH_AFTER:
                 self._remember(key, stored)
                 return stored
@@ -177,18 +188,42 @@ class SlackPeople:
             # Someone Touchbase has met was a member when last seen: their stored profile
             # serves (not remembered, so the next request asks again). Anyone else might be a
             # guest: nobody, until Slack can say.
-            return stored or Profile(
-                fallback_name or user_id,
-                None,
-                None,
-                now - REFRESH_AFTER,
-                membership=Membership.UNVERIFIED,
-            )
+            return stored or self._unverified(user_id, fallback_name)
         user = response.get("user")
-        if not isinstance(user, dict):
-            return None
+        if not isinstance(user, dict):  # not what Slack sends: no licence either
+            return stored or self._unverified(user_id, fallback_name)
         fresh = profile_from_user(user, now, host_of_key(workspace_key))
         if not fresh.display_name and fallback_name:
             fresh = replace(fresh, display_name=fallback_name)
         self._remember(key, fresh)
         return fresh
+
+
+def _stored(person: Person) -> Profile:
+    """A person met before, as their row keeps them (only members are ever stored)."""
+    assert person.profile_refreshed_at is not None
+    return Profile(
+        person.display_name, person.tz, person.email, person.profile_refreshed_at, person.locale
+    )
+
+
+def _identity(
+    workspace_key: str,
+    user_id: str,
+    profile: Profile | None,
+    workspace_name: str | None,
+    fallback_name: str,
+) -> Identity:
+    return Identity(
+        platform=Platform.SLACK,
+        workspace_key=workspace_key,
+        workspace_name=workspace_name,
+        user_id=user_id,
+        display_name=profile.display_name if profile else (fallback_name or user_id),
+        tz=profile.tz if profile else None,
+        email=profile.email if profile else None,
+        locale=profile.locale if profile else None,
+        address={"channel": user_id, "team": workspace_key},
+        profile_refreshed_at=profile.fetched_at if profile else None,
+        membership=profile.membership if profile else Membership.MEMBER,
+    )
