@@ -53,14 +53,30 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         # One connection: SQLite has one writer, so commands queue here rather than meeting
         # "database is locked". WAL lets other processes (the console, an export) read meanwhile.
         engine = create_async_engine(
-            url, echo=echo, pool_size=1, max_overflow=0, pool_timeout=60, hide_parameters=True
+            url,
+            echo=echo,
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=60,
+            hide_parameters=True,
+            pool_reset_on_return=None,  # _sqlite_reset does it
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "reset", _sqlite_reset)
         return engine
     # hide_parameters: a failed statement's error (which gets logged) never quotes note text.
     return create_async_engine(
         url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True
     )
+
+
+def _sqlite_reset(dbapi_connection: Any, _record: Any, _state: Any) -> None:
+    """A connection goes back to the pool rolled back when it is in a transaction, and as it is
+    when it is not (after a commit, or reads outside one). SQLAlchemy's own reset rolls back
+    every time, and on aiosqlite each ROLLBACK is a hand-off to the driver's thread and back:
+    two of the eight in a shared round's version check and insert."""
+    if dbapi_connection.driver_connection.in_transaction:
+        dbapi_connection.rollback()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -279,3 +279,41 @@ async def test_a_touch_stored_during_a_merge_moves_with_it(
     async with engine.connect() as conn:
         moved = await conn.scalar(text("SELECT client_id FROM touch WHERE source_id = 'during'"))
     assert moved == acme.id
+
+
+async def test_a_sqlite_connection_returned_mid_transaction_is_rolled_back_and_a_clean_one_is_left_alone(
+    tmp_path: object,
+) -> None:
+    """The SQLite pool resets a connection only when it is in a transaction (a ROLLBACK is a
+    hand-off to aiosqlite's thread): a write nobody committed never reaches the next user."""
+    from pathlib import Path
+
+    from store.db import create_engine
+
+    engine = create_engine(f"sqlite:///{Path(str(tmp_path)) / 'reset.db'}")
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE scratch (x INTEGER)"))
+        rollbacks: list[bool] = []
+        async with engine.connect() as conn:
+            driver = (await conn.get_raw_connection()).driver_connection
+            assert driver is not None
+            real = driver.rollback
+
+            async def counted() -> None:
+                rollbacks.append(True)
+                await real()
+
+            driver.rollback = counted  # type: ignore[method-assign]
+            # Behind SQLAlchemy's back, as a driver-level statement could: sqlite3 opens a
+            # transaction before the INSERT, and nobody commits it.
+            await driver.execute("INSERT INTO scratch VALUES (1)")
+            assert driver.in_transaction
+        assert rollbacks == [True]
+        async with engine.connect() as conn:
+            assert await conn.scalar(text("SELECT count(*) FROM scratch")) == 0
+            await conn.execute(text("SELECT 1"))
+            await conn.commit()
+        assert rollbacks == [True]  # nothing to roll back: no ROLLBACK sent
+    finally:
+        await engine.dispose()
