@@ -33,6 +33,7 @@ from sqlalchemy import Row, Table, bindparam, exists, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.repair_ports import OPEN
+from store.db import create_reader
 from store.models import HandoffRow, RepairRow, TouchRow
 
 log = logging.getLogger(__name__)
@@ -129,13 +130,15 @@ class Batcher:
     """One per store. `versions` and `add_touch` wait for the next round and return its
     answer; None means "not here: do it the ordinary way".
 
-    Two lanes: the version checks (reads, one statement a round) and the touches (one INSERT
-    and a commit a round). On PostgreSQL a few write rounds may be in flight at once, each on
+    Two lanes: the version checks (reads, one statement a round; on a SQLite file on a
+    connection of their own, `create_reader`) and the touches (one INSERT and a commit a
+    round). On PostgreSQL a few write rounds may be in flight at once, each on
     its own connection, so a slow commit does not hold up the requests arriving behind it; on
     SQLite, which has one writer, one at a time."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self._read_engine: AsyncEngine | None = None  # made on the first version check
         self._reads: dict[int, list[asyncio.Future[tuple[Any, ...] | None]]] = {}
         self._touches: list[tuple[Mapping[str, Any], asyncio.Future[Row[Any] | None]]] = []
         self._reader: asyncio.Task[None] | None = None
@@ -173,7 +176,9 @@ class Batcher:
             self._count(sum(len(w) for w in reads.values()))
             found: dict[int, tuple[Any, ...]] = {}
             try:
-                async with self.engine.connect() as conn:
+                if self._read_engine is None:
+                    self._read_engine = create_reader(self.engine)
+                async with self._read_engine.connect() as conn:
                     for row in await _read_versions(conn, list(reads)):
                         found[row[0]] = row
             except Exception:

@@ -12,6 +12,7 @@ from sqlalchemy import event, func, inspect, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.util import await_
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK = 0x70C4BA5E  # PostgreSQL advisory lock key: one replica migrates at a time
@@ -68,6 +69,42 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     return create_async_engine(
         url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True
     )
+
+
+def create_reader(engine: AsyncEngine) -> AsyncEngine:
+    """For a SQLite file, a second connection that only reads, for the shared rounds' version
+    checks (store/batch.py): in WAL mode it reads the last commit while the one writer
+    connection is busy, where waiting for that connection put every check behind the write
+    round before it. It is disposed with `engine`. Anything else (PostgreSQL's pool, an
+    in-memory SQLite database, which a second connection would not see) reads on `engine`."""
+    url = engine.url.render_as_string(hide_password=False)
+    path = sqlite_path(url)
+    if path is None or str(path).startswith("file:"):
+        return engine
+    reader = create_async_engine(
+        url,
+        pool_size=1,
+        max_overflow=0,
+        pool_timeout=60,
+        hide_parameters=True,
+        pool_reset_on_return=None,
+    )
+    event.listen(reader.sync_engine, "connect", _sqlite_reader_pragmas)
+    event.listen(reader.sync_engine, "reset", _sqlite_reset)
+
+    def dispose_reader(_engine: Any) -> None:
+        # Engine.dispose runs in SQLAlchemy's greenlet, where the reader's may be awaited.
+        await_(reader.dispose())
+
+    event.listen(engine.sync_engine, "engine_disposed", dispose_reader)
+    return reader
+
+
+def _sqlite_reader_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA query_only=ON")
+    cursor.close()
 
 
 def _sqlite_reset(dbapi_connection: Any, _record: Any, _state: Any) -> None:

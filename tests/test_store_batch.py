@@ -317,3 +317,23 @@ async def test_a_sqlite_connection_returned_mid_transaction_is_rolled_back_and_a
         assert rollbacks == [True]  # nothing to roll back: no ROLLBACK sent
     finally:
         await engine.dispose()
+
+
+async def test_on_a_sqlite_file_version_checks_read_while_the_writer_connection_is_busy(
+    store: SqlStore, engine: AsyncEngine
+) -> None:
+    """The one writer connection may be committing a round; the version checks behind it read
+    the last commit on a connection of their own instead of waiting for it."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's pool has connections to spare")
+    workspace = await store.workspace(Platform.SLACK, "T1")
+    async with engine.connect() as writer:  # SQLite's only writer connection, held
+        await writer.execute(text("SELECT 1"))
+        async with asyncio.timeout(5):
+            seen = await store.batcher.versions(workspace.id)
+    assert seen is not None and seen[0] == workspace.id
+    reader = store.batcher._read_engine
+    assert reader is not None and reader is not engine
+    assert reader.sync_engine.pool.checkedin() == 1
+    await engine.dispose()  # the reader goes with it
+    assert reader.sync_engine.pool.checkedin() == 0
