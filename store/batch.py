@@ -29,7 +29,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, bindparam, exists, select, union_all
+from sqlalchemy import Row, Table, bindparam, exists, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.repair_ports import OPEN
@@ -107,7 +107,9 @@ def _touch_insert(dialect: str, n: int) -> Any:
     open_repair = exists().where(
         RepairRow.workspace_id == given.c.workspace_id,
         RepairRow.client_id == given.c.client_id,
-        RepairRow.status.in_([status.value for status in OPEN]),
+        # OR of equalities, not IN: an IN list is an "expanding" parameter, and SQLAlchemy
+        # would render the whole statement again on every execution to expand it.
+        or_(*(RepairRow.status == status.value for status in OPEN)),
     )
     open_handoff = exists().where(
         HandoffRow.workspace_id == given.c.workspace_id,
