@@ -33,7 +33,7 @@ from sqlalchemy import Row, Table, bindparam, exists, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.repair_ports import OPEN
-from store.db import create_reader
+from store.db import RoundEngines, round_engines
 from store.models import HandoffRow, RepairRow, TouchRow
 
 log = logging.getLogger(__name__)
@@ -132,15 +132,14 @@ class Batcher:
     """One per store. `versions` and `add_touch` wait for the next round and return its
     answer; None means "not here: do it the ordinary way".
 
-    Two lanes: the version checks (reads, one statement a round; on a SQLite file on a
-    connection of their own, `create_reader`) and the touches (one INSERT and a commit a
-    round). On PostgreSQL a few write rounds may be in flight at once, each on
+    Two lanes: the version checks (reads, one statement a round) and the touches (one INSERT
+    and a commit a round), each on the engines `round_engines` makes for them. On PostgreSQL a few write rounds may be in flight at once, each on
     its own connection, so a slow commit does not hold up the requests arriving behind it; on
     SQLite, which has one writer, one at a time."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self._read_engine: AsyncEngine | None = None  # made on the first version check
+        self._engines: RoundEngines | None = None  # made on the first round
         self._reads: dict[int, list[asyncio.Future[tuple[Any, ...] | None]]] = {}
         self._touches: list[tuple[Mapping[str, Any], asyncio.Future[Row[Any] | None]]] = []
         self._reader: asyncio.Task[None] | None = None
@@ -178,10 +177,15 @@ class Batcher:
             self._count(sum(len(w) for w in reads.values()))
             found: dict[int, tuple[Any, ...]] = {}
             try:
-                if self._read_engine is None:
-                    self._read_engine = create_reader(self.engine)
-                async with self._read_engine.connect() as conn:
-                    for row in await _read_versions(conn, list(reads)):
+                async with self.engines().reads.connect() as conn:
+                    try:
+                        rows = await _read_versions(conn, list(reads))
+                    except Exception:
+                        # Read past SQLAlchemy, so it cannot tell a lost connection: it is
+                        # not put back for the next round.
+                        await conn.invalidate()
+                        raise
+                    for row in rows:
                         found[row[0]] = row
             except Exception:
                 # Every request reads them itself, and meets the error there.
@@ -208,6 +212,11 @@ class Batcher:
             task.add_done_callback(self._rounds.discard)
             task.add_done_callback(lambda _done: slots.release())
 
+    def engines(self) -> RoundEngines:
+        if self._engines is None:
+            self._engines = round_engines(self.engine)
+        return self._engines
+
     def _slots(self) -> asyncio.Semaphore:
         """At most `_in_flight` write rounds at once (per event loop)."""
         loop = asyncio.get_running_loop()
@@ -220,7 +229,7 @@ class Batcher:
     ) -> None:
         stored: dict[tuple[int, str], Row[Any]] = {}
         try:
-            async with self.engine.connect() as conn:
+            async with self.engines().writes.connect() as conn:
                 for row in await _insert(conn, [params for params, _ in touches]):
                     stored[(row.workspace_id, row.source_id)] = row
                 await conn.commit()

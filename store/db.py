@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -71,16 +72,44 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     )
 
 
-def create_reader(engine: AsyncEngine) -> AsyncEngine:
-    """For a SQLite file, a second connection that only reads, for the shared rounds' version
-    checks (store/batch.py): in WAL mode it reads the last commit while the one writer
-    connection is busy, where waiting for that connection put every check behind the write
-    round before it. It is disposed with `engine`. Anything else (PostgreSQL's pool, an
-    in-memory SQLite database, which a second connection would not see) reads on `engine`."""
+@dataclass(frozen=True)
+class RoundEngines:
+    """What the shared rounds (store/batch.py) read and write on."""
+
+    reads: AsyncEngine
+    writes: AsyncEngine
+
+
+def round_engines(engine: AsyncEngine) -> RoundEngines:
+    """The engines of the shared rounds, made beside `engine` and disposed with it.
+
+    - A SQLite file: reads on a second connection that only reads. In WAL mode it reads the
+      last commit while the one writer connection is busy, where waiting for that connection
+      put every version check behind the write round before it. Writes on `engine`, the one
+      writer. (An in-memory database, which a second connection would not see: both on it.)
+    - PostgreSQL: a small pool of its own, in autocommit and without the ping before each
+      use. A round is one statement (the version check, or the one INSERT of a round's
+      touches), atomic by itself, so it needs no BEGIN and no COMMIT: one round trip where
+      it took four (ping, BEGIN, INSERT, COMMIT), and the commit is as durable. A
+      connection lost meanwhile (the server restarted) fails its round, which
+      hands its requests to the ordinary path, on the main pool that does ping; and the
+      failure discards this pool's other connections too.
+    """
     url = engine.url.render_as_string(hide_password=False)
+    if engine.dialect.name == "postgresql":
+        rounds = create_async_engine(
+            url,
+            pool_size=ROUND_CONNECTIONS,
+            max_overflow=0,
+            pool_pre_ping=False,
+            isolation_level="AUTOCOMMIT",
+            hide_parameters=True,
+        )
+        _dispose_with(engine, rounds)
+        return RoundEngines(reads=rounds, writes=rounds)
     path = sqlite_path(url)
     if path is None or str(path).startswith("file:"):
-        return engine
+        return RoundEngines(reads=engine, writes=engine)
     reader = create_async_engine(
         url,
         pool_size=1,
@@ -91,13 +120,20 @@ def create_reader(engine: AsyncEngine) -> AsyncEngine:
     )
     event.listen(reader.sync_engine, "connect", _sqlite_reader_pragmas)
     event.listen(reader.sync_engine, "reset", _sqlite_reset)
+    _dispose_with(engine, reader)
+    return RoundEngines(reads=reader, writes=engine)
 
-    def dispose_reader(_engine: Any) -> None:
-        # Engine.dispose runs in SQLAlchemy's greenlet, where the reader's may be awaited.
-        await_(reader.dispose())
 
-    event.listen(engine.sync_engine, "engine_disposed", dispose_reader)
-    return reader
+# The version checks' round and up to four write rounds in flight (store/batch.py).
+ROUND_CONNECTIONS = 5
+
+
+def _dispose_with(engine: AsyncEngine, other: AsyncEngine) -> None:
+    def dispose_other(_engine: Any) -> None:
+        # Engine.dispose runs in SQLAlchemy's greenlet, where the other's may be awaited.
+        await_(other.dispose())
+
+    event.listen(engine.sync_engine, "engine_disposed", dispose_other)
 
 
 def _sqlite_reader_pragmas(dbapi_connection: Any, _record: Any) -> None:

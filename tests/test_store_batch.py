@@ -332,8 +332,41 @@ async def test_on_a_sqlite_file_version_checks_read_while_the_writer_connection_
         async with asyncio.timeout(5):
             seen = await store.batcher.versions(workspace.id)
     assert seen is not None and seen[0] == workspace.id
-    reader = store.batcher._read_engine
-    assert reader is not None and reader is not engine
+    reader = store.batcher.engines().reads
+    assert reader is not engine
     assert reader.sync_engine.pool.checkedin() == 1
     await engine.dispose()  # the reader goes with it
     assert reader.sync_engine.pool.checkedin() == 0
+
+
+async def test_postgresql_rounds_survive_their_connections_being_killed(
+    app: Touchbase, store: SqlStore, engine: AsyncEngine
+) -> None:
+    """The rounds' own pool does not ping before each use: when its connections die (a
+    restarted server, a failover), the round that meets it hands its touches to the ordinary
+    path, and every one is confirmed and stored; the rounds after it work again."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no server to lose")
+    who = _who("ada")
+    await _clients(app, who, "Acme")
+    await asyncio.gather(*(_touch(app, who, f"Acme call {i}", f"warm{i}") for i in range(8)))
+    rounds = store.batcher.engines().writes
+    assert rounds is not engine and rounds.sync_engine.pool.checkedin() >= 1
+    pids: set[int] = set()
+    conns = [await rounds.connect() for _ in range(rounds.sync_engine.pool.checkedin())]
+    for conn in conns:
+        pids.add(int(await conn.scalar(text("SELECT pg_backend_pid()")) or 0))
+    for conn in conns:
+        await conn.close()
+    async with engine.connect() as admin:
+        for pid in pids:
+            await admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    replies = await asyncio.gather(
+        *(_touch(app, who, f"Acme lunch {i}", f"after{i}") for i in range(8))
+    )
+    assert all(r.startswith("Logged lunch") for r in replies), replies
+    for i in range(8):
+        assert await _count(engine, source_id=f"after{i}") == 1
+    before = store.batcher.stored
+    await asyncio.gather(*(_touch(app, who, f"Acme coffee {i}", f"again{i}") for i in range(8)))
+    assert store.batcher.stored - before == 8  # the rounds take them again
