@@ -61,9 +61,12 @@ def name_of(person: Person | None, fallback: str = "nobody") -> str:
     return person.display_name if person else fallback
 
 
+_PACKER = json.JSONEncoder(separators=(",", ":"), default=str, ensure_ascii=False)
+
+
 def pack(**values: Any) -> str:
     """An action value: compact JSON, kept under Slack's 2,000-character limit."""
-    text = json.dumps(values, separators=(",", ":"), default=str, ensure_ascii=False)
+    text = _PACKER.encode(values)
     if len(text) > 1900:
         raise ValueError("action value too long")
     return text
