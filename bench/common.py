@@ -70,6 +70,17 @@ def command_body(
     )
 
 
+def pin(requested: bool) -> set[int] | None:
+    """With `requested` and two CPUs or more: the servers get the last CPU to themselves and
+    this process (the load generator) the others, as a platform's requests come from other
+    machines. Returns the servers' CPUs, or None (anywhere)."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if not requested or len(cpus) < 2:
+        return None
+    os.sched_setaffinity(0, set(cpus[:-1]))
+    return {cpus[-1]}
+
+
 def percentile(values: Sequence[float], p: float) -> float:
     if not values:
         return float("nan")
@@ -94,6 +105,7 @@ class ServeProcess:
     api_url: str
     cwd: Path
     extra_env: Mapping[str, str] = field(default_factory=dict)
+    cpus: set[int] | None = None  # the CPUs the server may run on (None: any)
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
 
@@ -133,6 +145,8 @@ class ServeProcess:
 
     async def _wait_healthy(self, timeout: float) -> None:  # noqa: ASYNC109
         assert self.proc is not None
+        if self.cpus:  # before it starts its threads, which inherit it
+            os.sched_setaffinity(self.proc.pid, self.cpus)
         deadline = time.monotonic() + timeout
         async with aiohttp.ClientSession() as http:
             while time.monotonic() < deadline:
