@@ -162,9 +162,11 @@ async def measure(engine_url: str, names: list[str], touches: int) -> dict[str, 
         nonlocal statements
         statements += 1
 
-    event.listen(engine.sync_engine, "before_cursor_execute", count)
     clock = FixedClock(NOW)
     store = SqlStore(engine, clock)
+    rounds = store.batcher.engines()  # the shared rounds' engines, where they have their own
+    for counted in {engine, rounds.reads, rounds.writes}:
+        event.listen(counted.sync_engine, "before_cursor_execute", count)
     app = Touchbase(store, clock, CoreConfig(), default_registry())
     who = Identity(Platform.CONSOLE, "bench", "bench-user", "Bench User", tz="UTC")
     rng = random.Random(1)
