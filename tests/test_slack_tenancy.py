@@ -466,3 +466,25 @@ async def test_a_click_from_a_member_met_before_goes_on_while_slack_is_slow(
     [answer] = slack.fake.calls("response_url")
     assert answer.params["text"] != UNVERIFIED_REFUSAL
     assert await slack.touches() == []
+
+
+async def test_a_user_slack_says_it_does_not_know_is_asked_about_once_a_minute(
+    slack: Harness, clock: FixedClock
+) -> None:
+    """users.info answers user_not_found for someone it will not describe: they are told to
+    try again in a minute, and Slack is not asked again (nor a warning logged) before then."""
+    await firm_with_a_client(slack)
+
+    def asked() -> int:
+        return sum(c.params.get("user") == "U0NOBODY" for c in slack.fake.calls("users.info"))
+
+    for _ in range(3):
+        _status, body = await slack.command("Acme call with the CFO", user="U0NOBODY")
+        assert body["text"] == UNVERIFIED_REFUSAL
+    assert asked() == 1
+    clock.advance(timedelta(minutes=2))
+    _status, body = await slack.command("Acme call with the CFO", user="U0NOBODY")
+    assert body["text"] == UNVERIFIED_REFUSAL
+    assert asked() == 2
+    assert "U0NOBODY" not in await people_ids(slack)
+    assert len(await slack.touches()) == 1

@@ -29,6 +29,9 @@ from bot.privacy import Membership
 log = logging.getLogger(__name__)
 
 REFRESH_AFTER = timedelta(days=1)
+# users.info's answers for a user it will not describe, and how long one is believed.
+UNKNOWN_USER = frozenset({"user_not_found", "user_not_visible"})
+ASK_AGAIN = timedelta(minutes=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,8 +190,15 @@ class SlackPeople:
             )
             # Someone Touchbase has met was a member when last seen: their stored profile
             # serves (not remembered, so the next request asks again). Anyone else might be a
-            # guest: nobody, until Slack can say.
-            return stored or self._unverified(user_id, fallback_name)
+            # guest: nobody, until Slack can say. When Slack says it knows no such user, that
+            # answer is kept for a minute (they are told to try again in a minute), so a
+            # stream of their requests does not ask, and log, every time.
+            if stored is not None:
+                return stored
+            unverified = self._unverified(user_id, fallback_name)
+            if exc.response.get("error") in UNKNOWN_USER:
+                self._remember(key, replace(unverified, fetched_at=now - REFRESH_AFTER + ASK_AGAIN))
+            return unverified
         user = response.get("user")
         if not isinstance(user, dict):  # not what Slack sends: no licence either
             return stored or self._unverified(user_id, fallback_name)
