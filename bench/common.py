@@ -81,6 +81,28 @@ def pin(requested: bool) -> set[int] | None:
     return {cpus[-1]}
 
 
+_SPIN = "import time\nt = time.process_time()\nn = 0\nfor i in range(2_000_000):\n    n += i * i\nprint(time.process_time() - t)\n"
+
+
+def cpu_check(cpus: set[int] | None) -> float:
+    """Milliseconds of CPU a fixed loop of plain Python takes on `cpus` (the servers' CPU)
+    right now: the same on a machine that stays the same, so a slow run can be told from a
+    slow machine."""
+
+    def on_cpus() -> None:
+        if cpus:
+            os.sched_setaffinity(0, cpus)
+
+    out = subprocess.run(
+        [sys.executable, "-c", _SPIN],
+        capture_output=True,
+        text=True,
+        check=True,
+        preexec_fn=on_cpus,
+    )
+    return float(out.stdout) * 1000
+
+
 def percentile(values: Sequence[float], p: float) -> float:
     if not values:
         return float("nan")

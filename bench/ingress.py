@@ -12,7 +12,9 @@ The two take turns (`--turns`, three by default) and each ratio is the median ov
 Touchbase against the bare run just before it. On two CPUs or more both servers run on the last
 CPU and the load generator on the others (`--no-pin` lets them share), as Slack's requests
 come from other machines: sharing a core with the load generator, the CPU-bound server's
-figures moved by a third between runs minutes apart, the latency-bound bare app's hardly. Then the event-loop
+figures moved by a third between runs minutes apart, the latency-bound bare app's hardly.
+Before each run a fixed loop of plain Python is timed on the servers' CPU ("cpu check"), so a
+slow run on a slow machine shows as such. Then the event-loop
 check: Touchbase again with asyncio debug on (PYTHONASYNCIODEBUG=1, slow_callback_duration
 0.1 s), counting the "Executing ... took" warnings and the longest one.
 
@@ -44,6 +46,7 @@ from bench.common import (
     USER,
     ServeProcess,
     command_body,
+    cpu_check,
     machine,
     percentile,
     pin,
@@ -110,6 +113,7 @@ class Run:
     seconds: float
     latencies: list[float]
     errors: int
+    cpu_check_ms: float = 0.0  # bench.common.cpu_check just before the run
 
     @property
     def throughput(self) -> float:
@@ -276,10 +280,11 @@ async def main() -> int:
             for turn in range(args.turns):
                 for c in args.concurrency:
                     for name, server in (("bare bolt", bare_server), ("touchbase", ours)):
+                        check = cpu_check(cpus)
                         seconds, latencies, errors = await load(
                             server.url, c, args.requests, f"c{c}t{turn}"
                         )
-                        runs.append(Run(name, c, args.requests, seconds, latencies, errors))
+                        runs.append(Run(name, c, args.requests, seconds, latencies, errors, check))
         finally:
             bare_server.kill()
             ours.kill()
@@ -320,10 +325,14 @@ async def main() -> int:
         f"{args.clients} clients, load average {os.getloadavg()[0]:.1f}, "
         f"servers on CPU {sorted(cpus) if cpus else 'any'}"
     )
-    print(f"{'server':<10} {'conc':>4} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}")
+    print(
+        f"{'server':<10} {'conc':>4} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} "
+        f"{'cpu check ms':>12}"
+    )
     for r in runs:
         print(
-            f"{r.name:<10} {r.concurrency:>4} {r.throughput:>8.0f} {r.p50:>8.1f} {r.p99:>8.1f} {r.errors:>6}"
+            f"{r.name:<10} {r.concurrency:>4} {r.throughput:>8.0f} {r.p50:>8.1f} {r.p99:>8.1f} "
+            f"{r.errors:>6} {r.cpu_check_ms:>12.0f}"
         )
     ratios = {c: turn_ratios(runs, c) for c in args.concurrency}
     for c, (tput, p99) in ratios.items():
@@ -349,6 +358,7 @@ async def main() -> int:
             f"throughput_ratio_c{c}": round(ratios[c][0], 2) for c in args.concurrency if c != first
         },
         **{f"p99_ratio_c{c}": round(ratios[c][1], 2) for c in args.concurrency if c != first},
+        "cpu_check_ms": [round(r.cpu_check_ms) for r in runs if r.name == "touchbase"],
         "slow_callbacks_after_open": len(after),
         "slow_callbacks": loop_report,
         "confirmed": CONFIRMED,
