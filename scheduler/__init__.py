@@ -8,12 +8,14 @@ can run it and each digest still goes out once. SQLite has one writer process, s
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 import os
 import socket
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from scheduler.jobs import capture_tick, digest_tick, drain_outbox, forget_old_deliveries
 from scheduler.lock import SchedulerLock, acquire_for
@@ -29,6 +31,33 @@ log = logging.getLogger(__name__)
 TICK_SECONDS = 60
 OUTBOX_SECONDS = 10
 MISFIRE_GRACE_SECONDS = 50  # a tick late by more than this is skipped; the next one catches up
+STOP_GRACE_SECONDS = 10  # how long stopping lets a job in flight finish before cancelling it
+
+
+class InFlight:
+    """The scheduler's jobs while they run, so that stopping lets them finish (APScheduler's
+    own shutdown only cancels them, and does not wait even for that): a digest half sent is
+    completed, and nothing is still using the database when the server closes it."""
+
+    def __init__(self) -> None:
+        self.tasks: set[asyncio.Task[Any]] = set()
+
+    def track(self, job: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+        @functools.wraps(job)
+        async def run(*args: Any) -> None:
+            task = asyncio.current_task()
+            assert task is not None
+            self.tasks.add(task)
+            try:
+                await job(*args)
+            finally:
+                self.tasks.discard(task)
+
+        return run
+
+    async def settle(self, timeout: float) -> None:  # noqa: ASYNC109
+        if self.tasks:
+            await asyncio.wait(set(self.tasks), timeout=timeout)
 
 
 def worker_id() -> str:
@@ -55,8 +84,9 @@ async def start_scheduler(
         return None
     me = worker_id()
     scheduler = AsyncIOScheduler(timezone=UTC)
+    jobs = InFlight()
     scheduler.add_job(
-        digest_tick,
+        jobs.track(digest_tick),
         "interval",
         seconds=TICK_SECONDS,
         args=(services, me),
@@ -67,7 +97,7 @@ async def start_scheduler(
         next_run_time=datetime.now(UTC),  # catch up at once after a restart
     )
     scheduler.add_job(
-        drain_outbox,
+        jobs.track(drain_outbox),
         "interval",
         seconds=OUTBOX_SECONDS,
         args=(services,),
@@ -77,9 +107,9 @@ async def start_scheduler(
         misfire_grace_time=OUTBOX_SECONDS,
         next_run_time=datetime.now(UTC),  # what a crash left behind goes out at once
     )
-    add_summary_job(scheduler, services)  # the weekly firm summary
+    add_summary_job(scheduler, services, jobs.track)  # the weekly firm summary
     scheduler.add_job(
-        forget_old_deliveries,
+        jobs.track(forget_old_deliveries),
         "interval",
         hours=6,
         args=(services,),
@@ -90,7 +120,7 @@ async def start_scheduler(
     )
     if services.capture_sources:
         scheduler.add_job(
-            capture_tick,
+            jobs.track(capture_tick),
             "cron",
             minute=5,  # hourly, a few minutes past, once per hour across replicas (claimed)
             args=(services,),
@@ -103,7 +133,10 @@ async def start_scheduler(
     log.info("scheduler started", extra={"worker": me})
 
     async def stop() -> None:
-        scheduler.shutdown(wait=False)
+        scheduler.pause()  # no new runs
+        await jobs.settle(STOP_GRACE_SECONDS)
+        scheduler.shutdown(wait=False)  # cancels whatever is still running
+        await jobs.settle(STOP_GRACE_SECONDS)
         if lock is not None:
             lock.release()
 

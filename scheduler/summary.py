@@ -8,6 +8,7 @@ out once however many replicas tick.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.ownership import post_weekly_summaries
@@ -29,10 +30,15 @@ async def summary_tick(services: Services) -> None:
         log.exception("weekly summary failed")
 
 
-def add_summary_job(scheduler: Any, services: Services) -> None:
-    """Add the summary tick to an APScheduler `AsyncIOScheduler`."""
+def add_summary_job(
+    scheduler: Any,
+    services: Services,
+    track: Callable[[Callable[..., Awaitable[None]]], Callable[..., Awaitable[None]]] = lambda f: f,
+) -> None:
+    """Add the summary tick to an APScheduler `AsyncIOScheduler` (`track` wraps the job, for
+    the scheduler's stop to wait for it)."""
     scheduler.add_job(
-        summary_tick,
+        track(summary_tick),
         "interval",
         seconds=SUMMARY_TICK_SECONDS,
         args=(services,),

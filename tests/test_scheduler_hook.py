@@ -52,6 +52,41 @@ async def test_first_tick_runs_at_start_and_sends(tmp_path: Path) -> None:
         await services.close()
 
 
+async def test_stopping_lets_a_digest_in_flight_finish_first(tmp_path: Path) -> None:
+    """A shutdown in the middle of a morning digest waits for it (up to a grace period), so it
+    is sent and recorded once, and nothing still uses the database when it is closed."""
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'tb.db'}")
+    clock = FixedClock(MON_0830)
+    services = await bootstrap(settings, clock=clock)
+    try:
+        ws = await workspace(services.store)
+        pat = await add_person(services.store, ws, "pat")
+        await add_client(
+            services.store, clock, ws, "Acme", pat, added=MON_0830 - timedelta(days=90)
+        )
+        sending, release = asyncio.Event(), asyncio.Event()
+
+        class Slow(RecordingMessenger):
+            async def send(self, address: Address, message: Message) -> None:
+                sending.set()
+                await release.wait()
+                await super().send(address, message)
+
+        messenger = Slow()
+        services.add_messenger(Platform.CONSOLE, messenger)
+        stop = await start_scheduler(web.Application(), services)
+        assert stop is not None
+        await asyncio.wait_for(sending.wait(), timeout=30)
+        stopping = asyncio.ensure_future(stop())
+        await asyncio.sleep(0.2)
+        assert not stopping.done()  # the digest being sent is waited for
+        release.set()
+        await asyncio.wait_for(stopping, timeout=15)
+        assert messenger.recipients() == ["pat"]
+    finally:
+        await services.close()
+
+
 async def test_second_process_on_one_sqlite_file_serves_without_scheduler(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
