@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,18 +55,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             path.parent.mkdir(parents=True, exist_ok=True)
         # One connection: SQLite has one writer, so commands queue here rather than meeting
         # "database is locked". WAL lets other processes (the console, an export) read meanwhile.
-        engine = create_async_engine(
-            url,
-            echo=echo,
-            pool_size=1,
-            max_overflow=0,
-            pool_timeout=60,
-            hide_parameters=True,
-            pool_reset_on_return=None,  # _sqlite_reset does it
-        )
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        event.listen(engine.sync_engine, "reset", _sqlite_reset)
-        return engine
+        return _one_sqlite_connection(url, _sqlite_pragmas, echo=echo)
     # hide_parameters: a failed statement's error (which gets logged) never quotes note text.
     return create_async_engine(
         url, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True
@@ -110,16 +100,7 @@ def round_engines(engine: AsyncEngine) -> RoundEngines:
     path = sqlite_path(url)
     if path is None or str(path).startswith("file:"):
         return RoundEngines(reads=engine, writes=engine)
-    reader = create_async_engine(
-        url,
-        pool_size=1,
-        max_overflow=0,
-        pool_timeout=60,
-        hide_parameters=True,
-        pool_reset_on_return=None,
-    )
-    event.listen(reader.sync_engine, "connect", _sqlite_reader_pragmas)
-    event.listen(reader.sync_engine, "reset", _sqlite_reset)
+    reader = _one_sqlite_connection(url, _sqlite_reader_pragmas)
     _dispose_with(engine, reader)
     return RoundEngines(reads=reader, writes=engine)
 
@@ -134,6 +115,23 @@ def _dispose_with(engine: AsyncEngine, other: AsyncEngine) -> None:
         await_(other.dispose())
 
     event.listen(engine.sync_engine, "engine_disposed", dispose_other)
+
+
+def _one_sqlite_connection(
+    url: str, pragmas: Callable[[Any, Any], None], *, echo: bool = False
+) -> AsyncEngine:
+    engine = create_async_engine(
+        url,
+        echo=echo,
+        pool_size=1,
+        max_overflow=0,
+        pool_timeout=60,
+        hide_parameters=True,
+        pool_reset_on_return=None,  # _sqlite_reset does it
+    )
+    event.listen(engine.sync_engine, "connect", pragmas)
+    event.listen(engine.sync_engine, "reset", _sqlite_reset)
+    return engine
 
 
 def _sqlite_reader_pragmas(dbapi_connection: Any, _record: Any) -> None:
