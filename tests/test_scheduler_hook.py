@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from app.bootstrap import bootstrap
+from app.bootstrap import Services, bootstrap
 from app.settings import Settings
 from bot.clock import FixedClock
 from bot.domain import Platform
@@ -24,16 +24,21 @@ from tests.nudge_fixtures import RecordingMessenger, add_client, add_person, wor
 MON_0830 = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
 
 
-async def test_first_tick_runs_at_start_and_sends(tmp_path: Path) -> None:
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'tb.db'}")
+async def _pat_with_a_client_due(tmp_path: Path) -> Services:
+    """A firm on a SQLite file where Pat's client Acme is due a touch on Monday at 08:30."""
     clock = FixedClock(MON_0830)
-    services = await bootstrap(settings, clock=clock)
+    services = await bootstrap(
+        Settings(database_url=f"sqlite:///{tmp_path / 'tb.db'}"), clock=clock
+    )
+    ws = await workspace(services.store)
+    pat = await add_person(services.store, ws, "pat")
+    await add_client(services.store, clock, ws, "Acme", pat, added=MON_0830 - timedelta(days=90))
+    return services
+
+
+async def test_first_tick_runs_at_start_and_sends(tmp_path: Path) -> None:
+    services = await _pat_with_a_client_due(tmp_path)
     try:
-        ws = await workspace(services.store)
-        pat = await add_person(services.store, ws, "pat")
-        await add_client(
-            services.store, clock, ws, "Acme", pat, added=MON_0830 - timedelta(days=90)
-        )
         delivered = asyncio.Event()
 
         class Signalling(RecordingMessenger):
@@ -55,15 +60,8 @@ async def test_first_tick_runs_at_start_and_sends(tmp_path: Path) -> None:
 async def test_stopping_lets_a_digest_in_flight_finish_first(tmp_path: Path) -> None:
     """A shutdown in the middle of a morning digest waits for it (up to a grace period), so it
     is sent and recorded once, and nothing still uses the database when it is closed."""
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'tb.db'}")
-    clock = FixedClock(MON_0830)
-    services = await bootstrap(settings, clock=clock)
+    services = await _pat_with_a_client_due(tmp_path)
     try:
-        ws = await workspace(services.store)
-        pat = await add_person(services.store, ws, "pat")
-        await add_client(
-            services.store, clock, ws, "Acme", pat, added=MON_0830 - timedelta(days=90)
-        )
         sending, release = asyncio.Event(), asyncio.Event()
 
         class Slow(RecordingMessenger):
