@@ -133,9 +133,10 @@ class Batcher:
     answer; None means "not here: do it the ordinary way".
 
     Two lanes: the version checks (reads, one statement a round) and the touches (one INSERT
-    and a commit a round), each on the engines `round_engines` makes for them. On PostgreSQL a few write rounds may be in flight at once, each on
-    its own connection, so a slow commit does not hold up the requests arriving behind it; on
-    SQLite, which has one writer, one at a time."""
+    and a commit a round), each on the engines `round_engines` makes for them. On PostgreSQL a
+    few write rounds may be in flight at once, each on its own connection, so a slow commit
+    does not hold up the requests arriving behind it; on SQLite, which has one writer, one at
+    a time."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine

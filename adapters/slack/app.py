@@ -977,7 +977,7 @@ class SlackAdapter:
         arguments built for it on every request.)"""
         return _ResumeIfPaused(self)
 
-    async def _resume(self, context: AsyncBoltContext, body: dict[str, Any]) -> None:
+    async def resume(self, context: AsyncBoltContext, body: dict[str, Any]) -> None:
         event = body.get("event") or {}
         if context.authorize_result is None or event.get("type") in (
             "app_uninstalled",
@@ -1059,7 +1059,7 @@ class _ResumeIfPaused(AsyncMiddleware):
         next: Callable[[], Awaitable[BoltResponse]],  # bolt passes it by this name
     ) -> BoltResponse | None:
         try:
-            await self.adapter._resume(req.context, req.body)
+            await self.adapter.resume(req.context, req.body)
         except Exception:
             log.warning("could not check whether the workspace is paused", exc_info=True)
         return await next()

@@ -128,12 +128,15 @@ class SlackPeople:
             fallback_name,
         )
 
-    def _unverified(self, user_id: str, fallback_name: str) -> Profile:
+    def _unverified(
+        self, user_id: str, fallback_name: str, *, believed_for: timedelta = timedelta(0)
+    ) -> Profile:
+        """Someone Slack has not described: fresh (remembered) for `believed_for`, no longer."""
         return Profile(
             fallback_name or user_id,
             None,
             None,
-            self._clock.now() - REFRESH_AFTER,
+            self._clock.now() - REFRESH_AFTER + believed_for,
             membership=Membership.UNVERIFIED,
         )
 
@@ -195,10 +198,11 @@ class SlackPeople:
             # stream of their requests does not ask, and log, every time.
             if stored is not None:
                 return stored
-            unverified = self._unverified(user_id, fallback_name)
-            if exc.response.get("error") in UNKNOWN_USER:
-                self._remember(key, replace(unverified, fetched_at=now - REFRESH_AFTER + ASK_AGAIN))
-            return unverified
+            if exc.response.get("error") not in UNKNOWN_USER:
+                return self._unverified(user_id, fallback_name)
+            unknown = self._unverified(user_id, fallback_name, believed_for=ASK_AGAIN)
+            self._remember(key, unknown)
+            return unknown
         user = response.get("user")
         if not isinstance(user, dict):  # not what Slack sends: no licence either
             return stored or self._unverified(user_id, fallback_name)
